@@ -1,0 +1,1 @@
+from aekit._version import __version__
