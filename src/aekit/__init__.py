@@ -1,1 +1,45 @@
+"""aekit: autoencoders as a toolkit.
+
+Seven families (vanilla, undercomplete, sparse, denoising, contractive,
+convolutional, variational) built from parts, one trainer, real data loaders,
+plots, a CLI and scikit-learn estimators.
+
+>>> import aekit
+>>> model = aekit.create_model("vanilla")
+>>> "vae" in aekit.list_models()
+True
+"""
+
 from aekit._version import __version__
+from aekit.callbacks import Callback, Checkpoint, EarlyStopping, ProgressBar
+from aekit.config import ConfigError, ModelConfig, TrainConfig
+from aekit.models.autoencoder import AEOutput, Autoencoder
+from aekit.models.corruption import corrupt
+from aekit.models.presets import create_model, get_recipe, list_models, model_config, register_model
+from aekit.serialization import ModelFileError, load_model
+from aekit.training import History, Trainer, TrainingDivergedError, fit
+
+__all__ = [
+    "__version__",
+    "AEOutput",
+    "Autoencoder",
+    "Callback",
+    "Checkpoint",
+    "ConfigError",
+    "EarlyStopping",
+    "History",
+    "ModelConfig",
+    "ModelFileError",
+    "ProgressBar",
+    "TrainConfig",
+    "Trainer",
+    "TrainingDivergedError",
+    "corrupt",
+    "create_model",
+    "fit",
+    "get_recipe",
+    "list_models",
+    "load_model",
+    "model_config",
+    "register_model",
+]

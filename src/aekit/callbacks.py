@@ -1,0 +1,126 @@
+"""Trainer callbacks: progress bar, early stopping, checkpoints.
+
+A callback overrides any of the hooks below; the trainer calls them in list order.
+Setting ``trainer.should_stop = True`` ends training after the current epoch.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+if TYPE_CHECKING:
+    from aekit.training import Trainer
+
+
+class Callback:
+    """Base class with no-op hooks."""
+
+    def on_train_start(self, trainer: "Trainer") -> None: ...
+
+    def on_batch_end(self, trainer: "Trainer", loss: float, batch_size: int) -> None: ...
+
+    def on_epoch_end(self, trainer: "Trainer", logs: dict[str, Any]) -> None: ...
+
+    def on_train_end(self, trainer: "Trainer") -> None: ...
+
+
+class ProgressBar(Callback):
+    """A rich progress bar with loss and throughput; silent when stdout is not a terminal.
+
+    Parameters
+    ----------
+    console : rich.console.Console, optional
+        Where to draw; defaults to stdout. Pass ``Console(force_terminal=True)`` to force it on.
+    """
+
+    def __init__(self, console: Optional[Console] = None) -> None:
+        self.console = console or Console()
+        self._progress: Optional[Progress] = None
+
+    def on_train_start(self, trainer: "Trainer") -> None:
+        if not self.console.is_terminal:
+            return
+        self._progress = Progress(
+            TextColumn("epoch {task.fields[epoch]}"),
+            BarColumn(),
+            TextColumn("loss {task.fields[loss]:.4f}"),
+            TextColumn("{task.fields[rate]:,.0f} ex/s"),
+            TimeRemainingColumn(),
+            console=self.console,
+            transient=True,
+        )
+        self._progress.start()
+        self._task = self._progress.add_task("train", total=trainer.steps_per_epoch, epoch=1, loss=float("nan"), rate=0.0)
+        self._seen, self._t0 = 0, time.perf_counter()
+
+    def on_batch_end(self, trainer: "Trainer", loss: float, batch_size: int) -> None:
+        if self._progress is None:
+            return
+        self._seen += batch_size
+        rate = self._seen / max(time.perf_counter() - self._t0, 1e-9)
+        self._progress.update(self._task, advance=1, loss=loss, rate=rate, epoch=trainer.epoch + 1)
+
+    def on_epoch_end(self, trainer: "Trainer", logs: dict[str, Any]) -> None:
+        if self._progress is None:
+            return
+        val = f"  val_loss {logs['val_loss']:.4f}" if "val_loss" in logs else ""
+        self._progress.console.print(
+            f"epoch {logs['epoch']:>3}  loss {logs['loss']:.4f}{val}  {logs['train_seconds']:.2f}s"
+        )
+        self._progress.reset(self._task, total=trainer.steps_per_epoch)
+        self._seen, self._t0 = 0, time.perf_counter()
+
+    def on_train_end(self, trainer: "Trainer") -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+
+class EarlyStopping(Callback):
+    """Stop when the monitored value has not improved for ``patience`` epochs.
+
+    Parameters
+    ----------
+    patience : int
+    monitor : str, default "val_loss"
+        Falls back to ``"loss"`` when no validation data is given.
+    restore_best : bool, default True
+        Load the best epoch's weights when training ends.
+    """
+
+    def __init__(self, patience: int, monitor: str = "val_loss", restore_best: bool = True) -> None:
+        self.patience, self.monitor, self.restore_best = patience, monitor, restore_best
+        self.best: float = float("inf")
+        self.best_epoch = 0
+        self._best_state: Optional[dict[str, Any]] = None
+
+    def on_epoch_end(self, trainer: "Trainer", logs: dict[str, Any]) -> None:
+        value = logs.get(self.monitor, logs["loss"])
+        if value < self.best:
+            self.best, self.best_epoch = value, logs["epoch"]
+            if self.restore_best:
+                self._best_state = copy.deepcopy(trainer.model.state_dict())
+        elif logs["epoch"] - self.best_epoch >= self.patience:
+            trainer.should_stop = True
+            trainer.stop_reason = f"early stopping: no improvement in {self.monitor} for {self.patience} epochs"
+
+    def on_train_end(self, trainer: "Trainer") -> None:
+        if self.restore_best and self._best_state is not None:
+            trainer.model.load_state_dict(self._best_state)
+
+
+class Checkpoint(Callback):
+    """Write a resumable checkpoint to ``directory`` after every ``every`` epochs (atomically)."""
+
+    def __init__(self, directory: str | Path, every: int = 1) -> None:
+        self.directory, self.every = Path(directory), every
+
+    def on_epoch_end(self, trainer: "Trainer", logs: dict[str, Any]) -> None:
+        if logs["epoch"] % self.every == 0 or trainer.should_stop:
+            trainer.save_checkpoint(self.directory)

@@ -1,0 +1,201 @@
+"""The one Autoencoder: encoder + latent + decoder, optional corruption and regularisers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from aekit.config import ModelConfig
+from aekit.models.corruption import CORRUPTIONS
+from aekit.models.latent import LATENTS, GaussianLatent, LatentOut
+from aekit.models.layers import ARCHITECTURES
+from aekit.models.regularizers import build_regularizers
+from aekit.models.scaler import FeatureScaler
+
+ArrayLike = np.ndarray | torch.Tensor
+
+
+@dataclass
+class AEOutput:
+    """What a forward pass returns; ``terms`` are weighted and add up to ``loss``."""
+
+    logits: torch.Tensor  # (B, *input_shape) decoder output before the output activation
+    z: torch.Tensor  # (B, k) code fed to the decoder (sampled for a VAE)
+    loss: torch.Tensor  # scalar: mean over the batch of the per-example objective
+    terms: dict[str, torch.Tensor]  # e.g. {"recon": ..., "kl": ..., "sparsity": ...}
+
+
+def reconstruction_error(pred: torch.Tensor, x: torch.Tensor, loss: str) -> torch.Tensor:
+    """Per-example reconstruction loss summed over features: (B, ...) -> (B,).
+
+    For ``"bce"`` ``pred`` are logits (stable for saturated outputs); for
+    ``"mse"`` they are data-space outputs.
+    """
+    if loss == "bce":
+        return F.binary_cross_entropy_with_logits(pred, x, reduction="none").flatten(1).sum(1)
+    return (pred - x).pow(2).flatten(1).sum(1)
+
+
+class Autoencoder(nn.Module):
+    """An autoencoder assembled from parts described by a :class:`ModelConfig`.
+
+    Use :func:`aekit.create_model` for registered presets; build directly for a
+    custom config. ``forward`` returns an :class:`AEOutput` with the loss, so one
+    trainer trains every variant.
+
+    Parameters
+    ----------
+    config : ModelConfig
+        Architecture, latent, loss, corruption and regulariser settings.
+    preset : str, optional
+        Registered name the config came from (kept for reports and saving).
+
+    Examples
+    --------
+    >>> import aekit, torch
+    >>> model = aekit.create_model("vanilla", input_shape=(1, 28, 28))
+    >>> out = model(torch.rand(8, 1, 28, 28))
+    >>> out.logits.shape, out.z.shape
+    (torch.Size([8, 1, 28, 28]), torch.Size([8, 32]))
+    """
+
+    def __init__(self, config: ModelConfig, preset: Optional[str] = None) -> None:
+        super().__init__()
+        self.config, self.preset = config, preset
+        self.scaler = FeatureScaler(config.scaler, config.input_shape)
+        clip = (0.0, 1.0) if config.loss == "bce" else None
+        self.corruption = (
+            CORRUPTIONS.get(config.corruption)(config.noise_level, clip) if config.corruption else None
+        )
+        arch = ARCHITECTURES.get(config.arch)(config)
+        self.encoder = arch.encoder
+        feat_shape = self._probe_shape(self.encoder, config.input_shape)
+        label = config.num_classes
+        self.latent = LATENTS.get(config.latent)(config, feat_shape[0] + label)
+        self.code_shape = (
+            feat_shape if config.latent == "identity" else (config.latent_dim,)
+        )
+        self.decoder = arch.make_decoder((self.code_shape[0] + label,) if label else self.code_shape)
+        self.regularizers = nn.ModuleList(build_regularizers(config))
+
+    @staticmethod
+    def _probe_shape(module: nn.Module, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        was_training = module.training
+        module.eval()
+        with torch.no_grad():
+            shape = tuple(module(torch.zeros(1, *input_shape)).shape[1:])
+        module.train(was_training)
+        return shape
+
+    # ----------------------------------------------------------------- core
+    @property
+    def is_variational(self) -> bool:
+        return isinstance(self.latent, GaussianLatent)
+
+    def _with_label(self, h: torch.Tensor, y: Optional[torch.Tensor]) -> torch.Tensor:
+        if not self.config.num_classes:
+            return h
+        if y is None:
+            raise ValueError(f"this model is conditioned on {self.config.num_classes} classes: pass labels y")
+        onehot = F.one_hot(y.long(), self.config.num_classes).to(h.dtype)  # (B, n_classes)
+        return torch.cat([h, onehot], dim=1)
+
+    def _encode(self, x: torch.Tensor, y: Optional[torch.Tensor], sample: bool) -> LatentOut:
+        return self.latent(self._with_label(self.encoder(x), y), sample=sample)
+
+    def output_activation(self, logits: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(logits) if self.config.output_activation == "sigmoid" else logits
+
+    def forward(self, x: torch.Tensor, y: Optional[torch.Tensor] = None) -> AEOutput:
+        """Encode, decode and compute the loss for a batch ``x`` of shape (B, *input_shape)."""
+        x = self.scaler(self._check_shape(x))
+        x_in = self.corruption(x) if (self.training and self.corruption is not None) else x
+        lat = self._encode(x_in, y, sample=True)
+        logits = self.decoder(self._with_label(lat.z, y)).float()  # (B, *input_shape), fp32 for the loss
+        out = logits if self.config.loss == "bce" else self.output_activation(logits)
+        terms = {"recon": reconstruction_error(out, x, self.config.loss).mean(), **lat.terms}
+        for reg in self.regularizers:
+            terms[reg.name] = reg(self, x_in, lat)
+        return AEOutput(logits, lat.z, sum(terms.values()), terms)
+
+    def _check_shape(self, x: torch.Tensor) -> torch.Tensor:
+        shape = self.config.input_shape
+        if tuple(x.shape[1:]) == shape:
+            return x
+        if x.dim() >= 2 and int(np.prod(x.shape[1:])) == self.config.input_size:
+            return x.reshape(x.shape[0], *shape)  # e.g. flat (B, 784) for a (1, 28, 28) model
+        raise ValueError(f"input of shape {tuple(x.shape)} does not match the model's input_shape {shape}")
+
+    # ------------------------------------------------------- numpy-friendly
+    def _map(self, fn: Callable[..., torch.Tensor], x: ArrayLike, y: Optional[ArrayLike], batch_size: int) -> ArrayLike:
+        """Run ``fn`` over batches in eval mode without grad; numpy in -> numpy out."""
+        as_numpy = not isinstance(x, torch.Tensor)
+        xt = torch.as_tensor(np.asarray(x, dtype=np.float32)) if as_numpy else x.float()
+        yt = None if y is None else torch.as_tensor(np.asarray(y)).long()
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.no_grad():
+                parts = [
+                    fn(xt[i : i + batch_size], None if yt is None else yt[i : i + batch_size])
+                    for i in range(0, len(xt), batch_size)
+                ]
+        finally:
+            self.train(was_training)
+        out = torch.cat(parts) if parts else torch.empty(0)
+        return out.numpy() if as_numpy else out
+
+    def encode(self, x: ArrayLike, y: Optional[ArrayLike] = None, batch_size: int = 1024) -> ArrayLike:
+        """Deterministic codes (the posterior mean for a VAE), shape (N, *code_shape)."""
+        return self._map(lambda xb, yb: self._encode(self.scaler(self._check_shape(xb)), yb, False).mean, x, y, batch_size)
+
+    def decode(self, z: ArrayLike, y: Optional[ArrayLike] = None, batch_size: int = 1024) -> ArrayLike:
+        """Data-space outputs for codes ``z`` of shape (N, *code_shape)."""
+
+        def run(zb: torch.Tensor, yb: Optional[torch.Tensor]) -> torch.Tensor:
+            return self.scaler.inverse(self.output_activation(self.decoder(self._with_label(zb, yb)).float()))
+
+        return self._map(run, z, y, batch_size)
+
+    def reconstruct(self, x: ArrayLike, y: Optional[ArrayLike] = None, batch_size: int = 1024) -> ArrayLike:
+        """decode(encode(x)) without input corruption or latent sampling."""
+
+        def run(xb: torch.Tensor, yb: Optional[torch.Tensor]) -> torch.Tensor:
+            mean = self._encode(self.scaler(self._check_shape(xb)), yb, False).mean
+            return self.scaler.inverse(self.output_activation(self.decoder(self._with_label(mean, yb)).float()))
+
+        return self._map(run, x, y, batch_size)
+
+    def sample(self, n: int, y: Optional[ArrayLike] = None, seed: Optional[int] = None) -> np.ndarray:
+        """Draw ``n`` examples from the prior N(0, I) through the decoder (VAE only)."""
+        if not self.is_variational:
+            raise TypeError(f"sample() needs a Gaussian latent; this model's latent is {self.config.latent!r}")
+        gen = torch.Generator().manual_seed(seed) if seed is not None else None
+        z = torch.randn(n, self.config.latent_dim, generator=gen)
+        if self.config.num_classes and y is not None:
+            y = np.broadcast_to(np.asarray(y), (n,))
+        return self.decode(z.numpy(), y)
+
+    # --------------------------------------------------------------- extras
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def summary(self, file: Any = None) -> str:
+        """Print (and return) a Keras-style table of layers, output shapes and parameters."""
+        from aekit.models.summary import summary_table
+
+        text = summary_table(self)
+        print(text, file=file)
+        return text
+
+    def save(self, path: str) -> None:
+        """Save config (JSON) and weights (safetensors) to directory ``path``; see :func:`aekit.load_model`."""
+        from aekit.serialization import save_model
+
+        save_model(self, path)
+

@@ -1,0 +1,73 @@
+"""Latent layers: what sits between encoder features and the decoder.
+
+Each returns a :class:`LatentOut` with the code, its deterministic mean and the
+named loss terms it contributes (e.g. the KL divergence of a Gaussian latent).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+from torch import nn
+
+from aekit.config import ModelConfig
+from aekit.models.layers import activation
+from aekit.registry import Registry
+
+
+@dataclass
+class LatentOut:
+    z: torch.Tensor  # (B, k) or (B, C, H, W): the code fed to the decoder
+    mean: torch.Tensor  # the deterministic code returned by ``encode``
+    terms: dict[str, torch.Tensor] = field(default_factory=dict)  # weighted loss terms
+
+
+class IdentityLatent(nn.Module):
+    """The encoder's feature map is the code (the classic conv autoencoder)."""
+
+    def forward(self, h: torch.Tensor, sample: bool = True) -> LatentOut:
+        return LatentOut(h, h)
+
+
+class DenseLatent(nn.Module):
+    """Linear projection to ``latent_dim`` followed by an activation."""
+
+    def __init__(self, in_features: int, latent_dim: int, act: str) -> None:
+        super().__init__()
+        self.proj = nn.Linear(in_features, latent_dim)
+        self.act = activation(act)
+        self.act_name = act
+
+    def forward(self, h: torch.Tensor, sample: bool = True) -> LatentOut:
+        z = self.act(self.proj(h))  # (B, k)
+        return LatentOut(z, z)
+
+
+def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(mu, exp(logvar)) || N(0, I)) per example, summed over latent dims: (B, k) -> (B,)."""
+    return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(dim=1)
+
+
+class GaussianLatent(nn.Module):
+    """Diagonal Gaussian posterior with the reparameterisation trick (VAE)."""
+
+    def __init__(self, in_features: int, latent_dim: int, beta: float) -> None:
+        super().__init__()
+        self.proj = nn.Linear(in_features, 2 * latent_dim)
+        self.beta = beta
+
+    def forward(self, h: torch.Tensor, sample: bool = True) -> LatentOut:
+        mu, logvar = self.proj(h).float().chunk(2, dim=1)  # (B, k) each
+        # clamp keeps exp() finite early in training without changing the optimum
+        logvar = logvar.clamp(-30.0, 20.0)
+        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp() if sample else mu
+        kl = gaussian_kl(mu, logvar).mean()
+        return LatentOut(z, mu, {"kl": self.beta * kl})
+
+
+LATENTS: Registry[Callable[[ModelConfig, int], nn.Module]] = Registry("latent")
+LATENTS.add("identity", lambda cfg, features: IdentityLatent())
+LATENTS.add("dense", lambda cfg, features: DenseLatent(features, cfg.latent_dim, cfg.latent_activation))
+LATENTS.add("gaussian", lambda cfg, features: GaussianLatent(features, cfg.latent_dim, cfg.beta))

@@ -1,0 +1,155 @@
+"""Registered model presets: each one only sets config fields and a training recipe."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from aekit.config import ConfigError, ModelConfig, TrainConfig
+from aekit.models.autoencoder import Autoencoder
+from aekit.registry import Registry
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    fields: Callable[[], dict[str, Any]]  # ModelConfig fields this preset sets
+    recipe: TrainConfig  # a training recipe that works on Fashion-MNIST
+    description: str
+
+
+MODELS: Registry[Preset] = Registry("model")
+
+
+def register_model(recipe: TrainConfig) -> Callable[[Callable[[], dict[str, Any]]], Callable[[], dict[str, Any]]]:
+    """Register a preset function returning ModelConfig fields; its docstring's first line describes it."""
+
+    def add(fn: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, Any]]:
+        name = fn.__name__.replace("_", "-")
+        doc = (fn.__doc__ or "").strip().splitlines()
+        MODELS.add(name, Preset(name, fn, recipe, doc[0] if doc else ""))
+        return fn
+
+    return add
+
+
+def list_models() -> list[str]:
+    """Names of all registered presets, sorted."""
+    return MODELS.names()
+
+
+def model_config(name: str, input_shape: tuple[int, ...] = (1, 28, 28), **overrides: Any) -> ModelConfig:
+    """The validated :class:`ModelConfig` of preset ``name`` with ``overrides`` applied."""
+    fields = {"input_shape": tuple(input_shape), **MODELS.get(name).fields()}
+    try:
+        return ModelConfig.from_dict({**fields, **{k: v for k, v in overrides.items() if v is not None}})
+    except ConfigError as err:
+        raise ConfigError(f"model {name!r}: {err}") from None
+
+
+def get_recipe(name: str) -> TrainConfig:
+    """The default :class:`TrainConfig` of preset ``name``."""
+    return MODELS.get(name).recipe
+
+
+def create_model(name: str, input_shape: tuple[int, ...] = (1, 28, 28), **overrides: Any) -> Autoencoder:
+    """Build a registered preset.
+
+    Parameters
+    ----------
+    name : str
+        A name from :func:`list_models`, e.g. ``"vanilla"``, ``"conv"`` or ``"vae"``.
+    input_shape : tuple of int, default (1, 28, 28)
+        ``(D,)`` for feature vectors or ``(C, H, W)`` for images.
+    **overrides
+        Any :class:`ModelConfig` field, e.g. ``latent_dim=2`` or ``loss="mse"``.
+
+    Returns
+    -------
+    Autoencoder
+
+    Examples
+    --------
+    >>> model = create_model("vae", latent_dim=2)
+    >>> model.config.latent, model.config.latent_dim
+    ('gaussian', 2)
+    """
+    return Autoencoder(model_config(name, input_shape, **overrides), preset=name)
+
+
+_DENSE = TrainConfig(epochs=20, batch_size=256, lr=1e-3)
+
+
+@register_model(_DENSE)
+def vanilla() -> dict[str, Any]:
+    """The notebook's dense autoencoder: 784-128-64-32 (ReLU), mirrored decoder, sigmoid output, BCE."""
+    return dict(arch="mlp", hidden=(128, 64), latent="dense", latent_dim=32, latent_activation="relu", loss="bce")
+
+
+@register_model(TrainConfig(epochs=15, batch_size=256, lr=1e-3))
+def vanilla_2d() -> dict[str, Any]:
+    """The notebook's latent-map model: 784-128-64-2 with a linear 2-D code."""
+    return dict(arch="mlp", hidden=(128, 64), latent="dense", latent_dim=2, latent_activation="linear", loss="bce")
+
+
+@register_model(_DENSE)
+def undercomplete() -> dict[str, Any]:
+    """One hidden layer that is the bottleneck: 784-64-784."""
+    return dict(arch="mlp", hidden=(), latent="dense", latent_dim=64, latent_activation="relu", loss="bce")
+
+
+@register_model(_DENSE)
+def sparse() -> dict[str, Any]:
+    """784-256-64 with sigmoid codes and a KL sparsity penalty (rho=0.05); sparsity="l1" for the L1 variant."""
+    return dict(
+        arch="mlp", hidden=(256,), latent="dense", latent_dim=64, latent_activation="sigmoid", loss="bce",
+        sparsity="kl", sparsity_weight=1.0, sparsity_target=0.05,
+    )  # fmt: skip
+
+
+@register_model(_DENSE)
+def denoising() -> dict[str, Any]:
+    """784-256-128-64 trained on Gaussian-corrupted inputs (sigma=0.3), loss on the clean input."""
+    return dict(
+        arch="mlp", hidden=(256, 128), latent="dense", latent_dim=64, latent_activation="linear", loss="bce",
+        corruption="gaussian", noise_level=0.3,
+    )  # fmt: skip
+
+
+@register_model(_DENSE)
+def contractive() -> dict[str, Any]:
+    """784-256-64 with sigmoid codes and the exact Jacobian penalty ||dz/dx||_F^2."""
+    return dict(
+        arch="mlp", hidden=(256,), latent="dense", latent_dim=64, latent_activation="sigmoid", loss="bce",
+        contractive_weight=0.1,
+    )  # fmt: skip
+
+
+@register_model(TrainConfig(epochs=10, batch_size=256, lr=1e-3))
+def conv() -> dict[str, Any]:
+    """The notebook's conv autoencoder: two Conv3x3+MaxPool blocks to a 7x7x16 code, upsampling decoder."""
+    return dict(arch="conv", hidden=(32, 16), latent="identity", loss="bce")
+
+
+@register_model(TrainConfig(epochs=30, batch_size=128, lr=1e-3, schedule="cosine"))
+def vae() -> dict[str, Any]:
+    """Dense VAE 784-512-256-16 with a Gaussian latent and Bernoulli decoder (ELBO; beta weights the KL)."""
+    return dict(arch="mlp", hidden=(512, 256), latent="gaussian", latent_dim=16, loss="bce", beta=1.0)
+
+
+@register_model(TrainConfig(epochs=20, batch_size=128, lr=1e-3, schedule="cosine"))
+def conv_vae() -> dict[str, Any]:
+    """Convolutional VAE: Conv+MaxPool (32, 64) to a 16-d Gaussian code."""
+    return dict(arch="conv", hidden=(32, 64), latent="gaussian", latent_dim=16, loss="bce", beta=1.0)
+
+
+@register_model(TrainConfig(epochs=30, batch_size=256, lr=1e-3, schedule="cosine"))
+def deep() -> dict[str, Any]:
+    """Deep dense autoencoder 784-1000-500-250-30 with a linear code (Hinton & Salakhutdinov 2006 shape)."""
+    return dict(arch="mlp", hidden=(1000, 500, 250), latent="dense", latent_dim=30, latent_activation="linear", loss="bce")
+
+
+@register_model(TrainConfig(epochs=20, batch_size=128, lr=2e-3, schedule="onecycle"))
+def deep_conv() -> dict[str, Any]:
+    """Strided conv encoder with batch norm (32, 64, 128) and a 30-d dense code; mirrored decoder."""
+    return dict(arch="deep-conv", hidden=(32, 64, 128), latent="dense", latent_dim=30, latent_activation="linear", loss="bce")

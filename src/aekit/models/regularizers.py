@@ -1,0 +1,168 @@
+"""Regularisers on the code: sparsity (L1 or KL) and contraction (Jacobian norm).
+
+A regulariser is a module called as ``reg(model, x_in, latent_out)`` that returns
+its weighted scalar loss term; the model adds it to the loss under ``reg.name``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import torch
+from torch import nn
+
+from aekit.config import ModelConfig
+from aekit.models.latent import GaussianLatent, LatentOut
+
+_EPS = 1e-6
+
+
+class L1Sparsity(nn.Module):
+    """weight * E_batch[ sum_j |z_j| ]: pushes most code units to zero."""
+
+    name = "sparsity"
+
+    def __init__(self, weight: float) -> None:
+        super().__init__()
+        self.weight = weight
+
+    def forward(self, model: nn.Module, x_in: torch.Tensor, lat: LatentOut) -> torch.Tensor:
+        return self.weight * lat.mean.float().abs().flatten(1).sum(1).mean()
+
+
+def bernoulli_kl(rho: float, rho_hat: torch.Tensor) -> torch.Tensor:
+    """sum_j KL(Bernoulli(rho) || Bernoulli(rho_hat_j)) for mean activations rho_hat in (0, 1)."""
+    rho_hat = rho_hat.clamp(_EPS, 1 - _EPS)
+    return (rho * torch.log(rho / rho_hat) + (1 - rho) * torch.log((1 - rho) / (1 - rho_hat))).sum()
+
+
+class KLSparsity(nn.Module):
+    """weight * sum_j KL(rho || rho_hat_j), rho_hat_j the batch-mean activation of unit j."""
+
+    name = "sparsity"
+
+    def __init__(self, weight: float, target: float) -> None:
+        super().__init__()
+        self.weight, self.target = weight, target
+
+    def forward(self, model: nn.Module, x_in: torch.Tensor, lat: LatentOut) -> torch.Tensor:
+        rho_hat = lat.mean.float().flatten(1).mean(0)  # (k,)
+        return self.weight * bernoulli_kl(self.target, rho_hat)
+
+
+def _sigmoid_grad(a: torch.Tensor) -> torch.Tensor:
+    s = torch.sigmoid(a)
+    return s * (1 - s)
+
+
+# elementwise derivative of each activation at pre-activation a
+_DERIVATIVES: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "relu": lambda a: (a > 0).to(a.dtype),
+    "sigmoid": _sigmoid_grad,
+    "tanh": lambda a: 1 - torch.tanh(a).pow(2),
+    "linear": torch.ones_like,
+    "elu": lambda a: torch.where(a > 0, torch.ones_like(a), a.exp()),
+    "leaky-relu": lambda a: torch.where(a > 0, torch.ones_like(a), torch.full_like(a, 0.01)),
+    "gelu": lambda a: 0.5 * (1 + torch.erf(a / math.sqrt(2))) + a * torch.exp(-0.5 * a * a) / math.sqrt(2 * math.pi),
+}
+
+
+_ACT_FN: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "relu": torch.relu,
+    "sigmoid": torch.sigmoid,
+    "tanh": torch.tanh,
+    "linear": lambda a: a,
+    "elu": nn.functional.elu,
+    "leaky-relu": lambda a: nn.functional.leaky_relu(a, 0.01),
+    "gelu": nn.functional.gelu,
+}
+
+
+def chain_jacobian_sq_norm(x: torch.Tensor, chain: list[tuple[torch.Tensor, torch.Tensor, str]]) -> torch.Tensor:
+    """Exact ||dz/dx||_F^2 per example for z = act_L(W_L ... act_1(W_1 x + b_1) ... + b_L).
+
+    J = D_L W_L ... D_1 W_1 with D_i = diag(act_i'(a_i)). We form P = D_L W_L ... D_1,
+    shape (B, k, n_1), and use ||P W_1||_F^2 = sum(P G * P) with the Gram matrix
+    G = W_1 W_1^T (n_1, n_1), so the wide input dimension D is touched once per batch,
+    not once per example and code unit.
+
+    Parameters
+    ----------
+    x : Tensor, shape (B, D)
+    chain : list of (weight (n_i, n_{i-1}), bias (n_i,), activation name)
+
+    Returns
+    -------
+    Tensor, shape (B,)
+    """
+    derivs = []
+    h = x
+    for weight, bias, act in chain:
+        a = h @ weight.T + bias  # (B, n_i)
+        derivs.append(_DERIVATIVES[act](a))
+        h = _ACT_FN[act](a)
+    p = torch.diag_embed(derivs[-1])  # (B, k, k)
+    for i in range(len(chain) - 1, 0, -1):
+        p = (p @ chain[i][0]) * derivs[i - 1][:, None, :]  # (B, k, n_{i-1})
+    w1 = chain[0][0]
+    gram = w1 @ w1.T  # (n_1, n_1)
+    return ((p @ gram) * p).sum(dim=(1, 2))
+
+
+def _linear_chain(model: nn.Module) -> list[tuple[torch.Tensor, torch.Tensor, str]] | None:
+    """The encoder+latent as a chain of (W, b, act), or None if they are not plain dense layers."""
+    get_chain = getattr(model.encoder, "linear_chain", None)
+    proj = getattr(model.latent, "proj", None)
+    if get_chain is None or proj is None:
+        return None
+    chain = [(lin.weight, lin.bias, act) for lin, act in get_chain()]
+    k = model.config.latent_dim
+    features = chain[-1][0].shape[0] if chain else model.config.input_size
+    # code = mean rows of the projection; label columns (conditional models) carry no x-dependence
+    w, b = proj.weight[:k, :features], proj.bias[:k]
+    act = "linear" if isinstance(model.latent, GaussianLatent) else model.latent.act_name
+    return chain + [(w, b, act)]
+
+
+def jacobian_sq_norm(model: nn.Module, x_in: torch.Tensor) -> torch.Tensor:
+    """||d code / d x||_F^2 per example: exact closed form for dense encoders, autograd otherwise."""
+    x_flat = x_in.float().flatten(1)
+    with torch.autocast("cpu", enabled=False):
+        chain = _linear_chain(model)
+        if chain is not None:
+            return chain_jacobian_sq_norm(x_flat, chain)
+        return _autograd_jacobian_sq_norm(model, x_in.float())
+
+
+def _autograd_jacobian_sq_norm(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    def code(xi: torch.Tensor) -> torch.Tensor:
+        return model.latent(model.encoder(xi.unsqueeze(0)), sample=False).mean.flatten()
+
+    jac = torch.func.vmap(torch.func.jacrev(code))(x)  # (B, k, *input_shape)
+    return jac.flatten(1).pow(2).sum(1)
+
+
+class Contractive(nn.Module):
+    """weight * E_batch ||dz/dx||_F^2 (Rifai et al. 2011)."""
+
+    name = "contractive"
+
+    def __init__(self, weight: float) -> None:
+        super().__init__()
+        self.weight = weight
+
+    def forward(self, model: nn.Module, x_in: torch.Tensor, lat: LatentOut) -> torch.Tensor:
+        return self.weight * jacobian_sq_norm(model, x_in).mean()
+
+
+def build_regularizers(cfg: ModelConfig) -> list[nn.Module]:
+    """The regularisers a config asks for (empty list for a plain autoencoder)."""
+    regs: list[nn.Module] = []
+    if cfg.sparsity == "l1" and cfg.sparsity_weight > 0:
+        regs.append(L1Sparsity(cfg.sparsity_weight))
+    if cfg.sparsity == "kl" and cfg.sparsity_weight > 0:
+        regs.append(KLSparsity(cfg.sparsity_weight, cfg.sparsity_target))
+    if cfg.contractive_weight > 0:
+        regs.append(Contractive(cfg.contractive_weight))
+    return regs
