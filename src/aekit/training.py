@@ -250,12 +250,16 @@ class Trainer:
             tensors.update({f"optim.{pid}.{k}": torch.as_tensor(v) for k, v in state.items()})
         tensors["rng.torch"] = torch.get_rng_state()
         tensors["rng.shuffle"] = self.shuffle_gen.get_state()
-        write_tensors(tmp / TENSORS_FILE, tensors)
         groups = [{k: list(v) if isinstance(v, tuple) else v for k, v in g.items()} for g in opt["param_groups"]]
-        write_json(tmp / STATE_FILE, {
-            "format": "aekit.checkpoint", "epoch": self.epoch, "step": self.step,
-            "train_config": self.config.to_dict(), "param_groups": groups, "history": self.history.rows,
-        })  # fmt: skip
+        try:
+            write_tensors(tmp / TENSORS_FILE, tensors)
+            write_json(tmp / STATE_FILE, {
+                "format": "aekit.checkpoint", "epoch": self.epoch, "step": self.step,
+                "train_config": self.config.to_dict(), "param_groups": groups, "history": self.history.rows,
+            })  # fmt: skip
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
         old = directory.with_name(directory.name + ".old")
         if directory.exists():
             directory.rename(old)

@@ -120,7 +120,7 @@ class Autoencoder(nn.Module):
         out = logits if self.config.loss == "bce" else self.output_activation(logits)
         terms = {"recon": reconstruction_error(out, x, self.config.loss).mean(), **lat.terms}
         for reg in self.regularizers:
-            terms[reg.name] = reg(self, x_in, lat)
+            terms[reg.name] = reg(self, x_in, lat, y)
         return AEOutput(logits, lat.z, sum(terms.values()), terms)
 
     def _check_shape(self, x: torch.Tensor) -> torch.Tensor:
@@ -178,7 +178,7 @@ class Autoencoder(nn.Module):
         gen = torch.Generator().manual_seed(seed) if seed is not None else None
         z = torch.randn(n, self.config.latent_dim, generator=gen)
         if self.config.num_classes and y is not None:
-            y = np.broadcast_to(np.asarray(y), (n,))
+            y = np.broadcast_to(np.asarray(y), (n,)).copy()
         return self.decode(z.numpy(), y)
 
     # --------------------------------------------------------------- extras

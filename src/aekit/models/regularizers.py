@@ -1,13 +1,13 @@
 """Regularisers on the code: sparsity (L1 or KL) and contraction (Jacobian norm).
 
-A regulariser is a module called as ``reg(model, x_in, latent_out)`` that returns
+A regulariser is a module called as ``reg(model, x_in, latent_out, y)`` that returns
 its weighted scalar loss term; the model adds it to the loss under ``reg.name``.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Callable
+from typing import Callable, Optional
 
 import torch
 from torch import nn
@@ -27,7 +27,7 @@ class L1Sparsity(nn.Module):
         super().__init__()
         self.weight = weight
 
-    def forward(self, model: nn.Module, x_in: torch.Tensor, lat: LatentOut) -> torch.Tensor:
+    def forward(self, model: nn.Module, x_in: torch.Tensor, lat: LatentOut, y: Optional[torch.Tensor] = None) -> torch.Tensor:
         return self.weight * lat.mean.float().abs().flatten(1).sum(1).mean()
 
 
@@ -46,7 +46,7 @@ class KLSparsity(nn.Module):
         super().__init__()
         self.weight, self.target = weight, target
 
-    def forward(self, model: nn.Module, x_in: torch.Tensor, lat: LatentOut) -> torch.Tensor:
+    def forward(self, model: nn.Module, x_in: torch.Tensor, lat: LatentOut, y: Optional[torch.Tensor] = None) -> torch.Tensor:
         rho_hat = lat.mean.float().flatten(1).mean(0)  # (k,)
         return self.weight * bernoulli_kl(self.target, rho_hat)
 
@@ -90,7 +90,7 @@ def chain_jacobian_sq_norm(x: torch.Tensor, chain: list[tuple[torch.Tensor, torc
     Parameters
     ----------
     x : Tensor, shape (B, D)
-    chain : list of (weight (n_i, n_{i-1}), bias (n_i,), activation name)
+    chain : list of (weight (n_i, n_{i-1}), bias (n_i,) or (B, n_i), activation name)
 
     Returns
     -------
@@ -110,7 +110,7 @@ def chain_jacobian_sq_norm(x: torch.Tensor, chain: list[tuple[torch.Tensor, torc
     return ((p @ gram) * p).sum(dim=(1, 2))
 
 
-def _linear_chain(model: nn.Module) -> list[tuple[torch.Tensor, torch.Tensor, str]] | None:
+def _linear_chain(model: nn.Module, y: Optional[torch.Tensor]) -> list[tuple[torch.Tensor, torch.Tensor, str]] | None:
     """The encoder+latent as a chain of (W, b, act), or None if they are not plain dense layers."""
     get_chain = getattr(model.encoder, "linear_chain", None)
     proj = getattr(model.latent, "proj", None)
@@ -119,27 +119,46 @@ def _linear_chain(model: nn.Module) -> list[tuple[torch.Tensor, torch.Tensor, st
     chain = [(lin.weight, lin.bias, act) for lin, act in get_chain()]
     k = model.config.latent_dim
     features = chain[-1][0].shape[0] if chain else model.config.input_size
-    # code = mean rows of the projection; label columns (conditional models) carry no x-dependence
+    # code = mean rows of the projection; a conditional model's label columns add a
+    # per-example bias (B, k) that shifts the pre-activation but carries no x-dependence
     w, b = proj.weight[:k, :features], proj.bias[:k]
+    if model.config.num_classes:
+        b = b + nn.functional.one_hot(y.long(), model.config.num_classes).to(w.dtype) @ proj.weight[:k, features:].T
     act = "linear" if isinstance(model.latent, GaussianLatent) else model.latent.act_name
     return chain + [(w, b, act)]
 
 
-def jacobian_sq_norm(model: nn.Module, x_in: torch.Tensor) -> torch.Tensor:
-    """||d code / d x||_F^2 per example: exact closed form for dense encoders, autograd otherwise."""
-    x_flat = x_in.float().flatten(1)
-    with torch.autocast("cpu", enabled=False):
-        chain = _linear_chain(model)
+def jacobian_sq_norm(model: nn.Module, x_in: torch.Tensor, y: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """||d code / d x||_F^2 per example: exact closed form for dense encoders, autograd otherwise.
+
+    Parameters
+    ----------
+    model : Autoencoder
+    x_in : Tensor, shape (B, *input_shape)
+    y : Tensor of int, shape (B,), optional
+        Labels, for conditional models.
+
+    Returns
+    -------
+    Tensor, shape (B,)
+    """
+    if model.config.num_classes and y is None:
+        raise ValueError("a conditional model's Jacobian needs labels y")
+    with torch.autocast("cpu", enabled=False):  # exact: keep the penalty out of bf16
+        chain = _linear_chain(model, y)
         if chain is not None:
-            return chain_jacobian_sq_norm(x_flat, chain)
-        return _autograd_jacobian_sq_norm(model, x_in.float())
+            return chain_jacobian_sq_norm(x_in.flatten(1), chain)
+        return _autograd_jacobian_sq_norm(model, x_in, y)
 
 
-def _autograd_jacobian_sq_norm(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    def code(xi: torch.Tensor) -> torch.Tensor:
-        return model.latent(model.encoder(xi.unsqueeze(0)), sample=False).mean.flatten()
+def _autograd_jacobian_sq_norm(model: nn.Module, x: torch.Tensor, y: Optional[torch.Tensor]) -> torch.Tensor:
+    labels = torch.zeros(len(x), dtype=torch.long) if y is None else y.long()
 
-    jac = torch.func.vmap(torch.func.jacrev(code))(x)  # (B, k, *input_shape)
+    def code(xi: torch.Tensor, yi: torch.Tensor) -> torch.Tensor:
+        h = model._with_label(model.encoder(xi.unsqueeze(0)), yi.unsqueeze(0) if y is not None else None)
+        return model.latent(h, sample=False).mean.flatten()
+
+    jac = torch.func.vmap(torch.func.jacrev(code))(x, labels)  # (B, k, *input_shape)
     return jac.flatten(1).pow(2).sum(1)
 
 
@@ -152,8 +171,8 @@ class Contractive(nn.Module):
         super().__init__()
         self.weight = weight
 
-    def forward(self, model: nn.Module, x_in: torch.Tensor, lat: LatentOut) -> torch.Tensor:
-        return self.weight * jacobian_sq_norm(model, x_in).mean()
+    def forward(self, model: nn.Module, x_in: torch.Tensor, lat: LatentOut, y: Optional[torch.Tensor] = None) -> torch.Tensor:
+        return self.weight * jacobian_sq_norm(model, x_in, y).mean()
 
 
 def build_regularizers(cfg: ModelConfig) -> list[nn.Module]:

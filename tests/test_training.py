@@ -1,0 +1,144 @@
+"""The trainer: exact resume, divergence handling, early stopping, schedules, progress."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import numpy as np
+import pytest
+import torch
+from rich.console import Console
+
+import aekit
+from aekit.training import SCHEDULES, Trainer
+
+
+def _data(n: int = 96, d: int = 12, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).random((n, d)).astype(np.float32)
+
+
+def _model(name: str = "vae", seed: int = 0, **kw) -> aekit.Autoencoder:
+    torch.manual_seed(seed)
+    return aekit.create_model(name, input_shape=(12,), latent_dim=3, **kw)
+
+
+def _cfg(**kw) -> aekit.TrainConfig:
+    return aekit.TrainConfig(**{"epochs": 4, "batch_size": 16, "lr": 3e-3, "schedule": "cosine", "seed": 5, **kw})
+
+
+@pytest.mark.parametrize("name", ["vae", "denoising"])  # both draw random numbers every step
+def test_resume_gives_the_same_weights_as_an_uninterrupted_run(name, tmp_path):
+    x, val = _data(), _data(32, seed=1)
+    straight = _model(name)
+    Trainer(straight, _cfg(), progress=False).fit(x, val)
+
+    class Crash(aekit.Callback):  # the process dies part-way through epoch 3
+        def on_batch_end(self, trainer, loss, batch_size):
+            if trainer.epoch == 2:
+                raise KeyboardInterrupt
+
+    first = _model(name)
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(first, _cfg(), callbacks=[Crash()], checkpoint_dir=tmp_path / "ckpt", progress=False).fit(x, val)
+    resumed = _model(name, seed=99)  # different init: everything must come from the checkpoint
+    trainer = Trainer(resumed, _cfg(), progress=False)
+    hist = trainer.fit(x, val, resume_from=tmp_path / "ckpt")
+
+    assert [r["epoch"] for r in hist.rows] == [1, 2, 3, 4]
+    for key, value in straight.state_dict().items():
+        assert torch.equal(value, resumed.state_dict()[key]), key
+
+
+def test_a_nan_loss_stops_with_a_clear_error_and_keeps_the_last_good_state(tmp_path):
+    class Poison(aekit.Callback):
+        def on_batch_end(self, trainer, loss, batch_size):
+            if trainer.epoch == 2 and trainer.step == 2 * trainer.steps_per_epoch + 1:
+                with torch.no_grad():
+                    next(trainer.model.parameters()).fill_(float("nan"))
+
+    model = _model("vanilla")
+    trainer = Trainer(model, _cfg(epochs=5), callbacks=[Poison()], checkpoint_dir=tmp_path / "ckpt", progress=False)
+    with pytest.raises(aekit.TrainingDivergedError, match=r"loss became nan at epoch 3.*end of epoch 2.*last good checkpoint kept"):
+        trainer.fit(_data())
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    state = json.loads((tmp_path / "ckpt" / "state.json").read_text())
+    assert state["epoch"] == 2
+    # the in-memory model was rolled back to exactly the checkpointed weights
+    fresh = _model("vanilla", seed=7)
+    Trainer(fresh, _cfg(epochs=5), progress=False).load_checkpoint(tmp_path / "ckpt")
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), fresh.state_dict().values()))
+
+
+def test_early_stopping_stops_and_restores_the_best_epoch():
+    x = _data()
+    model = _model("vanilla")
+    seen = []
+
+    class Spy(aekit.Callback):
+        def on_epoch_end(self, trainer, logs):
+            seen.append(logs["val_loss"])
+
+    # a huge learning rate makes validation loss rise after the first epochs
+    trainer = Trainer(model, _cfg(epochs=30, lr=0.5, schedule="constant", patience=2), callbacks=[Spy()], progress=False)
+    hist = trainer.fit(x, x)
+    assert len(hist.rows) < 30 and "early stopping" in trainer.stop_reason
+    best = int(np.argmin(seen))
+    assert len(hist.rows) == best + 1 + 2
+    final = trainer.evaluate(torch.from_numpy(x))["loss"]
+    assert final == pytest.approx(min(seen), rel=1e-4)
+
+
+def test_training_reduces_the_loss():
+    rng = np.random.default_rng(0)
+    x = (rng.normal(size=(256, 2)) @ rng.normal(size=(2, 12))).astype(np.float32)  # rank-2 structure
+    model = _model("vanilla", loss="mse", output_activation="linear", latent_activation="linear")
+    hist = aekit.fit(model, x, x, epochs=20, batch_size=32, lr=1e-2, progress=False)
+    assert hist["val_loss"][-1] < 0.2 * hist["val_loss"][0]
+    assert set(hist.rows[0]) >= {"epoch", "loss", "recon", "val_loss", "lr", "train_seconds"}
+
+
+def test_schedules_have_the_documented_shape():
+    total = 1000
+    assert SCHEDULES["constant"](500, total) == 1.0
+    assert SCHEDULES["cosine"](0, total) == 1.0 and SCHEDULES["cosine"](total, total) == pytest.approx(0.0, abs=1e-12)
+    one = [SCHEDULES["onecycle"](s, total) for s in range(total + 1)]
+    assert int(np.argmax(one)) == 300 and one[0] == pytest.approx(1 / 25) and one[-1] < 1e-3
+
+
+def test_fit_uses_the_preset_recipe_unless_overridden():
+    model = aekit.create_model("vanilla-2d", input_shape=(12,))
+    hist = aekit.fit(model, _data(32), epochs=1, progress=False)
+    assert len(hist.rows) == 1
+    assert aekit.get_recipe("vanilla-2d").epochs == 15
+
+
+def test_progress_bar_draws_on_a_terminal_and_is_silent_otherwise():
+    def run(console: Console) -> str:
+        aekit.fit(_model("vanilla"), _data(64), epochs=2, batch_size=16, progress=False, callbacks=[aekit.ProgressBar(console)])
+        return console.file.getvalue()
+
+    shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", run(Console(file=io.StringIO(), force_terminal=True, width=120)))
+    assert re.search(r"epoch +2 +loss \d+\.\d{4}", shown) and re.search(r"[\d,]+ ex/s", shown)
+    assert run(Console(file=io.StringIO(), force_terminal=False)) == ""
+
+
+def test_history_csv_has_one_row_per_epoch(tmp_path):
+    hist = aekit.fit(_model("vanilla"), _data(32), epochs=3, progress=False)
+    hist.to_csv(tmp_path / "h.csv")
+    lines = (tmp_path / "h.csv").read_text().strip().splitlines()
+    assert len(lines) == 4 and lines[0].startswith("epoch,")
+
+
+def test_labels_must_match_examples():
+    with pytest.raises(ValueError, match="x has 32 rows but y has 3"):
+        aekit.fit(_model("vanilla"), (_data(32), [0, 1, 2]), epochs=1, progress=False)
+
+
+def test_conditional_model_trains_with_labels():
+    model = _model("vae", num_classes=2)
+    x = _data(64)
+    y = (x[:, 0] > 0.5).astype(np.int64)
+    hist = aekit.fit(model, (x, y), (x, y), epochs=2, progress=False)
+    assert np.isfinite(hist["val_loss"]).all()
