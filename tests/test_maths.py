@@ -175,6 +175,6 @@ def test_denoising_corrupts_only_in_training_and_scores_the_clean_input():
     model.train()
     c = model(x)
     assert not torch.equal(a.logits, c.logits)
-    from aekit.models.autoencoder import reconstruction_error
+    from aekit.models.losses import reconstruction_error
 
     assert torch.allclose(c.terms["recon"], reconstruction_error(c.logits, x, "bce").mean())

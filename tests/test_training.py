@@ -142,3 +142,19 @@ def test_conditional_model_trains_with_labels():
     y = (x[:, 0] > 0.5).astype(np.int64)
     hist = aekit.fit(model, (x, y), (x, y), epochs=2, progress=False)
     assert np.isfinite(hist["val_loss"]).all()
+
+
+def test_sparse_rows_train_like_the_dense_matrix():
+    import scipy.sparse as sp
+
+    from aekit.data.sparse import SparseRows
+
+    dense = (np.random.default_rng(0).random((40, 12)) > 0.7).astype(np.float32)
+
+    def train(data) -> dict[str, torch.Tensor]:
+        model = _model("vanilla")
+        Trainer(model, _cfg(epochs=2), progress=False).fit(data, data)
+        return model.state_dict()
+
+    a, b = train(dense), train(SparseRows(sp.csr_matrix(dense)))
+    assert all(torch.equal(a[k], b[k]) for k in a)

@@ -8,6 +8,7 @@ fails loudly instead of being ignored.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 import math
 import types
@@ -101,13 +102,28 @@ class _Config:
         return type(self).from_dict({**self.to_dict(), **changes})
 
 
-ARCHS = ("mlp", "conv", "deep-conv")
-LATENT_KINDS = ("dense", "identity", "gaussian")
-LOSSES = ("bce", "mse")
-ACTIVATION_NAMES = ("relu", "sigmoid", "tanh", "linear", "gelu", "elu", "leaky-relu")
-CORRUPTION_KINDS = ("gaussian", "masking", "salt-and-pepper")
 SPARSITY_KINDS = ("l1", "kl")
 SCALERS = ("none", "standard", "minmax")
+
+# choices that live in registries, so a registered extension is a valid value
+_REGISTRY_HOMES = {
+    "arch": ("aekit.models.layers", "ARCHITECTURES"),
+    "latent": ("aekit.models.latent", "LATENTS"),
+    "activation": ("aekit.models.layers", "ACTIVATIONS"),
+    "loss": ("aekit.models.losses", "LOSSES"),
+    "output_activation": ("aekit.models.losses", "OUTPUT_ACTIVATIONS"),
+    "corruption": ("aekit.models.corruption", "CORRUPTIONS"),
+}
+
+
+def _registered(field_name: str) -> Any:
+    """The registry behind a field (imported late: the models import this module)."""
+    module, attr = _REGISTRY_HOMES[field_name]
+    return getattr(importlib.import_module(module), attr)
+
+
+def _choice_registered(name: str, value: Any, kind: str) -> None:
+    _choice(name, value, sorted(_registered(kind)))
 
 
 @dataclass
@@ -120,14 +136,14 @@ class ModelConfig(_Config):
     """
 
     input_shape: tuple[int, ...] = (1, 28, 28)  # (D,) for tables, (C, H, W) for images
-    arch: str = "mlp"  # encoder/decoder pair: "mlp", "conv" or "deep-conv"
+    arch: str = "mlp"  # registered encoder/decoder pair: "mlp", "conv", "deep-conv", ...
     hidden: tuple[int, ...] = (128, 64)  # MLP widths, or conv channels per stage
     latent: str = "dense"  # "dense" (projection), "identity" (code = feature map), "gaussian" (VAE)
     latent_dim: int = 32  # size of the code; ignored by latent="identity"
     activation: str = "relu"  # hidden-layer nonlinearity
     latent_activation: str = "linear"  # applied to a dense code
-    loss: str = "bce"  # "bce" (inputs in [0, 1], decoder emits logits) or "mse"
-    output_activation: str = "sigmoid"  # maps decoder output to data space ("sigmoid" or "linear")
+    loss: str = "bce"  # "bce" (inputs in [0, 1]), "mse", "masked-mse" (0 = unobserved), "multinomial"
+    output_activation: str = "sigmoid"  # maps decoder output to data space: "sigmoid", "linear", "softmax"
     corruption: Optional[str] = None  # denoising: "gaussian", "masking" or "salt-and-pepper"
     noise_level: float = 0.0  # std (gaussian) or fraction of pixels (masking, salt-and-pepper)
     sparsity: Optional[str] = None  # "l1" activity penalty or "kl" divergence to a target rate
@@ -143,23 +159,24 @@ class ModelConfig(_Config):
             raise ConfigError(f"input_shape: must be positive sizes, got {self.input_shape!r}")
         if len(self.input_shape) not in (1, 3):
             raise ConfigError(f"input_shape: expected (D,) or (C, H, W), got {self.input_shape!r}")
-        _choice("arch", self.arch, ARCHS)
+        _choice_registered("arch", self.arch, "arch")
         if self.arch != "mlp" and len(self.input_shape) != 3:
             raise ConfigError(f"arch: {self.arch!r} needs an image input_shape (C, H, W), got {self.input_shape!r}")
-        _choice("latent", self.latent, LATENT_KINDS)
+        _choice_registered("latent", self.latent, "latent")
         if self.latent == "identity" and (self.arch != "conv" or self.num_classes):
             raise ConfigError("latent: 'identity' (the feature map is the code) needs arch='conv' and no num_classes")
         _positive("latent_dim", self.latent_dim)
         for i, width in enumerate(self.hidden):
             _positive(f"hidden[{i}]", width)
-        _choice("activation", self.activation, ACTIVATION_NAMES)
-        _choice("latent_activation", self.latent_activation, ACTIVATION_NAMES)
-        _choice("output_activation", self.output_activation, ("sigmoid", "linear"))
-        _choice("loss", self.loss, LOSSES)
-        if self.loss == "bce" and self.output_activation != "sigmoid":
-            raise ConfigError("loss: 'bce' needs output_activation='sigmoid' (the decoder emits logits)")
+        _choice_registered("activation", self.activation, "activation")
+        _choice_registered("latent_activation", self.latent_activation, "activation")
+        _choice_registered("output_activation", self.output_activation, "output_activation")
+        _choice_registered("loss", self.loss, "loss")
+        needed = _registered("loss").get(self.loss).output_activation
+        if needed and self.output_activation != needed:
+            raise ConfigError(f"loss: {self.loss!r} needs output_activation={needed!r} (the decoder emits logits)")
         if self.corruption is not None:
-            _choice("corruption", self.corruption, CORRUPTION_KINDS)
+            _choice_registered("corruption", self.corruption, "corruption")
         _positive("noise_level", self.noise_level, allow_zero=True)
         if self.corruption in ("masking", "salt-and-pepper") and self.noise_level > 1:
             raise ConfigError(f"noise_level: a fraction in [0, 1] for {self.corruption}, got {self.noise_level}")

@@ -71,16 +71,27 @@ def bf16_supported() -> bool:
         return False
 
 
-def as_tensors(data: Any) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
-    """(x, y) from an array, a tensor or an (x, y) pair; x as contiguous float32."""
+def as_tensors(data: Any) -> tuple[Any, Optional[torch.Tensor]]:
+    """(x, y) from an array, a tensor, a row source or an (x, y) pair.
+
+    Arrays become contiguous float32 tensors. Any other object with ``__len__``
+    and ``__getitem__(LongTensor) -> Tensor`` is used as is, so data that must
+    not be densified whole (e.g. :class:`aekit.data.SparseRows`) is densified
+    one batch at a time.
+    """
     x, y = data if isinstance(data, (tuple, list)) and len(data) == 2 else (data, None)
-    xt = torch.as_tensor(np.asarray(x, dtype=np.float32)) if not isinstance(x, torch.Tensor) else x.float()
+    if isinstance(x, torch.Tensor):
+        x = x.float().contiguous()
+    elif isinstance(x, (np.ndarray, list)):
+        x = torch.as_tensor(np.asarray(x, dtype=np.float32)).contiguous()
+    elif not (hasattr(x, "__len__") and hasattr(x, "__getitem__")):
+        raise TypeError(f"cannot train on {type(x).__name__}: pass an array, a tensor or an object with __len__ and __getitem__")
     yt = None if y is None else torch.as_tensor(np.asarray(y)).long()
-    if yt is not None and len(yt) != len(xt):
-        raise ValueError(f"x has {len(xt)} rows but y has {len(yt)}")
-    if len(xt) == 0:
+    if yt is not None and len(yt) != len(x):
+        raise ValueError(f"x has {len(x)} rows but y has {len(yt)}")
+    if len(x) == 0:
         raise ValueError("no training examples")
-    return xt.contiguous(), yt
+    return x, yt
 
 
 class Trainer:
@@ -221,12 +232,14 @@ class Trainer:
         )
 
     @torch.no_grad()
-    def evaluate(self, x: torch.Tensor, y: Optional[torch.Tensor] = None, batch_size: int = 1024) -> dict[str, float]:
+    def evaluate(self, x: Any, y: Optional[torch.Tensor] = None, batch_size: int = 1024) -> dict[str, float]:
         """Mean loss and terms over ``x`` in eval mode (no corruption, running batch-norm stats)."""
+        x, y = as_tensors((x, y) if y is not None else x)
         self.model.eval()
         sums: dict[str, float] = {}
         for i in range(0, len(x), batch_size):
-            xb, yb = x[i : i + batch_size], None if y is None else y[i : i + batch_size]
+            idx = torch.arange(i, min(i + batch_size, len(x)))
+            xb, yb = x[idx], None if y is None else y[idx]
             with self.autocast():
                 out = self.model(xb, yb)
             for k, v in {"loss": out.loss, **out.terms}.items():

@@ -14,6 +14,7 @@ from aekit.config import ModelConfig
 from aekit.models.corruption import CORRUPTIONS
 from aekit.models.latent import LATENTS, GaussianLatent, LatentOut
 from aekit.models.layers import ARCHITECTURES
+from aekit.models.losses import OUTPUT_ACTIVATIONS, reconstruction_error
 from aekit.models.regularizers import build_regularizers
 from aekit.models.scaler import FeatureScaler
 
@@ -28,17 +29,6 @@ class AEOutput:
     z: torch.Tensor  # (B, k) code fed to the decoder (sampled for a VAE)
     loss: torch.Tensor  # scalar: mean over the batch of the per-example objective
     terms: dict[str, torch.Tensor]  # e.g. {"recon": ..., "kl": ..., "sparsity": ...}
-
-
-def reconstruction_error(pred: torch.Tensor, x: torch.Tensor, loss: str) -> torch.Tensor:
-    """Per-example reconstruction loss summed over features: (B, ...) -> (B,).
-
-    For ``"bce"`` ``pred`` are logits (stable for saturated outputs); for
-    ``"mse"`` they are data-space outputs.
-    """
-    if loss == "bce":
-        return F.binary_cross_entropy_with_logits(pred, x, reduction="none").flatten(1).sum(1)
-    return (pred - x).pow(2).flatten(1).sum(1)
 
 
 class Autoencoder(nn.Module):
@@ -109,7 +99,7 @@ class Autoencoder(nn.Module):
         return self.latent(self._with_label(self.encoder(x), y), sample=sample)
 
     def output_activation(self, logits: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(logits) if self.config.output_activation == "sigmoid" else logits
+        return OUTPUT_ACTIVATIONS.get(self.config.output_activation)(logits)
 
     def forward(self, x: torch.Tensor, y: Optional[torch.Tensor] = None) -> AEOutput:
         """Encode, decode and compute the loss for a batch ``x`` of shape (B, *input_shape)."""
@@ -117,8 +107,8 @@ class Autoencoder(nn.Module):
         x_in = self.corruption(x) if (self.training and self.corruption is not None) else x
         lat = self._encode(x_in, y, sample=True)
         logits = self.decoder(self._with_label(lat.z, y)).float()  # (B, *input_shape), fp32 for the loss
-        out = logits if self.config.loss == "bce" else self.output_activation(logits)
-        terms = {"recon": reconstruction_error(out, x, self.config.loss).mean(), **lat.terms}
+        recon = reconstruction_error(logits, x, self.config.loss, self.config.output_activation)  # (B,)
+        terms = {"recon": recon.mean(), **lat.terms}
         for reg in self.regularizers:
             terms[reg.name] = reg(self, x_in, lat, y)
         return AEOutput(logits, lat.z, sum(terms.values()), terms)
@@ -170,6 +160,14 @@ class Autoencoder(nn.Module):
             return self.scaler.inverse(self.output_activation(self.decoder(self._with_label(mean, yb)).float()))
 
         return self._map(run, x, y, batch_size)
+
+    def denoise(self, x: ArrayLike, y: Optional[ArrayLike] = None, batch_size: int = 1024) -> ArrayLike:
+        """Clean noisy inputs of shape (N, *input_shape); meant for models trained with ``corruption``.
+
+        The same computation as :meth:`reconstruct`: a denoising autoencoder maps a
+        corrupted input back towards the clean data it was trained on.
+        """
+        return self.reconstruct(x, y, batch_size)
 
     def sample(self, n: int, y: Optional[ArrayLike] = None, seed: Optional[int] = None) -> np.ndarray:
         """Draw ``n`` examples from the prior N(0, I) through the decoder (VAE only)."""

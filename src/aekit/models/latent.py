@@ -47,7 +47,8 @@ class DenseLatent(nn.Module):
 
 def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """KL(N(mu, exp(logvar)) || N(0, I)) per example, summed over latent dims: (B, k) -> (B,)."""
-    return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(dim=1)
+    # expm1(v) - v >= 0 holds in floating point too, where exp(v) - 1 - v can round below 0
+    return 0.5 * (mu.pow(2) + torch.expm1(logvar) - logvar).sum(dim=1)
 
 
 class GaussianLatent(nn.Module):
