@@ -13,6 +13,7 @@ True
 from aekit._version import __version__
 from aekit.callbacks import Callback, Checkpoint, EarlyStopping, ProgressBar
 from aekit.config import ConfigError, ModelConfig, TrainConfig
+from aekit.data import DataError, ImageDataset, list_datasets, load_data, load_dataset
 from aekit.models.autoencoder import AEOutput, Autoencoder
 from aekit.models.corruption import corrupt
 from aekit.models.presets import create_model, get_recipe, list_models, model_config, register_model
@@ -26,6 +27,8 @@ __all__ = [
     "Callback",
     "Checkpoint",
     "ConfigError",
+    "DataError",
+    "ImageDataset",
     "EarlyStopping",
     "History",
     "ModelConfig",
@@ -38,7 +41,10 @@ __all__ = [
     "create_model",
     "fit",
     "get_recipe",
+    "list_datasets",
     "list_models",
+    "load_data",
+    "load_dataset",
     "load_model",
     "model_config",
     "register_model",

@@ -8,12 +8,14 @@ from aekit.data.datasets import ImageDataset, list_datasets, load_dataset, regis
 from aekit.data.download import download
 from aekit.data.errors import DataError
 from aekit.data.idx import read_idx, write_idx
+from aekit.data.sparse import SparseRows
 from aekit.data.tabular import DataSplits, TableData, load_array, load_data, load_table
 
 __all__ = [
     "DataError",
     "DataSplits",
     "ImageDataset",
+    "SparseRows",
     "TableData",
     "download",
     "list_datasets",
