@@ -214,7 +214,6 @@ class TrainConfig(_Config):
     seed: int = 0  # seeds shuffling, initialisation and noise
     precision: str = "auto"  # "auto" uses bf16 autocast where the CPU has native bf16
     grad_clip: Optional[float] = None  # max global grad norm
-    kl_warmup_epochs: int = 0  # linearly anneal the KL weight from 0 (VAE only)
 
     def __post_init__(self) -> None:
         _positive("epochs", self.epochs)
@@ -227,7 +226,6 @@ class TrainConfig(_Config):
         _choice("precision", self.precision, PRECISIONS)
         if self.grad_clip is not None:
             _positive("grad_clip", self.grad_clip)
-        _positive("kl_warmup_epochs", self.kl_warmup_epochs, allow_zero=True)
 
 
 def read_config_file(path: str | Path) -> dict[str, Any]:

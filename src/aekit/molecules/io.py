@@ -1,0 +1,209 @@
+"""Reading molecules from SMILES lists, CSV/SMILES files and SDF, with a report of every invalid row.
+
+Nothing is dropped silently: each input that RDKit cannot turn into a sanitised
+molecule becomes an :class:`InvalidRow` (row number, the string, RDKit's reason).
+Callers decide whether invalid rows are fatal (:meth:`MoleculeSet.raise_if_invalid`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Optional, Sequence
+
+from rdkit import Chem, rdBase
+
+from aekit.data.errors import DataError
+
+__all__ = ["InvalidRow", "InvalidSmilesError", "MoleculeSet", "parse_smiles", "read_molecules", "mol_from_smiles"]
+
+
+@dataclass(frozen=True)
+class InvalidRow:
+    """One input that is not a valid molecule."""
+
+    row: int  # 1-based data row in the file (header not counted), or index + 1 in a list
+    text: str  # the SMILES (or SDF record title) exactly as read
+    reason: str  # RDKit's message, or why the row could not be read
+
+    def __str__(self) -> str:
+        return f"row {self.row}: {self.text!r}: {self.reason}"
+
+
+class InvalidSmilesError(DataError):
+    """Some inputs are not valid molecules; ``.invalid`` lists them by row."""
+
+    def __init__(self, source: str, invalid: Sequence[InvalidRow]) -> None:
+        self.source, self.invalid = source, list(invalid)
+        shown = "\n".join(f"  {r}" for r in self.invalid[:20])
+        more = f"\n  ... and {len(self.invalid) - 20} more" if len(self.invalid) > 20 else ""
+        super().__init__(f"{source}: {len(self.invalid)} invalid molecule(s):\n{shown}{more}")
+
+
+@dataclass
+class MoleculeSet:
+    """Valid molecules (canonical SMILES, RDKit mols, their rows) and the invalid rows.
+
+    Attributes
+    ----------
+    smiles : list of str
+        Canonical SMILES of the valid inputs, in input order.
+    mols : list of rdkit.Chem.Mol
+    rows : list of int
+        The 1-based row each valid molecule came from.
+    invalid : list of InvalidRow
+    source : str
+        File name or ``"<list>"``, used in messages.
+    """
+
+    smiles: list[str]
+    mols: list[Chem.Mol] = field(repr=False)
+    rows: list[int] = field(repr=False)
+    invalid: list[InvalidRow]
+    source: str = "<list>"
+
+    def __len__(self) -> int:
+        return len(self.smiles)
+
+    def raise_if_invalid(self) -> "MoleculeSet":
+        """Raise :class:`InvalidSmilesError` if any row was invalid; otherwise return self."""
+        if self.invalid:
+            raise InvalidSmilesError(self.source, self.invalid)
+        return self
+
+
+@contextlib.contextmanager
+def _rdkit_messages() -> Iterable[io.StringIO]:
+    """Capture RDKit's log lines (they explain parse failures) instead of printing them."""
+    buffer = io.StringIO()
+    rdBase.LogToPythonStderr()
+    try:
+        with contextlib.redirect_stderr(buffer):
+            yield buffer
+    finally:
+        rdBase.LogToCppStreams()
+
+
+def _reason(log: str, fallback: str) -> str:
+    # "[12:00:00] SMILES Parse Error: ..." -> the message without the timestamp
+    lines = [ln.split("] ", 1)[-1].strip() for ln in log.splitlines() if ln.strip()]
+    return "; ".join(lines[:2]) if lines else fallback
+
+
+def mol_from_smiles(smiles: str) -> tuple[Optional[Chem.Mol], str]:
+    """Parse and sanitise one SMILES; returns ``(mol, "")`` or ``(None, reason)``."""
+    text = smiles.strip()
+    if not text:
+        return None, "empty SMILES"
+    with _rdkit_messages() as log:
+        mol = Chem.MolFromSmiles(text, sanitize=False)
+        if mol is None:
+            return None, _reason(log.getvalue(), "SMILES syntax error")
+        problems = Chem.DetectChemistryProblems(mol)
+        if problems:
+            return None, "; ".join(p.Message() for p in problems)
+        try:
+            Chem.SanitizeMol(mol)
+        except (ValueError, RuntimeError) as err:  # sanitisation errors subclass ValueError
+            return None, str(err) or _reason(log.getvalue(), "sanitisation failed")
+    return mol, ""
+
+
+def parse_smiles(smiles: Iterable[str], source: str = "<list>", first_row: int = 1) -> MoleculeSet:
+    """Parse SMILES strings, keeping a report of the invalid ones.
+
+    Parameters
+    ----------
+    smiles : iterable of str
+    source : str, default "<list>"
+        Named in error messages.
+    first_row : int, default 1
+        Row number of the first string (1 = first data row).
+
+    Returns
+    -------
+    MoleculeSet
+        Call ``.raise_if_invalid()`` to make invalid rows an error.
+
+    Examples
+    --------
+    >>> ms = parse_smiles(["CCO", "C1CC"])
+    >>> ms.smiles, [r.row for r in ms.invalid]
+    (['CCO'], [2])
+    """
+    out = MoleculeSet([], [], [], [], source)
+    for row, text in enumerate(smiles, start=first_row):
+        mol, reason = mol_from_smiles(str(text))
+        if mol is None:
+            out.invalid.append(InvalidRow(row, str(text), reason))
+        else:
+            out.smiles.append(Chem.MolToSmiles(mol))
+            out.mols.append(mol)
+            out.rows.append(row)
+    return out
+
+
+def _read_csv_column(path: Path, column: Optional[str]) -> list[str]:
+    with open(path, newline="") as handle:
+        reader = csv.DictReader(handle)
+        names = reader.fieldnames or []
+        col = column or next((c for c in names if c.strip().lower() == "smiles"), None)
+        if col is None or col not in names:
+            raise DataError(f"{path}: no column {column or 'smiles'!r}; columns are {names}")
+        return [(r.get(col) or "").strip() for r in reader]
+
+
+def _read_sdf(path: Path) -> MoleculeSet:
+    out = MoleculeSet([], [], [], [], str(path))
+    with _rdkit_messages() as log:
+        supplier = Chem.SDMolSupplier(str(path), sanitize=True)
+        for row, mol in enumerate(supplier, start=1):
+            if mol is None:
+                title = ""
+                with contextlib.suppress(Exception):
+                    title = supplier.GetItemText(row - 1).splitlines()[0]
+                out.invalid.append(InvalidRow(row, title, _reason(log.getvalue(), "unreadable SDF record")))
+                log.seek(0), log.truncate()
+                continue
+            log.seek(0), log.truncate()
+            out.smiles.append(Chem.MolToSmiles(mol))
+            out.mols.append(mol)
+            out.rows.append(row)
+    return out
+
+
+def read_molecules(path: str | Path, column: Optional[str] = None) -> MoleculeSet:
+    """Read molecules from ``.csv`` (a named column), ``.smi``/``.txt`` (first token per line) or ``.sdf``.
+
+    Parameters
+    ----------
+    path : str or Path
+    column : str, optional
+        CSV column holding SMILES; default: the column named ``smiles`` (any case).
+
+    Returns
+    -------
+    MoleculeSet
+        Valid molecules and the invalid rows (never dropped silently).
+
+    Raises
+    ------
+    DataError
+        Unreadable file, unknown format or missing column.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    suffix = path.suffix.lower()
+    if suffix == ".sdf":
+        return _read_sdf(path)
+    if suffix in (".csv", ".tsv"):
+        texts = _read_csv_column(path, column)
+    elif suffix in (".smi", ".smiles", ".txt"):
+        texts = [ln.split()[0] if ln.split() else "" for ln in path.read_text().splitlines()]
+    else:
+        raise DataError(f"{path}: unknown molecule file type {suffix!r}; use .csv, .smi, .txt or .sdf")
+    return parse_smiles(texts, source=str(path))

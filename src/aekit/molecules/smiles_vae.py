@@ -1,0 +1,211 @@
+"""A SMILES sequence VAE: GRU encoder -> Gaussian latent -> GRU decoder with teacher forcing.
+
+It follows aekit's model protocol, ``forward(x, y=None) -> AEOutput`` with
+``loss`` and named ``terms``, so :func:`aekit.fit` trains it like any other model.
+The Gaussian latent is aekit's own :class:`~aekit.models.latent.GaussianLatent`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from aekit.callbacks import Callback
+from aekit.config import ConfigError, TrainConfig, _Config, _positive
+from aekit.models.autoencoder import AEOutput
+from aekit.models.latent import GaussianLatent
+from aekit.molecules.tokenizer import SmilesTokenizer
+from aekit.serialization import ModelFileError, read_json, read_tensors, write_json, write_tensors
+
+__all__ = ["SmilesVAEConfig", "SmilesVAE", "KLAnnealing", "load_smiles_vae", "SMILES_VAE_RECIPE"]
+
+FORMAT = "aekit.smiles-vae"
+CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.safetensors"
+
+# fp32: bf16 autocast of GRUs on CPU is slower than fp32 and hurts the softmax over tokens
+SMILES_VAE_RECIPE = TrainConfig(epochs=60, batch_size=64, lr=3e-3, precision="fp32", grad_clip=5.0)
+
+
+@dataclass
+class SmilesVAEConfig(_Config):
+    """Shape of a :class:`SmilesVAE`; round-trips through JSON like every aekit config."""
+
+    vocab_size: int = 40  # tokens including <pad>, <bos>, <eos>, <unk>
+    max_len: int = 80  # tokens per sequence including <bos> and <eos>
+    embed_dim: int = 64  # token embedding width
+    hidden: int = 256  # GRU state width (encoder and decoder)
+    latent_dim: int = 32  # size of the Gaussian code
+    beta: float = 1.0  # weight of the KL term (further scaled by KL annealing)
+    word_dropout: float = 0.1  # teacher-forced inputs replaced by <unk> with this probability
+
+    def __post_init__(self) -> None:
+        for name in ("vocab_size", "max_len", "embed_dim", "hidden", "latent_dim"):
+            _positive(name, getattr(self, name))
+        _positive("beta", self.beta, allow_zero=True)
+        if not 0 <= self.word_dropout < 1:
+            raise ConfigError(f"word_dropout: must be in [0, 1), got {self.word_dropout}")
+
+
+class SmilesVAE(nn.Module):
+    """Variational autoencoder over token sequences from a :class:`SmilesTokenizer`.
+
+    Parameters
+    ----------
+    config : SmilesVAEConfig
+    tokenizer : SmilesTokenizer
+        Saved with the weights, so a loaded model maps ids back to SMILES.
+
+    Examples
+    --------
+    >>> tok = SmilesTokenizer.fit(["CCO", "CCN"])
+    >>> vae = SmilesVAE(SmilesVAEConfig(vocab_size=len(tok), max_len=8, hidden=16, latent_dim=4), tok)
+    >>> out = vae(torch.as_tensor(tok.encode(["CCO"], 8)))
+    >>> out.logits.shape, sorted(out.terms)
+    (torch.Size([1, 7, 7]), ['kl', 'recon'])
+    """
+
+    def __init__(self, config: SmilesVAEConfig, tokenizer: SmilesTokenizer) -> None:
+        super().__init__()
+        if len(tokenizer) != config.vocab_size:
+            raise ConfigError(f"vocab_size: config says {config.vocab_size}, the tokenizer has {len(tokenizer)}")
+        self.config, self.tokenizer, self.preset = config, tokenizer, None
+        c = config
+        self.embed = nn.Embedding(c.vocab_size, c.embed_dim, padding_idx=tokenizer.pad_id)
+        self.encoder = nn.GRU(c.embed_dim, c.hidden, batch_first=True, bidirectional=True)
+        self.latent = GaussianLatent(2 * c.hidden, c.latent_dim, c.beta)
+        self.z_to_h = nn.Linear(c.latent_dim, c.hidden)
+        self.decoder = nn.GRU(c.embed_dim + c.latent_dim, c.hidden, batch_first=True)
+        self.head = nn.Linear(c.hidden, c.vocab_size)
+        self.kl_weight = 1.0  # set by KLAnnealing during training; multiplies beta * KL
+
+    # ------------------------------------------------------------ pieces
+    def _features(self, ids: torch.Tensor) -> torch.Tensor:
+        lengths = (ids != self.tokenizer.pad_id).sum(1).clamp(min=1).cpu()
+        packed = nn.utils.rnn.pack_padded_sequence(self.embed(ids), lengths, batch_first=True, enforce_sorted=False)
+        _, h = self.encoder(packed)  # (2, B, H): last state of each direction
+        return torch.cat([h[0], h[1]], dim=1)  # (B, 2H)
+
+    def _decode_logits(self, z: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+        emb = self.embed(inputs)  # (B, T, E)
+        zs = z.unsqueeze(1).expand(-1, emb.shape[1], -1)  # (B, T, k): z at every step
+        h0 = torch.tanh(self.z_to_h(z)).unsqueeze(0)  # (1, B, H)
+        out, _ = self.decoder(torch.cat([emb, zs], dim=2), h0)
+        return self.head(out)  # (B, T, V)
+
+    def forward(self, x: torch.Tensor, y: Optional[torch.Tensor] = None) -> AEOutput:
+        """Teacher-forced ELBO for ids ``x`` of shape (B, max_len); ``y`` is unused."""
+        ids = x.long()  # the trainer hands over float tensors; ids are exact in float32
+        lat = self.latent(self._features(ids), sample=self.training)
+        inputs, targets = ids[:, :-1], ids[:, 1:]  # predict token t+1 from tokens <= t
+        if self.training and self.config.word_dropout > 0:
+            drop = (torch.rand_like(inputs, dtype=torch.float) < self.config.word_dropout) & (inputs != self.tokenizer.pad_id)
+            inputs = inputs.masked_fill(drop & (inputs != self.tokenizer.bos_id), self.tokenizer.unk_id)
+        logits = self._decode_logits(lat.z, inputs).float()  # (B, T-1, V)
+        nll = F.cross_entropy(logits.transpose(1, 2), targets, ignore_index=self.tokenizer.pad_id, reduction="none")
+        terms = {"recon": nll.sum(1).mean(), "kl": self.kl_weight * lat.terms["kl"]}
+        return AEOutput(logits, lat.z, terms["recon"] + terms["kl"], terms)
+
+    # ----------------------------------------------------------- SMILES API
+    def _ids(self, smiles: Sequence[str]) -> torch.Tensor:
+        return torch.as_tensor(self.tokenizer.encode(list(smiles), self.config.max_len))
+
+    @torch.no_grad()
+    def encode(self, smiles: Sequence[str]) -> np.ndarray:
+        """Posterior means, shape (N, latent_dim)."""
+        self.eval()
+        return self.latent(self._features(self._ids(smiles)), sample=False).mean.numpy()
+
+    @torch.no_grad()
+    def decode(self, z: np.ndarray | torch.Tensor, temperature: float = 0.0, seed: Optional[int] = None) -> list[str]:
+        """Token-by-token generation from codes (N, latent_dim); ``temperature=0`` is greedy."""
+        self.eval()
+        z = torch.as_tensor(np.asarray(z, dtype=np.float32))
+        gen = torch.Generator().manual_seed(seed) if seed is not None else None
+        n, tok = len(z), self.tokenizer
+        h = torch.tanh(self.z_to_h(z)).unsqueeze(0)  # (1, N, H)
+        prev = torch.full((n, 1), tok.bos_id, dtype=torch.long)
+        out = torch.full((n, self.config.max_len - 1), tok.pad_id, dtype=torch.long)
+        done = torch.zeros(n, dtype=torch.bool)
+        for t in range(self.config.max_len - 1):
+            step, h = self.decoder(torch.cat([self.embed(prev), z.unsqueeze(1)], dim=2), h)
+            logits = self.head(step[:, 0])  # (N, V)
+            logits[:, [tok.pad_id, tok.bos_id, tok.unk_id]] = -float("inf")  # never generated
+            if temperature > 0:
+                nxt = torch.multinomial(F.softmax(logits / temperature, dim=1), 1, generator=gen)[:, 0]
+            else:
+                nxt = logits.argmax(1)
+            out[:, t] = torch.where(done, tok.pad_id, nxt)
+            done |= nxt == tok.eos_id
+            if done.all():
+                break
+            prev = nxt.unsqueeze(1)
+        return [tok.decode(row) for row in out.tolist()]
+
+    def reconstruct(self, smiles: Sequence[str]) -> list[str]:
+        """Greedy decoding of the posterior means of ``smiles``."""
+        return self.decode(self.encode(smiles))
+
+    def sample(self, n: int, seed: Optional[int] = None, temperature: float = 1.0) -> list[str]:
+        """``n`` strings decoded from codes drawn from the prior N(0, I) (not necessarily valid SMILES)."""
+        gen = torch.Generator().manual_seed(seed) if seed is not None else None
+        z = torch.randn(n, self.config.latent_dim, generator=gen)
+        return self.decode(z, temperature=temperature, seed=seed)
+
+    def interpolate(self, start: str, end: str, steps: int = 7) -> list[str]:
+        """Greedy decodings along the straight line between the codes of two molecules."""
+        za, zb = self.encode([start, end])
+        alphas = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
+        return self.decode((1 - alphas) * za + alphas * zb)
+
+    # --------------------------------------------------------------- I/O
+    def save(self, path: str | Path, extra: Optional[dict[str, Any]] = None) -> None:
+        """Write weights (safetensors) and config + vocabulary (JSON) to directory ``path``; no pickle."""
+        path = Path(path)
+        write_tensors(path / WEIGHTS_FILE, self.state_dict(), metadata={"format": FORMAT})
+        write_json(path / CONFIG_FILE, {"format": FORMAT, "format_version": 1, "model": self.config.to_dict(),
+                                        "tokenizer": self.tokenizer.to_dict(), "extra": extra or {}})
+
+
+def load_smiles_vae(path: str | Path) -> SmilesVAE:
+    """Rebuild a :class:`SmilesVAE` saved with :meth:`SmilesVAE.save` (in eval mode)."""
+    path = Path(path)
+    doc = read_json(path / CONFIG_FILE)
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise ModelFileError(f"{path / CONFIG_FILE}: not a SMILES VAE (missing \"format\": \"{FORMAT}\")")
+    try:
+        config = SmilesVAEConfig.from_dict(doc["model"], where=f"{path / CONFIG_FILE} field 'model'")
+        model = SmilesVAE(config, SmilesTokenizer.from_dict(doc["tokenizer"]))
+        model.load_state_dict(read_tensors(path / WEIGHTS_FILE))
+    except (ConfigError, KeyError, ValueError, RuntimeError) as err:
+        raise ModelFileError(f"{path}: cannot rebuild the SMILES VAE: {err}") from None
+    return model.eval()
+
+
+class KLAnnealing(Callback):
+    """Raise ``model.kl_weight`` linearly from 0 to 1 over the first ``epochs`` epochs (per step).
+
+    Early in training the decoder learns to use the code before the KL term
+    pulls every posterior onto the prior ("posterior collapse").
+    """
+
+    def __init__(self, epochs: int) -> None:
+        self.epochs = epochs
+
+    def _set(self, trainer: Any) -> None:
+        total = max(self.epochs * max(trainer.steps_per_epoch, 1), 1)
+        trainer.model.kl_weight = min(1.0, trainer.step / total)
+
+    def on_train_start(self, trainer: Any) -> None:
+        self._set(trainer)
+
+    def on_batch_end(self, trainer: Any, loss: float, batch_size: int) -> None:
+        self._set(trainer)
+
+    def on_train_end(self, trainer: Any) -> None:
+        trainer.model.kl_weight = 1.0
