@@ -1,0 +1,1 @@
+"""Applications built on trained autoencoders: denoising, generation, compression, ..."""

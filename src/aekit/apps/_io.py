@@ -1,0 +1,69 @@
+"""Input helpers shared by the ``detect`` and ``encode`` commands: rows in file order, the run's model."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from aekit.config import ConfigError
+from aekit.data import DataError, list_datasets, load_array, load_dataset, load_table, read_idx
+from aekit.serialization import ModelFileError, load_model
+
+INPUT_ERRORS = (DataError, ModelFileError, ConfigError, ValueError, FileNotFoundError)
+
+
+def load_rows(spec: str) -> tuple[np.ndarray, Optional[np.ndarray]]:
+    """Every row of ``spec`` in file order, with labels when the source has them.
+
+    A dataset name gives its test split (images and labels). A file is read
+    whole and unshuffled, so output row ``i`` is input row ``i``: ``.npy``,
+    ``.npz`` (its only array or ``x``), ``.csv``/``.parquet`` (all columns) or IDX.
+    """
+    if spec in list_datasets():
+        ds = load_dataset(spec)
+        return ds.x_test, ds.y_test
+    path = Path(spec)
+    if not path.is_file():
+        raise DataError(f"{spec}: no such file, and not a dataset name ({', '.join(list_datasets())})")
+    name = path.name.lower().removesuffix(".gz")
+    if name.endswith((".csv", ".parquet", ".pq")):
+        return load_table(path).x, None
+    if name.endswith((".npy", ".npz")):
+        return load_array(path), None
+    if name.endswith(("-ubyte", ".idx")):
+        raw = read_idx(path)
+        x = raw.astype(np.float32) / 255 if raw.dtype == np.uint8 else raw.astype(np.float32)
+        return (x[:, None] if x.ndim == 3 else x), None
+    raise DataError(f"{path}: unsupported file type; expected .npy, .npz, .csv, .parquet or an IDX file")
+
+
+def load_run_model(run: str) -> Any:
+    """The trained model in ``RUN/model/`` (errors name the directory)."""
+    path = Path(run)
+    if not path.is_dir():
+        raise ModelFileError(f"{run}: no such run directory")
+    return load_model(path / "model")
+
+
+def fit_rows(model: Any, x: np.ndarray) -> np.ndarray:
+    """``x`` reshaped to ``(N, *input_shape)``; a clear error when the sizes differ."""
+    shape = tuple(model.config.input_shape)
+    if x.ndim < 2 or int(np.prod(x.shape[1:])) != int(np.prod(shape)):
+        raise DataError(f"data rows have shape {x.shape[1:]}, but the model expects {shape}")
+    return np.ascontiguousarray(x.reshape(len(x), *shape), dtype=np.float32)
+
+
+def guarded(command: str, fn: Callable[[Any], int]) -> Callable[[Any], int]:
+    """Wrap a handler: input errors print one line to stderr and return exit status 2."""
+
+    def handler(args: Any) -> int:
+        try:
+            return fn(args)
+        except INPUT_ERRORS as err:
+            print(f"aekit {command}: error: {err}", file=sys.stderr)
+            return 2
+
+    return handler
