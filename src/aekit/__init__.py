@@ -20,6 +20,10 @@ from aekit.models.presets import create_model, get_recipe, list_models, model_co
 from aekit.serialization import ModelFileError, load_model
 from aekit.training import History, Trainer, TrainingDivergedError, fit
 
+# registers the recommender presets (i-autorec, mult-dae, mult-vae) and their input corruption,
+# so saved recommender models load in a fresh process
+import aekit.recommend  # noqa: E402,F401  isort: skip
+
 __all__ = [
     "__version__",
     "AEOutput",
