@@ -64,7 +64,7 @@ def test_gaussian_kl_is_zero_only_at_the_prior():
 
 def _autograd_norms(model: aekit.Autoencoder, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
     def code(xi: torch.Tensor, yi: torch.Tensor | None) -> torch.Tensor:
-        h = model._with_label(model.encoder(xi.unsqueeze(0)), None if yi is None else yi.view(1))
+        h = model.condition(model.encoder(xi.unsqueeze(0)), None if yi is None else yi.view(1))
         return model.latent(h, sample=False).mean[0]
 
     labels = [None] * len(x) if y is None else list(y)

@@ -87,7 +87,8 @@ class Autoencoder(nn.Module):
     def is_variational(self) -> bool:
         return isinstance(self.latent, GaussianLatent)
 
-    def _with_label(self, h: torch.Tensor, y: Optional[torch.Tensor]) -> torch.Tensor:
+    def condition(self, h: torch.Tensor, y: Optional[torch.Tensor]) -> torch.Tensor:
+        """Append one-hot labels to features or codes (B, F) for conditional models; else return ``h``."""
         if not self.config.num_classes:
             return h
         if y is None:
@@ -96,7 +97,7 @@ class Autoencoder(nn.Module):
         return torch.cat([h, onehot], dim=1)
 
     def _encode(self, x: torch.Tensor, y: Optional[torch.Tensor], sample: bool) -> LatentOut:
-        return self.latent(self._with_label(self.encoder(x), y), sample=sample)
+        return self.latent(self.condition(self.encoder(x), y), sample=sample)
 
     def output_activation(self, logits: torch.Tensor) -> torch.Tensor:
         return OUTPUT_ACTIVATIONS.get(self.config.output_activation)(logits)
@@ -106,7 +107,7 @@ class Autoencoder(nn.Module):
         x = self.scaler(self._check_shape(x))
         x_in = self.corruption(x) if (self.training and self.corruption is not None) else x
         lat = self._encode(x_in, y, sample=True)
-        logits = self.decoder(self._with_label(lat.z, y)).float()  # (B, *input_shape), fp32 for the loss
+        logits = self.decoder(self.condition(lat.z, y)).float()  # (B, *input_shape), fp32 for the loss
         recon = reconstruction_error(logits, x, self.config.loss, self.config.output_activation)  # (B,)
         terms = {"recon": recon.mean(), **lat.terms}
         for reg in self.regularizers:
@@ -148,7 +149,7 @@ class Autoencoder(nn.Module):
         """Data-space outputs for codes ``z`` of shape (N, *code_shape)."""
 
         def run(zb: torch.Tensor, yb: Optional[torch.Tensor]) -> torch.Tensor:
-            return self.scaler.inverse(self.output_activation(self.decoder(self._with_label(zb, yb)).float()))
+            return self.scaler.inverse(self.output_activation(self.decoder(self.condition(zb, yb)).float()))
 
         return self._map(run, z, y, batch_size)
 
@@ -157,7 +158,7 @@ class Autoencoder(nn.Module):
 
         def run(xb: torch.Tensor, yb: Optional[torch.Tensor]) -> torch.Tensor:
             mean = self._encode(self.scaler(self._check_shape(xb)), yb, False).mean
-            return self.scaler.inverse(self.output_activation(self.decoder(self._with_label(mean, yb)).float()))
+            return self.scaler.inverse(self.output_activation(self.decoder(self.condition(mean, yb)).float()))
 
         return self._map(run, x, y, batch_size)
 

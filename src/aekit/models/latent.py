@@ -59,10 +59,14 @@ class GaussianLatent(nn.Module):
         self.proj = nn.Linear(in_features, 2 * latent_dim)
         self.beta = beta
 
-    def forward(self, h: torch.Tensor, sample: bool = True) -> LatentOut:
-        mu, logvar = self.proj(h).float().chunk(2, dim=1)  # (B, k) each
+    def moments(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(mu, logvar) of q(z | x) from encoder features ``h``, each (B, k)."""
+        mu, logvar = self.proj(h).float().chunk(2, dim=1)
         # clamp keeps exp() finite early in training without changing the optimum
-        logvar = logvar.clamp(-30.0, 20.0)
+        return mu, logvar.clamp(-30.0, 20.0)
+
+    def forward(self, h: torch.Tensor, sample: bool = True) -> LatentOut:
+        mu, logvar = self.moments(h)  # (B, k) each
         z = mu + torch.randn_like(mu) * (0.5 * logvar).exp() if sample else mu
         kl = gaussian_kl(mu, logvar).mean()
         return LatentOut(z, mu, {"kl": self.beta * kl})

@@ -155,7 +155,7 @@ def _autograd_jacobian_sq_norm(model: nn.Module, x: torch.Tensor, y: Optional[to
     labels = torch.zeros(len(x), dtype=torch.long) if y is None else y.long()
 
     def code(xi: torch.Tensor, yi: torch.Tensor) -> torch.Tensor:
-        h = model._with_label(model.encoder(xi.unsqueeze(0)), yi.unsqueeze(0) if y is not None else None)
+        h = model.condition(model.encoder(xi.unsqueeze(0)), yi.unsqueeze(0) if y is not None else None)
         return model.latent(h, sample=False).mean.flatten()
 
     jac = torch.func.vmap(torch.func.jacrev(code))(x, labels)  # (B, k, *input_shape)

@@ -14,10 +14,9 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 import torch
-from rdkit import Chem
 
 from aekit.config import TrainConfig
-from aekit.models.presets import create_model, get_recipe, register_model
+from aekit.models.presets import create_model, register_model
 from aekit.molecules.fingerprints import bit_accuracy, mean_tanimoto, morgan_fingerprints, overlap_at_k, tanimoto_matrix, top_k
 from aekit.molecules.io import MoleculeSet, mol_from_smiles, parse_smiles
 from aekit.molecules.metrics import molecular_properties, property_r2, reconstruction_accuracy, sample_quality
