@@ -17,6 +17,8 @@ from aekit.data import DataError, ImageDataset, list_datasets, load_data, load_d
 from aekit.models.autoencoder import AEOutput, Autoencoder
 from aekit.models.corruption import corrupt
 from aekit.models.presets import create_model, get_recipe, list_models, model_config, register_model
+from aekit.metrics import evaluate_model
+from aekit.runs import RunResult, evaluate_run, plot_run, train_run
 from aekit.serialization import ModelFileError, load_model
 from aekit.training import History, Trainer, TrainingDivergedError, fit
 
@@ -41,8 +43,11 @@ __all__ = [
     "TrainConfig",
     "Trainer",
     "TrainingDivergedError",
+    "RunResult",
     "corrupt",
     "create_model",
+    "evaluate_model",
+    "evaluate_run",
     "fit",
     "get_recipe",
     "list_datasets",
@@ -51,5 +56,7 @@ __all__ = [
     "load_dataset",
     "load_model",
     "model_config",
+    "plot_run",
     "register_model",
+    "train_run",
 ]

@@ -63,6 +63,7 @@ def create_model(name: str, input_shape: tuple[int, ...] = (1, 28, 28), **overri
         ``(D,)`` for feature vectors or ``(C, H, W)`` for images.
     **overrides
         Any :class:`ModelConfig` field, e.g. ``latent_dim=2`` or ``loss="mse"``.
+        ``None`` means "keep the preset's value".
 
     Returns
     -------

@@ -1,0 +1,219 @@
+"""``aekit demo``: train one model of every family briefly, compare them with PCA, write one report.
+
+Each family gets a short recipe that finishes in seconds on two CPU cores; the
+comparison holds the code size fixed by fitting PCA with as many components as
+each model's code has numbers, so "beats PCA" means the same compression.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import torch
+from rich.console import Console
+from rich.table import Table
+
+from aekit.config import ConfigError
+from aekit.data import DataSplits
+from aekit.metrics import sse_per_image
+from aekit.plots import plot_comparison
+from aekit.report import Section, format_value, write_report
+from aekit.run_config import DataConfig, load_run_data
+from aekit.run_report import model_section
+from aekit.runs import FIGURES_DIR, train_run
+
+# Short recipes, in place of each preset's full one: about a minute in all on two
+# cores. The costly models (exact Jacobian, convolutions) get fewer epochs;
+# ``--epochs SCALE`` lengthens them all.
+DEMO_RECIPES: dict[str, dict[str, Any]] = {
+    "vanilla": {"epochs": 30, "batch_size": 64, "lr": 2e-3},
+    "undercomplete": {"epochs": 30, "batch_size": 64, "lr": 3e-3},
+    "sparse": {"epochs": 20, "batch_size": 128, "lr": 3e-3},
+    "denoising": {"epochs": 20, "batch_size": 128, "lr": 2e-3},
+    "contractive": {"epochs": 6, "batch_size": 128, "lr": 3e-3},
+    "conv": {"epochs": 5, "batch_size": 64, "lr": 2e-3},
+    "vae": {"epochs": 30, "batch_size": 64, "latent_dim": 2, "schedule": "constant"},  # 2-D code: a drawable manifold
+}
+# Models this small gain little from intra-op threads, and on a busy machine threads
+# waiting on each other at every operation made training up to 20x slower.
+DEMO_THREADS = 1
+MARKER = "demo.json"  # marks a directory as aekit demo output, safe to replace
+
+
+@dataclass
+class DemoResult:
+    """What :func:`run_demo` produced: the comparison rows and the report path."""
+
+    rows: list[dict[str, Any]]
+    report: Path
+    seconds: float
+
+
+def _pca_solver() -> str:
+    import sklearn
+
+    major, minor = (int(p) for p in sklearn.__version__.split(".")[:2])
+    # exact, and far faster than a full SVD when examples outnumber features (scikit-learn >= 1.5)
+    return "covariance_eigh" if (major, minor) >= (1, 5) else "full"
+
+
+def pca_sse(x_train: np.ndarray, x_test: np.ndarray, k: int) -> Optional[float]:
+    """Test SSE per example of PCA with ``k`` components fitted on ``x_train`` (None if k >= features).
+
+    Parameters
+    ----------
+    x_train, x_test : numpy.ndarray, shape (N, ...)
+    k : int
+        Number of components (the code size being matched).
+    """
+    from sklearn.decomposition import PCA
+
+    a, b = x_train.reshape(len(x_train), -1), x_test.reshape(len(x_test), -1)
+    if k >= min(a.shape):
+        return None  # as many components as features (or rows): PCA reproduces the data exactly
+    pca = PCA(n_components=k, svd_solver=_pca_solver(), random_state=0).fit(a)
+    return sse_per_image(b, pca.inverse_transform(pca.transform(b)))
+
+
+def _prepare(out: Path) -> None:
+    if out.exists() and any(out.iterdir()):
+        if not (out / MARKER).is_file():
+            raise ConfigError(f"{out} exists and is not aekit demo output; choose another --out")
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def _train_one(name: str, data: DataSplits, cfg: DataConfig, out: Path, epoch_scale: float,
+               progress: bool, pca_cache: dict[int, Optional[float]]) -> dict[str, Any]:
+    recipe = dict(DEMO_RECIPES[name])
+    recipe["epochs"] = max(1, round(recipe["epochs"] * epoch_scale))
+    start = time.perf_counter()
+    result = train_run(name, cfg.dataset, out / name, data=data, progress=progress, train_size=cfg.train_size,
+                       label=cfg.label, **recipe)
+    m = result.metrics
+    code = int(np.prod(m["code_shape"]))
+    if code not in pca_cache:  # several families share a code size
+        pca_cache[code] = pca_sse(data.x_train, data.x_test, code)
+    return {
+        "model": name, "code size": code, "test_sse_per_image": m["test_sse_per_image"],
+        "pca_sse_per_image": pca_cache[code], "test_bce": m["test_bce"],
+        "parameters": m["parameters"], "epochs": m["epochs_run"], "train_seconds": m["train_seconds"],
+        "wall_seconds": time.perf_counter() - start,
+    }
+
+
+def run_demo(dataset: str = "fashion-mnist-sample", out: str | Path = "demo-run", train_size: Optional[int] = None,
+             epoch_scale: float = 1.0, models: Optional[list[str]] = None, console: Optional[Console] = None,
+             progress: bool = True, threads: Optional[int] = DEMO_THREADS, label: Optional[str] = None) -> DemoResult:
+    """Train every family with a short recipe, compare with PCA and write ``out/report.html``.
+
+    Parameters
+    ----------
+    dataset : str, default "fashion-mnist-sample"
+        A dataset name or data file (the bundled sample needs no download).
+    out : str or Path, default "demo-run"
+        Output directory, one run directory per model inside; an earlier
+        demo's output there is replaced.
+    train_size : int, optional
+        Use only the first N training examples.
+    epoch_scale : float, default 1.0
+        Multiplies every recipe's epochs.
+    models : list of str, optional
+        Families to train (default: all of :data:`DEMO_RECIPES`).
+    console : rich.console.Console, optional
+        Where to print progress lines and the final table.
+    progress : bool, default True
+    threads : int or None, default 1
+        Intra-op threads for torch while the demo runs (None: leave torch's setting).
+    label : str, optional
+        Label column when ``dataset`` is a table (kept out of the features, colours the latent maps).
+
+    Returns
+    -------
+    DemoResult
+    """
+    previous = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        cfg = DataConfig(dataset=dataset, train_size=train_size, label=label)
+        return _run(cfg, Path(out), epoch_scale, models or list(DEMO_RECIPES), console or Console(), progress)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _run(cfg: DataConfig, out: Path, epoch_scale: float, models: list[str], console: Console,
+         progress: bool) -> DemoResult:
+    start = time.perf_counter()
+    data = load_run_data(cfg)
+    _prepare(out)
+    (out / MARKER).write_text(json.dumps({"dataset": cfg.dataset, "models": models}) + "\n")
+    rows, skipped, pca_cache = [], {}, {}
+    for name in models:
+        console.print(f"training {name} ...", markup=False, highlight=False)
+        try:
+            rows.append(_train_one(name, data, cfg, out, epoch_scale, progress, pca_cache))
+        except ConfigError as err:  # e.g. a conv model asked to train on a table
+            skipped[name] = str(err)
+    seconds = time.perf_counter() - start
+    report = _write_demo_report(out, rows, skipped, cfg, data, seconds)
+    (out / "summary.json").write_text(json.dumps({"rows": rows, "skipped": skipped, "seconds": seconds}, indent=2) + "\n")
+    console.print(comparison_table(rows))
+    for name, why in skipped.items():
+        console.print(f"skipped {name}: {why}", markup=False, highlight=False)
+    return DemoResult(rows, report, seconds)
+
+
+def comparison_table(rows: list[dict[str, Any]]) -> Table:
+    """A rich table of the comparison rows."""
+    table = Table(title="autoencoders vs PCA at the same code size (test SSE per image, lower is better)")
+    columns = ("model", "code size", "test_sse_per_image", "pca_sse_per_image", "parameters", "epochs", "train_seconds")
+    heads = ("model", "code", "SSE/image", "PCA SSE/image", "parameters", "epochs", "train s")
+    for head in heads:
+        table.add_column(head, justify="left" if head == "model" else "right")
+    for row in rows:
+        pca = row["pca_sse_per_image"]
+        cells = [format_value(row[c]) for c in columns]
+        cells[3] = "exact (k >= D)" if pca is None else format_value(pca)
+        table.add_row(*cells)
+    return table
+
+
+def _write_demo_report(out: Path, rows: list[dict[str, Any]], skipped: dict[str, str], cfg: DataConfig,
+                       data: DataSplits, seconds: float) -> Path:
+    chart = out / "comparison.png"
+    if rows:
+        plot_comparison(rows, path=chart, title="test SSE per image: autoencoder vs PCA with the same code size")
+    intro = (
+        f"Every family trained briefly on {len(data.x_train)} training examples of {Path(cfg.dataset).name} "
+        f"and evaluated on {len(data.x_test)} test examples, in {seconds:.0f} s in all. "
+        "SSE per image is the summed squared pixel error of a reconstruction; the PCA column fits PCA on the "
+        "same training examples with as many components as the model's code has numbers.\n\n"
+        "These are short demo recipes: train longer with aekit train --model NAME for the real numbers. "
+        "A code at least as large as the input (the conv model's 7x7x16 feature map) is no bottleneck in size, "
+        "so PCA with as many components reproduces the data exactly."
+    )
+    notes = "".join(f"\n\nSkipped {name}: {why}" for name, why in skipped.items())
+    first = Section("Comparison", text=intro + notes, tables=[("Test reconstruction error", rows)],
+                    figures=[("Test SSE per image of each model and of PCA at the same code size.", chart)] if rows else [])
+    per_model = [
+        model_section(row["model"], sorted((out / row["model"] / FIGURES_DIR).glob("*.png"), key=_figure_order),
+                      text=f"Run directory: {out / row['model']} (config.yaml, model/, report.html).")
+        for row in rows
+    ]
+    return write_report(out / "report.html", "aekit demo: seven autoencoder families", [first, *per_model],
+                        subtitle=f"dataset {Path(cfg.dataset).name}")
+
+
+def _figure_order(path: Path) -> int:
+    order = ["reconstructions", "denoising", "latent", "manifold", "samples", "loss"]
+    return order.index(path.stem) if path.stem in order else len(order)
+
+
+__all__ = ["DEMO_RECIPES", "DemoResult", "comparison_table", "pca_sse", "run_demo"]

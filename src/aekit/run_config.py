@@ -1,0 +1,250 @@
+"""What a training run needs, resolved in layers: preset < data < config file < explicit overrides.
+
+A run is described by four things, saved as ``config.yaml`` in the run
+directory: the preset name, a :class:`~aekit.ModelConfig`, a
+:class:`~aekit.TrainConfig` and a :class:`DataConfig`. Feeding that file back
+(``aekit train --config RUN/config.yaml``) repeats the run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import yaml
+
+from aekit.config import (
+    ConfigError,
+    ModelConfig,
+    TrainConfig,
+    _Config,
+    _positive,
+    read_config_file,
+)
+from aekit.data import DataSplits, list_datasets, load_data
+from aekit.metrics import in_unit_range
+from aekit.models.presets import MODELS
+
+
+@dataclass
+class DataConfig(_Config):
+    """Where the examples of a run come from and how they are split."""
+
+    dataset: str = "fashion-mnist"  # a name from aekit.data.list_datasets(), or a .npy/.npz/.csv/.parquet/IDX file
+    train_size: Optional[int] = None  # use only the first N training examples (quick runs)
+    test_size: Optional[int] = None  # use only the first N test examples
+    val_fraction: float = 0.1  # share of the training examples held out for validation and early stopping
+    test_fraction: float = 0.2  # share held out as the test set for files that have no split of their own
+    split_seed: int = 0  # seed of that test split (kept apart from the training seed so the test set never moves)
+    label: Optional[str] = None  # label column of a table (colours the latent map)
+    columns: Optional[tuple[str, ...]] = None  # feature columns of a table (default: all but the label)
+    data_dir: Optional[str] = None  # directory searched first for named datasets
+    download: bool = True  # allow downloading named datasets that are not found locally
+
+    def __post_init__(self) -> None:
+        for name in ("train_size", "test_size"):
+            if getattr(self, name) is not None:
+                _positive(name, getattr(self, name))
+        if not 0 <= self.val_fraction < 1:
+            raise ConfigError(f"val_fraction: must be in [0, 1), got {self.val_fraction}")
+        if not 0 < self.test_fraction < 1:
+            raise ConfigError(f"test_fraction: must be in (0, 1), got {self.test_fraction}")
+
+
+SECTIONS: dict[str, type[_Config]] = {"model": ModelConfig, "train": TrainConfig, "data": DataConfig}
+
+
+def option_owner(name: str) -> str:
+    """The section ("model", "train" or "data") whose dataclass has field ``name``."""
+    for section, cls in SECTIONS.items():
+        if name in {f.name for f in dataclasses.fields(cls)}:
+            return section
+    known = sorted(f.name for cls in SECTIONS.values() for f in dataclasses.fields(cls))
+    raise ConfigError(f"unknown option {name!r}; known: {known}")
+
+
+@dataclass
+class RunConfig:
+    """The fully resolved description of a run (what ``config.yaml`` holds).
+
+    Attributes
+    ----------
+    model_name : str
+        Registered preset the model fields started from.
+    model : ModelConfig
+    train : TrainConfig
+    data : DataConfig
+    """
+
+    model_name: str
+    model: ModelConfig
+    train: TrainConfig
+    data: DataConfig
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict with the four sections, lists for tuples (what ``config.yaml`` holds)."""
+        return {"model_name": self.model_name, "model": self.model.to_dict(),
+                "train": self.train.to_dict(), "data": self.data.to_dict()}
+
+    def to_yaml(self) -> str:
+        """YAML text that :func:`resolve_run_config` reads back to an equal config."""
+        body = yaml.dump(self.to_dict(), Dumper=_Dumper, sort_keys=False, default_flow_style=False)
+        return "# aekit run configuration; repeat with: aekit train --config THIS_FILE --out NEW_RUN\n" + body
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> "RunConfig":
+        """Read a complete ``config.yaml`` as written by a run (no data loading)."""
+        raw = _read_sections(path)
+        name = _preset_name(raw.get("model_name"), path)
+        parts = {s: SECTIONS[s].from_dict(raw.get(s, {}), where=f"{path} section {s!r}") for s in SECTIONS}
+        return cls(name, parts["model"], parts["train"], parts["data"])
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block-style mappings with short lists inline: ``hidden: [128, 64]``."""
+
+
+_Dumper.add_representer(list, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=True))
+
+
+def _read_sections(path: str | Path) -> dict[str, Any]:
+    raw = read_config_file(path)
+    unknown = sorted(set(raw) - {"model_name", *SECTIONS})
+    if unknown:
+        raise ConfigError(f"{path}: unknown section(s) {unknown}; known: ['model_name', 'model', 'train', 'data']")
+    for section, cls in SECTIONS.items():
+        value = raw.get(section) or {}
+        if not isinstance(value, dict):
+            raise ConfigError(f"{path}: section {section!r} must be a mapping, got {type(value).__name__}")
+        names = {f.name for f in dataclasses.fields(cls)}
+        bad = sorted(set(value) - names)
+        if bad:
+            raise ConfigError(f"{path} section {section!r}: unknown field(s) {bad}; known: {sorted(names)}")
+        raw[section] = value
+    return raw
+
+
+def _preset_name(name: Any, where: Any = None) -> str:
+    if name is None:
+        raise ConfigError("no model given: pass a preset name (aekit train --model NAME) or a config file with model_name")
+    if name not in MODELS:
+        raise ConfigError(f"unknown model {name!r}; known: {', '.join(MODELS.names())}" + (f" (in {where})" if where else ""))
+    return str(name)
+
+
+# ------------------------------------------------------------------------------ data
+def load_run_data(cfg: DataConfig) -> DataSplits:
+    """Load the train and test examples a :class:`DataConfig` describes.
+
+    Images get a channel axis ``(N, 1, H, W)``; tables stay ``(N, D)``; the
+    first ``train_size``/``test_size`` rows are kept when those are set.
+    """
+    splits = load_data(cfg.dataset, cfg.test_fraction, cfg.split_seed, label=cfg.label,
+                       columns=list(cfg.columns) if cfg.columns else None,
+                       data_dir=cfg.data_dir, download=cfg.download)
+    x_train, x_test = _with_channel(splits.x_train), _with_channel(splits.x_test)
+    if x_train.shape[1:] != x_test.shape[1:]:
+        raise ConfigError(f"dataset: train rows have shape {x_train.shape[1:]} but test rows {x_test.shape[1:]}")
+    cut = lambda a, n: a if a is None or n is None else a[:n]  # noqa: E731
+    return dataclasses.replace(
+        splits, x_train=cut(x_train, cfg.train_size), y_train=cut(splits.y_train, cfg.train_size),
+        x_test=cut(x_test, cfg.test_size), y_test=cut(splits.y_test, cfg.test_size),
+    )
+
+
+def _with_channel(x: np.ndarray) -> np.ndarray:
+    if x.ndim == 3:
+        return x[:, None]  # (N, H, W) -> (N, 1, H, W)
+    if x.ndim not in (2, 4):
+        raise ConfigError(f"dataset: expected rows (N, D) or images (N, C, H, W), got shape {x.shape}")
+    return x
+
+
+def data_defaults(splits: DataSplits) -> dict[str, Any]:
+    """Model fields implied by the data: its shape, and for data outside [0, 1]
+    standardised inputs with a linear output and MSE (BCE needs [0, 1])."""
+    fields: dict[str, Any] = {"input_shape": tuple(int(d) for d in splits.x_train.shape[1:])}
+    if not in_unit_range(splits.x_train):
+        fields.update(scaler="standard", loss="mse", output_activation="linear")
+    return fields
+
+
+def split_validation(x: np.ndarray, y: Optional[np.ndarray], fraction: float, seed: int):
+    """Hold out a seeded random ``fraction`` of the rows: ((x, y) train, (x, y) val or None)."""
+    n_val = int(round(len(x) * fraction))
+    if n_val == 0 or n_val >= len(x):
+        return (x, y), None
+    order = np.random.default_rng(seed).permutation(len(x))
+    tr, va = np.sort(order[n_val:]), np.sort(order[:n_val])
+    pick = lambda a, i: None if a is None else a[i]  # noqa: E731
+    return (x[tr], pick(y, tr)), (x[va], pick(y, va))
+
+
+# ------------------------------------------------------------------------------ resolution
+def resolve_run_config(model_name: Optional[str] = None, config_file: Optional[str | Path] = None,
+                       overrides: Optional[dict[str, Any]] = None,
+                       data: Optional[DataSplits] = None) -> tuple[RunConfig, DataSplits]:
+    """Merge preset, data, config file and ``overrides`` into a validated :class:`RunConfig`.
+
+    Parameters
+    ----------
+    model_name : str, optional
+        Preset name; overrides the file's ``model_name``.
+    config_file : str or Path, optional
+        YAML/JSON with optional sections ``model_name``, ``model``, ``train``, ``data``.
+    overrides : dict, optional
+        Field name -> value for any ModelConfig, TrainConfig or DataConfig field,
+        applied last (e.g. from command-line flags).
+    data : DataSplits, optional
+        Already-loaded examples (skips loading; the data section must still name them).
+
+    Returns
+    -------
+    (RunConfig, DataSplits)
+
+    Raises
+    ------
+    ConfigError
+        Naming the file, section and field at fault.
+    """
+    raw = _read_sections(config_file) if config_file else {s: {} for s in SECTIONS}
+    by_section: dict[str, dict[str, Any]] = {s: {} for s in SECTIONS}
+    for key, value in (overrides or {}).items():
+        by_section[option_owner(key)][key] = value
+    name = _preset_name(model_name or raw.get("model_name"), config_file if not model_name else None)
+    data_cfg = _layer(DataConfig, {}, raw["data"], by_section["data"], "data", config_file)
+    data_cfg = data_cfg.replace(dataset=_dataset_spec(data_cfg.dataset))
+    splits = data if data is not None else load_run_data(data_cfg)
+    train_cfg = _layer(TrainConfig, MODELS.get(name).recipe.to_dict(), raw["train"], by_section["train"], "train", config_file)
+    model_file = {k: v for k, v in raw["model"].items() if k != "input_shape"}  # the data decides the shape
+    where = f"{config_file} section 'model'" if model_file and config_file else f"model {name!r}"
+    model_cfg = preset_model_config(name, {**data_defaults(splits), **model_file}, where).replace(**by_section["model"])
+    return RunConfig(name, model_cfg, train_cfg, data_cfg), splits
+
+
+def preset_model_config(name: str, fields: Optional[dict[str, Any]] = None, where: str = "") -> ModelConfig:
+    """The :class:`ModelConfig` of preset ``name`` with ``fields`` set (None values included,
+    so ``corruption=None`` switches a preset's corruption off)."""
+    name = _preset_name(name)
+    return ModelConfig.from_dict({**MODELS.get(name).fields(), **(fields or {})}, where=where or f"model {name!r}")
+
+
+def _layer(cls: type[_Config], base: dict, from_file: dict, from_args: dict, what: str,
+           config_file: Optional[str | Path]) -> Any:
+    where = f"{config_file} section {what!r}" if from_file and config_file else what
+    merged = cls.from_dict({**base, **from_file}, where=where)
+    return merged.replace(**from_args) if from_args else merged
+
+
+def _dataset_spec(spec: str) -> str:
+    """Registered names stay names; files become absolute paths so a saved config works from anywhere."""
+    if spec in list_datasets() or not Path(spec).exists():
+        return spec
+    return str(Path(spec).resolve())
+
+
+__all__ = ["DataConfig", "RunConfig", "data_defaults", "load_run_data", "option_owner", "preset_model_config",
+           "resolve_run_config", "split_validation"]

@@ -1,0 +1,138 @@
+"""The figures and the report page of one trained model (used by runs and the demo)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import numpy as np
+import torch
+
+from aekit.data import DataSplits
+from aekit.models.autoencoder import Autoencoder
+from aekit.plots import (
+    as_images,
+    plot_history,
+    plot_latent,
+    plot_manifold,
+    plot_prior_samples,
+    plot_reconstructions,
+)
+from aekit.report import Section, history_summary, write_report
+
+LATENT_POINTS = 2000  # test examples in the latent map: enough to see structure, quick to draw
+
+CAPTIONS = {
+    "loss": "Training and validation loss per epoch, one panel per loss term.",
+    "reconstructions": "Test examples (top) and their reconstructions (bottom).",
+    "denoising": "Test examples, the same examples corrupted as in training, and the model's reconstruction of the corrupted input.",
+    "latent": "Codes of test examples coloured by class (PCA projection when the code has more than two dimensions).",
+    "manifold": "Images decoded from an even grid over the 2-D code space.",
+    "samples": "Images decoded from random draws of the prior N(0, I).",
+}
+
+
+def _labels_for(model: Autoencoder, y: Optional[np.ndarray]) -> Optional[np.ndarray]:
+    return y if model.config.num_classes and y is not None else None
+
+
+def corrupted_copy(model: Autoencoder, x: np.ndarray, seed: int = 0) -> np.ndarray:
+    """``x`` corrupted the way the model's training corrupts inputs (in data space), seeded."""
+    xt = torch.as_tensor(np.asarray(x, dtype=np.float32)).reshape(len(x), *model.config.input_shape)
+    with torch.no_grad(), torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return model.scaler.inverse(model.corruption(model.scaler(xt))).numpy()
+
+
+def draw_run_figures(directory: str | Path, model: Autoencoder, data: DataSplits,
+                     history: Sequence[dict[str, Any]], seed: int = 0, n: int = 10) -> list[Path]:
+    """Write every figure that applies to ``model`` into ``directory``.
+
+    Parameters
+    ----------
+    directory : str or Path
+        Created if needed; files are ``loss.png``, ``reconstructions.png``,
+        ``denoising.png`` (models with input corruption), ``latent.png``,
+        ``manifold.png`` (2-D codes of image models) and ``samples.png`` (VAEs on images).
+    model : Autoencoder
+    data : DataSplits
+        Test examples are drawn from ``x_test``/``y_test``.
+    history : sequence of dict
+        Rows of the training history (no loss figure when empty).
+    seed : int, default 0
+        Seeds corruption and prior samples.
+    n : int, default 10
+        Examples in the reconstruction grids.
+
+    Returns
+    -------
+    list of Path
+        The files written, in report order.
+    """
+    out = Path(directory)
+    x, y = data.x_test, data.y_test
+    images = as_images(x[:1]) is not None
+    written: list[Path] = []
+
+    def save(name: str, draw: Any) -> None:
+        draw(out / f"{name}.png")
+        written.append(out / f"{name}.png")
+
+    if history:
+        save("loss", lambda p: plot_history(history, p, title=model.preset or ""))
+    x_hat = model.reconstruct(x[:n], _labels_for(model, None if y is None else y[:n]))
+    save("reconstructions", lambda p: plot_reconstructions(x[:n], x_hat, n, p))
+    if model.corruption is not None:
+        noisy = corrupted_copy(model, x[:n], seed)
+        denoised = model.reconstruct(noisy, _labels_for(model, None if y is None else y[:n]))
+        save("denoising", lambda p: plot_reconstructions(x[:n], denoised, n, p, noisy=noisy))
+    m = min(len(x), LATENT_POINTS)
+    z = model.encode(x[:m], _labels_for(model, None if y is None else y[:m]))
+    save("latent", lambda p: plot_latent(z, None if y is None else y[:m], data.classes, p))
+    if images and tuple(model.code_shape) == (2,) and not model.config.num_classes:
+        save("manifold", lambda p: plot_manifold(model, z, path=p))
+    if images and model.is_variational and not model.config.num_classes:
+        save("samples", lambda p: plot_prior_samples(model, 64, seed, p))
+    return written
+
+
+def model_section(title: str, figures: Sequence[Path], metrics: Optional[dict[str, Any]] = None,
+                  text: str = "") -> Section:
+    """A report section with a model's metrics table and its figures, captioned by file name."""
+    tables = [("Test metrics", metrics)] if metrics else []
+    figs = [(CAPTIONS.get(Path(f).stem, Path(f).stem), Path(f)) for f in figures]
+    return Section(title, text=text, tables=tables, figures=figs)
+
+
+def write_run_report(run: str | Path, cfg: Any, metrics: dict[str, Any], history: Sequence[dict[str, Any]],
+                     figures: Sequence[Path]) -> Path:
+    """Write ``run/report.html``: metrics, figures, history, and the full configuration.
+
+    Parameters
+    ----------
+    run : str or Path
+        The run directory.
+    cfg : RunConfig
+    metrics : dict
+        Contents of ``metrics.json``.
+    history : sequence of dict
+    figures : sequence of Path
+
+    Returns
+    -------
+    Path
+    """
+    run = Path(run)
+    repeat = f"Repeat this run with: aekit train --config {run / 'config.yaml'} --out NEW_RUN"
+    sections = [model_section("Results", figures, metrics, text=repeat)]
+    if history:
+        sections.append(Section("Training history", tables=[("Per epoch", history_summary(history))]))
+    sections.append(Section("Configuration", tables=[
+        ("Model", {"preset": cfg.model_name, **cfg.model.to_dict()}),
+        ("Training", cfg.train.to_dict()), ("Data", cfg.data.to_dict()),
+    ]))
+    title = f"aekit run: {cfg.model_name} on {Path(cfg.data.dataset).name}"
+    return write_report(run / "report.html", title, sections, subtitle=str(run))
+
+
+__all__ = ["CAPTIONS", "corrupted_copy", "draw_run_figures", "model_section", "write_run_report"]
