@@ -154,3 +154,9 @@ def deep() -> dict[str, Any]:
 def deep_conv() -> dict[str, Any]:
     """Strided conv encoder with batch norm (32, 64, 128) and a 30-d dense code; mirrored decoder."""
     return dict(arch="deep-conv", hidden=(32, 64, 128), latent="dense", latent_dim=30, latent_activation="linear", loss="bce")
+
+
+@register_model(TrainConfig(epochs=100, batch_size=32, lr=3e-3))
+def fingerprint() -> dict[str, Any]:
+    """Morgan bits -> 512 -> 64-d linear code, mirrored decoder, BCE on bits (use input_shape=(n_bits,))."""
+    return dict(arch="mlp", hidden=(512,), latent="dense", latent_dim=64, latent_activation="linear", loss="bce")

@@ -15,8 +15,7 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 import torch
 
-from aekit.config import TrainConfig
-from aekit.models.presets import create_model, register_model
+from aekit.models.presets import create_model
 from aekit.molecules.fingerprints import bit_accuracy, mean_tanimoto, morgan_fingerprints, overlap_at_k, tanimoto_matrix, top_k
 from aekit.molecules.io import MoleculeSet, mol_from_smiles, parse_smiles
 from aekit.molecules.metrics import molecular_properties, property_r2, reconstruction_accuracy, sample_quality
@@ -29,12 +28,6 @@ from aekit.training import fit
 __all__ = ["MoleculeRun", "RUN_KINDS", "train_run", "load_run", "similar", "evaluate_run", "split_indices"]
 
 RUN_FILE = "molecules.json"
-
-
-@register_model(TrainConfig(epochs=100, batch_size=32, lr=3e-3))
-def fingerprint() -> dict[str, Any]:
-    """Morgan bits -> 512 -> 64-d linear code, mirrored decoder, BCE on bits (use input_shape=(n_bits,))."""
-    return dict(arch="mlp", hidden=(512,), latent="dense", latent_dim=64, latent_activation="linear", loss="bce")
 
 
 @dataclass
