@@ -219,10 +219,10 @@ class AutoencoderAnomalyDetector(OutlierMixin, _AutoencoderEstimator):
     ----------{_COMMON_PARAMS}    contamination : float, default=0.1
         Expected share of outliers in the training data, in (0, 0.5]; sets
         ``offset_`` so that this fraction of the training set is flagged.
-    metric : {{"mse", "ssim", "combined"}}, default="mse"
-        The anomaly score of :class:`aekit.apps.anomaly.AnomalyScorer`:
-        reconstruction MSE, structural error (images only) or the standardised
-        sum of those with the latent-space Mahalanobis distance.
+    metric : str, default="mse"
+        A score of :class:`aekit.apps.anomaly.AnomalyScorer`: "mse", "ssim"
+        (images only), "latent", "feature", "combined", or parts joined by "+"
+        such as "ssim+feature".
 
     Attributes
     ----------

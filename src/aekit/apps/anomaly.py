@@ -1,7 +1,7 @@
 """Anomaly detection with a trained autoencoder: scores, thresholds, metrics, figures and ``aekit detect``.
 
-A sample the model reconstructs badly, or whose code lies far from the training
-codes, is anomalous. Three raw parts are available:
+A sample the model reconstructs badly, or whose code or features lie far from
+those of the training data, is anomalous. Four raw parts are available:
 
 * ``mse`` -- mean squared reconstruction error per feature, measured after the
   model's scaler (standardised units for tables, pixels for images);
@@ -9,15 +9,29 @@ codes, is anomalous. Three raw parts are available:
   local structure and contrast rather than pixel-wise energy, so a missing strap
   or a wrong silhouette counts more than a slightly dimmer blob;
 * ``latent`` -- squared Mahalanobis distance of the code under a Gaussian fitted
-  (Ledoit-Wolf shrinkage) on the training codes.
+  (Ledoit-Wolf shrinkage) on the training codes;
+* ``feature`` -- the same for the encoder's output *before* the latent layer: the
+  last hidden layer of a dense model, the feature map of a convolutional one
+  (for the ``conv`` preset, whose feature map is its code, it equals ``latent``).
 
-``combined`` standardises the log of each part on the training data and adds
-them, so no part dominates because of its units. The latent part assumes that
+A score is one part or several joined by ``+`` (``"ssim+feature"``); named
+scores are ``mse``, ``ssim``, ``latent``, ``feature`` and ``combined``
+(``mse+ssim+latent``, or ``mse+latent`` for tables). Several parts are added
+after standardising the log of each on the training data, so no part dominates
+because of its units. :class:`AnomalyEnsemble` adds the standardised scores of
+several scorers -- several models that see different things -- and
+:func:`fit_image_detector` is the recipe behind ``benchmarks/bench_anomaly.py``:
+SSIM error and hidden-layer distance of a dense autoencoder plus the feature-map
+distance of a small convolutional one (Fashion-MNIST one-class, 10 classes:
+mean AUROC 94.4 where the dense ``combined`` score alone gives 93.2). The latent part assumes that
 unfamiliar inputs land away from the training codes; an autoencoder can instead
 map them to the middle of its code space (seen with ReLU codes on toy data), so
 check :meth:`AnomalyScorer.parts` on labelled data before trusting ``combined``,
-and prefer a linear code (``latent_activation="linear"``). Every score is oriented
-*higher = more anomalous*.
+and prefer a linear code (``latent_activation="linear"``). The distance parts
+need no training to be useful -- a Gaussian on the feature map of an *untrained*
+``conv`` encoder is almost as good as a trained one -- so trust them for
+"unlike the training set", not as evidence that the model learned the class.
+Every score is oriented *higher = more anomalous*.
 
 SSIM is a vectorised torch implementation (Gaussian 7x7 window, sigma 1.5,
 K1=0.01, K2=0.03 as in Wang et al. 2004): it scores a whole batch in one
@@ -38,7 +52,9 @@ import torch.nn.functional as F
 from sklearn.covariance import LedoitWolf
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-SCORES = ("mse", "ssim", "combined")
+PARTS = ("mse", "ssim", "latent", "feature")
+SCORES = ("mse", "ssim", "latent", "feature", "combined")  # named scores; any "+"-joined PARTS work too
+_DISTANCES = ("latent", "feature")  # Mahalanobis parts: a Gaussian is fitted on training vectors
 
 
 # ------------------------------------------------------------------------------ raw parts
@@ -74,23 +90,48 @@ def ssim(a: torch.Tensor, b: torch.Tensor, data_range: float = 1.0, window: int 
     return smap.flatten(1).mean(1)
 
 
-def _raw_parts(model: Any, x: torch.Tensor, data_range: Optional[float], batch_size: int) -> dict[str, np.ndarray]:
-    """mse (N,), ssim error (N,) when ``data_range`` is given, and codes (N, k)."""
+def _raw_parts(model: Any, x: torch.Tensor, data_range: Optional[float], batch_size: int,
+               features: bool = False) -> dict[str, np.ndarray]:
+    """mse (N,), ssim error (N,) when ``data_range`` is given, codes (N, k) and, if asked, features (N, f)."""
     if getattr(model.config, "num_classes", 0):
         raise ValueError("anomaly scores need an unconditional model (num_classes=0)")
     x = torch.as_tensor(x, dtype=torch.float32)
     x = x.reshape(len(x), *model.config.input_shape)
     scale = model.scaler.scale
-    out: dict[str, list[np.ndarray]] = {"mse": [], "ssim": [], "codes": []}
-    for i in range(0, len(x), batch_size):
-        xb = x[i : i + batch_size]
-        z = model.encode(xb)  # the posterior mean for a VAE
-        r = model.decode(z)  # == model.reconstruct(xb), one encoder pass
-        out["mse"].append((((xb - r) / scale) ** 2).flatten(1).mean(1).numpy())
-        out["codes"].append(z.reshape(len(xb), -1).numpy())
-        if data_range is not None:
-            out["ssim"].append((1 - ssim(xb, r, data_range)).numpy())
+    out: dict[str, list[np.ndarray]] = {"mse": [], "ssim": [], "codes": [], "features": []}
+    was_training = model.training
+    model.eval()
+    try:
+        for i in range(0, len(x), batch_size):
+            xb = x[i : i + batch_size]
+            with torch.no_grad():
+                h = model.encoder(model.scaler(xb))  # (B, ...) encoder output before the latent layer
+                z = model.latent(h, sample=False).mean  # the posterior mean for a VAE
+            r = model.decode(z)  # == model.reconstruct(xb), one encoder pass
+            out["mse"].append((((xb - r) / scale) ** 2).flatten(1).mean(1).numpy())
+            out["codes"].append(z.reshape(len(xb), -1).numpy())
+            if features:
+                out["features"].append(h.reshape(len(xb), -1).float().numpy())
+            if data_range is not None:
+                out["ssim"].append((1 - ssim(xb, r, data_range)).numpy())
+    finally:
+        model.train(was_training)
     return {k: np.concatenate(v) for k, v in out.items() if v}
+
+
+class _Gaussian:
+    """Ledoit-Wolf Gaussian over training vectors; ``distance`` is the squared Mahalanobis distance."""
+
+    def __init__(self, vectors: np.ndarray) -> None:
+        lw = LedoitWolf().fit(vectors)
+        self.shrinkage = float(lw.shrinkage_)
+        self.location = torch.as_tensor(lw.location_, dtype=torch.float32)
+        self.precision = torch.as_tensor(lw.precision_, dtype=torch.float32)
+
+    def distance(self, vectors: np.ndarray) -> np.ndarray:
+        # float32 torch matmul: several times faster than sklearn's float64 mahalanobis on 10^4 x 784
+        d = torch.as_tensor(vectors, dtype=torch.float32) - self.location  # (N, k)
+        return ((d @ self.precision) * d).sum(1).clamp_min(0).double().numpy()
 
 
 def reconstruction_errors(model: Any, x: Any, batch_size: int = 512) -> np.ndarray:
@@ -109,6 +150,18 @@ def reconstruction_errors(model: Any, x: Any, batch_size: int = 512) -> np.ndarr
 
 
 # ------------------------------------------------------------------------------ the scorer
+def _score_parts(score: str, is_image: bool) -> list[str]:
+    """The parts a score name stands for; raises ValueError naming a bad score or part."""
+    if score == "combined":
+        return ["mse", "ssim", "latent"] if is_image else ["mse", "latent"]
+    parts = score.split("+") if isinstance(score, str) else []
+    if not parts or any(p not in PARTS for p in parts) or len(set(parts)) < len(parts):
+        raise ValueError(f"score: {score!r} is not one of {list(SCORES)} or distinct parts of {list(PARTS)} joined by '+'")
+    if "ssim" in parts and not is_image:
+        raise ValueError("score: 'ssim' needs an image model (C, H, W >= 7)")
+    return parts
+
+
 class AnomalyScorer:
     """Anomaly scores from a trained autoencoder, calibrated on normal training data.
 
@@ -116,9 +169,10 @@ class AnomalyScorer:
     ----------
     model : aekit.Autoencoder
         Trained on (mostly) normal data.
-    score : {"mse", "ssim", "combined"}, default="mse"
-        ``"combined"`` adds the standardised log of mse, ssim (images only) and
-        the latent Mahalanobis distance.
+    score : str, default="mse"
+        A named score (``"mse"``, ``"ssim"``, ``"latent"``, ``"feature"``,
+        ``"combined"``) or parts joined by ``"+"``, e.g. ``"ssim+feature"``.
+        Several parts are added as standardised logs; see the module docstring.
     batch_size : int, default=512
 
     Attributes
@@ -127,15 +181,16 @@ class AnomalyScorer:
         The raw parts the score uses.
     stats_ : dict
         ``part -> (mean, std)`` of the log part on the training data.
-    latent_ : sklearn.covariance.LedoitWolf or None
-        Gaussian over training codes (when ``"latent"`` is a part).
+    gaussians_ : dict
+        ``"latent"`` and/or ``"feature"`` -> the Ledoit-Wolf Gaussian fitted on the
+        training codes or features (``.location``, ``.precision``, ``.shrinkage``).
 
     Examples
     --------
     >>> import aekit, numpy as np
     >>> model = aekit.create_model("vanilla", input_shape=(1, 28, 28))
     >>> x = np.random.default_rng(0).random((32, 1, 28, 28), dtype=np.float32)
-    >>> scorer = AnomalyScorer(model, score="combined").fit(x)
+    >>> scorer = AnomalyScorer(model, score="ssim+feature").fit(x)
     >>> scorer.score(x).shape
     (32,)
     """
@@ -144,46 +199,137 @@ class AnomalyScorer:
         self.model, self.score_name, self.batch_size = model, score, batch_size
 
     def fit(self, x: Any) -> "AnomalyScorer":
-        """Fit the latent Gaussian and the per-part standardisation on normal data ``x``."""
-        if self.score_name not in SCORES:
-            raise ValueError(f"score: {self.score_name!r} is not one of {list(SCORES)}")
-        is_image = len(self.model.config.input_shape) == 3 and min(self.model.config.input_shape[1:]) >= 7
+        """Fit the Gaussians and the per-part standardisation on normal data ``x``."""
+        shape = self.model.config.input_shape
+        is_image = len(shape) == 3 and min(shape[1:]) >= 7
         if self.score_name == "ssim" and not is_image:
-            raise ValueError(f"score='ssim' needs an image model (C, H, W >= 7); input_shape is {self.model.config.input_shape}")
+            raise ValueError(f"score='ssim' needs an image model (C, H, W >= 7); input_shape is {shape}")
+        self.parts_ = _score_parts(self.score_name, is_image)
         x = torch.as_tensor(np.asarray(x), dtype=torch.float32)
         self.data_range_ = (float(x.max() - x.min()) or 1.0) if is_image else None
-        self.parts_ = {"mse": ["mse"], "ssim": ["ssim"]}.get(self.score_name) or (
-            ["mse", "ssim", "latent"] if is_image else ["mse", "latent"])
-        raw = _raw_parts(self.model, x, self.data_range_, self.batch_size)
-        self.latent_ = LedoitWolf().fit(raw["codes"]) if "latent" in self.parts_ else None
+        self.gaussians_: dict[str, _Gaussian] = {}  # a refit starts afresh
+        raw = self._raw(x)
+        vectors = {"latent": "codes", "feature": "features"}
+        self.gaussians_ = {k: _Gaussian(raw[vectors[k]]) for k in self.parts_ if k in _DISTANCES}
         logs = self._log_parts(raw)
         self.stats_ = {k: (float(v.mean()), float(v.std()) or 1.0) for k, v in logs.items()}
         return self
 
+    def _raw(self, x: torch.Tensor) -> dict[str, np.ndarray]:
+        raw = _raw_parts(self.model, x, self.data_range_, self.batch_size, features="feature" in self.parts_)
+        for k, g in self.gaussians_.items():
+            raw[k] = g.distance(raw["codes" if k == "latent" else "features"])
+        return raw
+
     def _log_parts(self, raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        if self.latent_ is not None:
-            raw = {**raw, "latent": self.latent_.mahalanobis(raw["codes"])}
+        for k, g in self.gaussians_.items():
+            raw.setdefault(k, g.distance(raw["codes" if k == "latent" else "features"]))
         # errors are heavy-tailed and positive: logs are closer to normal, so z-scores compare.
-        # log1p for the distance: a code *at* the training mean must not look extremely normal
+        # log1p for distances: a code *at* the training mean must not look extremely normal
         # (autoencoders often map unfamiliar inputs to the middle of the code space)
-        return {k: np.log1p(raw[k]) if k == "latent" else np.log(np.maximum(raw[k], 0) + 1e-12) for k in self.parts_}
+        return {k: np.log1p(raw[k]) if k in _DISTANCES else np.log(np.maximum(raw[k], 0) + 1e-12) for k in self.parts_}
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "stats_"):
+            raise RuntimeError("AnomalyScorer is not fitted: call fit(x_train) first")
 
     def parts(self, x: Any) -> dict[str, np.ndarray]:
         """Raw parts (before logs and standardisation), each of shape (N,)."""
-        raw = _raw_parts(self.model, torch.as_tensor(np.asarray(x), dtype=torch.float32), self.data_range_, self.batch_size)
-        if self.latent_ is not None:
-            raw["latent"] = self.latent_.mahalanobis(raw["codes"])
+        self._check_fitted()
+        raw = self._raw(torch.as_tensor(np.asarray(x), dtype=torch.float32))
         return {k: raw[k] for k in self.parts_}
+
+    def standardized(self, x: Any) -> np.ndarray:
+        """Sum over parts of the standardised log part, shape (N,): ~0 mean, unit-ish scale on training data."""
+        self._check_fitted()
+        logs = self._log_parts(self._raw(torch.as_tensor(np.asarray(x), dtype=torch.float32)))
+        return sum((logs[k] - m) / s for k, (m, s) in self.stats_.items()).astype(np.float64)
 
     def score(self, x: Any) -> np.ndarray:
         """Anomaly score of shape (N,); higher = more anomalous."""
-        if not hasattr(self, "stats_"):
-            raise RuntimeError("AnomalyScorer is not fitted: call fit(x_train) first")
-        raw = _raw_parts(self.model, torch.as_tensor(np.asarray(x), dtype=torch.float32), self.data_range_, self.batch_size)
+        self._check_fitted()
         if len(self.parts_) == 1:
-            return raw[self.parts_[0]].astype(np.float64)  # keep the natural units of a single part
-        logs = self._log_parts(raw)
-        return sum((logs[k] - m) / s for k, (m, s) in self.stats_.items()).astype(np.float64)
+            return self.parts(x)[self.parts_[0]].astype(np.float64)  # keep the natural units of a single part
+        return self.standardized(x)
+
+
+class AnomalyEnsemble:
+    """Sum of the standardised scores of several :class:`AnomalyScorer`, e.g. of two models.
+
+    Parameters
+    ----------
+    scorers : list of AnomalyScorer
+        Each with its own (trained) model and score; fitted by :meth:`fit`.
+
+    Examples
+    --------
+    >>> import aekit, numpy as np
+    >>> x = np.random.default_rng(0).random((32, 1, 28, 28), dtype=np.float32)
+    >>> dense, conv = aekit.create_model("vanilla"), aekit.create_model("conv")
+    >>> ens = AnomalyEnsemble([AnomalyScorer(dense, "ssim"), AnomalyScorer(conv, "feature")]).fit(x)
+    >>> ens.score(x).shape
+    (32,)
+    """
+
+    def __init__(self, scorers: list[AnomalyScorer]) -> None:
+        self.scorers = scorers
+
+    def fit(self, x: Any) -> "AnomalyEnsemble":
+        """Fit every scorer on normal data ``x``."""
+        if not self.scorers:
+            raise ValueError("scorers: give at least one AnomalyScorer")
+        for s in self.scorers:
+            s.fit(x)
+        return self
+
+    def score(self, x: Any) -> np.ndarray:
+        """Anomaly score of shape (N,); higher = more anomalous."""
+        return sum(s.standardized(x) for s in self.scorers)
+
+    def parts(self, x: Any) -> dict[str, np.ndarray]:
+        """Raw parts of every scorer, keyed ``"<i>:<part>"`` (i = position in ``scorers``)."""
+        return {f"{i}:{k}": v for i, s in enumerate(self.scorers) for k, v in s.parts(x).items()}
+
+
+def fit_image_detector(x: Any, seed: int = 0, epochs: tuple[int, int] = (20, 10), progress: bool = False) -> AnomalyEnsemble:
+    """Train the two-model one-class detector for small grey images and fit it on ``x``.
+
+    A dense ``vanilla`` autoencoder with a linear code contributes its SSIM error
+    and the distance of its last hidden layer (``"ssim+feature"``); a ``conv``
+    autoencoder contributes the distance of its 7x7x16 feature map
+    (``"feature"``). Neither alone reaches the pair: on Fashion-MNIST one-class
+    the dense ``combined`` score gives mean AUROC 93.2, the conv feature map
+    93.9, this ensemble 94.4 (``benchmarks/bench_anomaly.py``).
+
+    Parameters
+    ----------
+    x : array of shape (N, C, H, W)
+        Normal training images in [0, 1] (``bce`` models).
+    seed : int, default=0
+        Seeds both models' initialisation and shuffling.
+    epochs : (int, int), default=(20, 10)
+        Training epochs of the dense and the conv model.
+    progress : bool, default=False
+
+    Returns
+    -------
+    AnomalyEnsemble
+        Fitted on ``x``; ``score`` is higher for more anomalous images.
+    """
+    from aekit.models.presets import create_model
+    from aekit.training import fit
+
+    x = torch.as_tensor(np.asarray(x), dtype=torch.float32)
+    if x.dim() != 4:
+        raise ValueError(f"fit_image_detector needs images (N, C, H, W), got shape {tuple(x.shape)}")
+    scorers = []
+    for (name, overrides, score), n_epochs in zip(
+            [("vanilla", {"latent_activation": "linear"}, "ssim+feature"), ("conv", {}, "feature")], epochs):
+        torch.manual_seed(seed)
+        model = create_model(name, input_shape=tuple(x.shape[1:]), **overrides)
+        fit(model, x, epochs=n_epochs, seed=seed, progress=progress)
+        scorers.append(AnomalyScorer(model.eval(), score=score))
+    return AnomalyEnsemble(scorers).fit(x)
 
 
 # ------------------------------------------------------------------------------ thresholds and metrics
