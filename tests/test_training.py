@@ -51,6 +51,34 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(name, tmp_path):
         assert torch.equal(value, resumed.state_dict()[key]), key
 
 
+def test_conv_models_resume_exactly_and_end_training_in_the_default_layout(tmp_path):
+    # conv weights and their Adam moments are switched to channels-last together during
+    # fit (the fused kernel miscomputes silently if their strides differ), also after a
+    # resume from contiguous checkpoint tensors, and switched back at the end
+    x = np.random.default_rng(0).random((48, 1, 8, 8)).astype(np.float32)
+
+    def model(seed: int) -> aekit.Autoencoder:
+        torch.manual_seed(seed)
+        return aekit.create_model("deep-conv", input_shape=(1, 8, 8), hidden=(4, 8), latent_dim=3)
+
+    straight = model(0)
+    Trainer(straight, _cfg(), progress=False).fit(x)
+
+    class Crash(aekit.Callback):
+        def on_batch_end(self, trainer, loss, batch_size):
+            if trainer.epoch == 2:
+                raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(model(0), _cfg(), callbacks=[Crash()], checkpoint_dir=tmp_path / "ckpt", progress=False).fit(x)
+    resumed = model(99)
+    Trainer(resumed, _cfg(), progress=False).fit(x, resume_from=tmp_path / "ckpt")
+
+    for key, value in straight.state_dict().items():
+        assert torch.equal(value, resumed.state_dict()[key]), key
+    assert all(p.is_contiguous() for p in resumed.parameters())
+
+
 def test_a_nan_loss_stops_with_a_clear_error_and_keeps_the_last_good_state(tmp_path):
     class Poison(aekit.Callback):
         def on_batch_end(self, trainer, loss, batch_size):

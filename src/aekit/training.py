@@ -170,6 +170,9 @@ class Trainer:
         self.steps_per_epoch = math.ceil(len(x) / bs)
         total = self.steps_per_epoch * self.config.epochs
         self._last_good = copy.deepcopy(self.model.state_dict())
+        channels_last = any(isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) for m in self.model.modules())
+        if channels_last:
+            self._set_memory_format(torch.channels_last)
         for cb in self.callbacks:
             cb.on_train_start(self)
         try:
@@ -185,7 +188,24 @@ class Trainer:
         finally:
             for cb in self.callbacks:
                 cb.on_train_end(self)
+            if channels_last:
+                self._set_memory_format(torch.contiguous_format)
         return self.history
+
+    def _set_memory_format(self, memory_format: torch.memory_format) -> None:
+        """Lay out 4-D weights, their grads and optimizer state as ``memory_format``; values are unchanged.
+
+        oneDNN trains 2-D convolutions 1.2-2.5x faster on CPU in channels-last (NHWC)
+        layout, and with NHWC weights every conv picks it for its activations too.
+        The optimizer state must follow: the fused Adam kernel silently miscomputes
+        when a parameter and its moments have different strides. Training ends in
+        the default layout, so inference and saved models do not depend on it.
+        """
+        self.model.to(memory_format=memory_format)
+        for state in self.optimizer.state.values():
+            for key, value in state.items():
+                if isinstance(value, torch.Tensor) and value.dim() == 4:
+                    state[key] = value.contiguous(memory_format=memory_format)
 
     def _train_epoch(self, x: torch.Tensor, y: Optional[torch.Tensor], total: int) -> dict[str, Any]:
         self.model.train()

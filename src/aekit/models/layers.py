@@ -131,30 +131,39 @@ def _conv_bn(cin: int, cout: int, act: str, stride: int = 1) -> list[nn.Module]:
     return [nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(cout), activation(act)]
 
 
+def _up_bn(cin: int, cout: int, act: str, size: tuple[int, int]) -> list[nn.Module]:
+    """4x4 stride-2 transposed conv to ``size`` (H, W); its kernel is a multiple of the
+    stride, so every output pixel gets the same number of taps (no checkerboard)."""
+    layers: list[nn.Module] = [nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1, bias=False)]
+    if size[0] % 2 or size[1] % 2:
+        layers.append(Crop(*size))  # it doubles (H/2, W/2) rounded up: trim the odd row/column
+    return layers + [nn.BatchNorm2d(cout), activation(act)]
+
+
 @ARCHITECTURES.register("deep-conv")
 def deep_conv(cfg: ModelConfig) -> Architecture:
-    """Strided-conv encoder with batch norm and a dense code; mirrored upsampling decoder.
+    """Strided-conv encoder with batch norm and a dense code; transposed-conv decoder.
 
-    Each stage halves the resolution (ceil), so ``hidden=(32, 64, 128)`` maps
-    28x28 to 4x4x128 before the dense code.
+    A 3x3 conv with ``hidden[0]`` channels at full resolution, then one stride-2 3x3
+    conv per further width: ``hidden=(16, 32, 64)`` maps 28x28 to 14x14x32 and
+    7x7x64 before the dense code. The decoder mirrors it with 4x4 stride-2
+    transposed convs, which compute at the lower resolution (4x cheaper than
+    upsample + conv) and learn the upsampling, then a 3x3 conv to the output.
     """
     c, h, w = cfg.input_shape
-    layers: list[nn.Module] = []
-    width = c
-    for ch in cfg.hidden:
-        layers += _conv_bn(width, ch, cfg.activation) + _conv_bn(ch, ch, cfg.activation, stride=2)
-        width = ch
-    body = nn.Sequential(*layers)
-    fmap = _feature_shape(body, cfg.input_shape)
+    sizes = [(h, w)]  # feature-map size after each encoder stage
+    layers = _conv_bn(c, cfg.hidden[0], cfg.activation)
+    for cin, cout in zip(cfg.hidden, cfg.hidden[1:]):
+        layers += _conv_bn(cin, cout, cfg.activation, stride=2)
+        sizes.append(((sizes[-1][0] + 1) // 2, (sizes[-1][1] + 1) // 2))
+    fmap = (cfg.hidden[-1], *sizes[-1])
     encoder = nn.Sequential(*layers, nn.Flatten())
 
     def make_decoder(code_shape: tuple[int, ...]) -> nn.Module:
         out = _dense_to_map(code_shape, fmap, cfg.activation)
-        width = fmap[0]
-        for ch in reversed(cfg.hidden):
-            out += [nn.Upsample(scale_factor=2)] + _conv_bn(width, ch, cfg.activation) + _conv_bn(ch, ch, cfg.activation)
-            width = ch
-        out += [nn.Conv2d(width, c, 3, padding=1), Crop(h, w)]
+        for i in range(len(cfg.hidden) - 1, 0, -1):
+            out += _up_bn(cfg.hidden[i], cfg.hidden[i - 1], cfg.activation, sizes[i - 1])
+        out.append(nn.Conv2d(cfg.hidden[0], c, 3, padding=1))  # (B, C, H, W) logits
         return nn.Sequential(*out)
 
     return Architecture(encoder, make_decoder)
