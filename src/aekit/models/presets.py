@@ -81,7 +81,9 @@ def create_model(name: str, input_shape: tuple[int, ...] = (1, 28, 28), **overri
 _DENSE = TrainConfig(epochs=20, batch_size=256, lr=1e-3)
 
 
-@register_model(_DENSE)
+# One-cycle at a 10x peak rate: test BCE 0.277-0.278/pixel after 20 epochs (5 seeds) where the
+# notebook's constant 1e-3 gives 0.288 with PyTorch's default init (Keras' Glorot init: 0.281).
+@register_model(TrainConfig(epochs=20, batch_size=256, lr=1e-2, schedule="onecycle"))
 def vanilla() -> dict[str, Any]:
     """The notebook's dense autoencoder: 784-128-64-32 (ReLU), mirrored decoder, sigmoid output, BCE."""
     return dict(arch="mlp", hidden=(128, 64), latent="dense", latent_dim=32, latent_activation="relu", loss="bce")
@@ -93,10 +95,11 @@ def vanilla_2d() -> dict[str, Any]:
     return dict(arch="mlp", hidden=(128, 64), latent="dense", latent_dim=2, latent_activation="linear", loss="bce")
 
 
+# A linear code: with ReLU, 21 of the 64 code units die within 20 epochs (test SSE/img 8.9 vs 7.2)
 @register_model(_DENSE)
 def undercomplete() -> dict[str, Any]:
-    """One hidden layer that is the bottleneck: 784-64-784."""
-    return dict(arch="mlp", hidden=(), latent="dense", latent_dim=64, latent_activation="relu", loss="bce")
+    """One hidden layer that is the bottleneck: 784-64-784, linear code, sigmoid output."""
+    return dict(arch="mlp", hidden=(), latent="dense", latent_dim=64, latent_activation="linear", loss="bce")
 
 
 @register_model(_DENSE)
