@@ -67,7 +67,8 @@ def test_parts_are_standardised_on_training_data(trained):
     model, x_train = trained
     scorer = AnomalyScorer(model, score="mse+feature").fit(x_train)
     z = scorer.standardized(x_train)
-    assert abs(z.mean()) < 1e-6 and z.std() > 0.5  # a sum of two unit-variance parts
+    # float32 scores: the mean of a standardised sum is 0 up to rounding (~1e-6 of its scale)
+    assert abs(z.mean()) < 1e-4 * z.std() and z.std() > 0.5  # a sum of two unit-variance parts
     assert set(scorer.parts(x_train[:3])) == {"mse", "feature"}
 
 
