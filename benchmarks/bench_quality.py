@@ -16,14 +16,12 @@ and reports, on the 10,000 test images with pixels in [0, 1]:
 from __future__ import annotations
 
 import argparse
-import time
-from typing import Optional
 
+import _common as common
 import numpy as np
 import torch
 from sklearn.decomposition import PCA
 
-import _common as common
 import aekit
 
 
@@ -41,13 +39,13 @@ def bce_per_pixel(recon: np.ndarray, x: np.ndarray, eps: float = 1e-7) -> float:
 
 def pca_sse(data: common.Data, components: int, seed: int = 0) -> float:
     """Test SSE/img of a PCA with ``components`` components fitted on the training images."""
-    flat = lambda a: a.reshape(len(a), -1)  # noqa: E731
+    flat = lambda a: a.reshape(len(a), -1)
     pca = PCA(components, random_state=seed).fit(flat(data.x_train))
     recon = pca.inverse_transform(pca.transform(flat(data.x_test)))
     return sse_per_image(recon, flat(data.x_test))
 
 
-def main(argv: Optional[list[str]] = None) -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="deep-conv", help="registered preset (default: deep-conv)")
     parser.add_argument("--epochs", type=int, help="override the recipe's epochs")
