@@ -21,9 +21,11 @@ import typing
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
+import torch.distributed
 from rich.console import Console
 from rich.table import Table
 
+from aekit import distributed
 from aekit._version import __version__
 from aekit.callbacks import Callback
 from aekit.config import ConfigError, ModelConfig, TrainConfig
@@ -229,6 +231,8 @@ def _cmd_train(args: argparse.Namespace, console: Console) -> int:
     dataset = overrides.pop("dataset", None)
     result = train_run(args.model_name, dataset, args.out, config_file=config_file, resume=args.resume,
                        overwrite=args.overwrite, callbacks=callbacks, figures=args.figures, **overrides)
+    if not distributed.context().is_main:
+        return 0  # under torchrun rank 0 reports for all
     _print_metrics(console, result.metrics, f"{result.config.model_name} on {Path(result.config.data.dataset).name}")
     console.print(f"run written to {args.out}" + (f"  (report: {args.out / 'report.html'})" if args.figures else ""),
                   markup=False, highlight=False)
@@ -309,6 +313,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print("aekit: interrupted; continue a run with: aekit train --out RUN --resume", file=sys.stderr)
         return 130
+    finally:
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
 
 
 def _fail(err: BaseException, status: int) -> int:

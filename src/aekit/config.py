@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, TypeVar
 
+import torch
 import yaml
 
 C = TypeVar("C", bound="_Config")
@@ -214,6 +215,8 @@ class TrainConfig(_Config):
     seed: int = 0  # seeds shuffling, initialisation and noise
     precision: str = "auto"  # "auto" uses bf16 autocast where the CPU has native bf16
     grad_clip: Optional[float] = None  # max global grad norm
+    device: str = "auto"  # "auto" (a GPU when there is one), "cpu", "cuda", "cuda:N" or "mps"
+    micro_batch_size: Optional[int] = None  # accumulate gradients over micro-batches of this size
 
     def __post_init__(self) -> None:
         _positive("epochs", self.epochs)
@@ -226,6 +229,13 @@ class TrainConfig(_Config):
         _choice("precision", self.precision, PRECISIONS)
         if self.grad_clip is not None:
             _positive("grad_clip", self.grad_clip)
+        if self.device != "auto":
+            try:
+                torch.device(self.device)
+            except RuntimeError:
+                raise ConfigError(f"device: expected 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got {self.device!r}") from None
+        if self.micro_batch_size is not None:
+            _positive("micro_batch_size", self.micro_batch_size)
 
 
 def read_config_file(path: str | Path) -> dict[str, Any]:

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from aekit import distributed
 from aekit.callbacks import Callback
 from aekit.data import DataSplits
 from aekit.metrics import evaluate_model
@@ -116,6 +117,12 @@ def train_run(model_name: Optional[str] = None, dataset: Optional[str] = None, o
     -------
     RunResult
 
+    Notes
+    -----
+    Under ``torchrun`` each process calls this; they train together (see
+    :mod:`aekit.distributed`) and rank 0 writes the run directory. The other
+    ranks return a result with empty ``metrics``.
+
     Raises
     ------
     aekit.TrainingDivergedError
@@ -135,11 +142,15 @@ def train_run(model_name: Optional[str] = None, dataset: Optional[str] = None, o
         overrides["dataset"] = dataset
     _check_directory(out, resume, overwrite)
     cfg, splits = resolve_run_config(model_name, config_file, overrides, data)  # fails before anything is written
-    if not resume:
-        shutil.rmtree(out, ignore_errors=True)  # empty, or a run that overwrite allows replacing
-        out.mkdir(parents=True)
-    with atomic_path(out / CONFIG_FILE) as tmp:
-        tmp.write_text(cfg.to_yaml())
+    # under torchrun every process gets here; rank 0 alone writes, once all have checked the directory
+    ctx = distributed.init_process_group(distributed.resolve_device(cfg.train.device))
+    distributed.barrier()
+    if ctx.is_main:
+        if not resume:
+            shutil.rmtree(out, ignore_errors=True)  # empty, or a run that overwrite allows replacing
+            out.mkdir(parents=True)
+        with atomic_path(out / CONFIG_FILE) as tmp:
+            tmp.write_text(cfg.to_yaml())
     train_xy, val_xy = split_validation(splits.x_train, _labels(cfg, splits.y_train), cfg.data.val_fraction, cfg.train.seed)
     torch.manual_seed(cfg.train.seed)  # initial weights depend on the seed alone
     model = Autoencoder(cfg.model, preset=cfg.model_name)
@@ -148,9 +159,12 @@ def train_run(model_name: Optional[str] = None, dataset: Optional[str] = None, o
     try:
         trainer.fit(train_xy, val_xy, resume_from=out / CHECKPOINT_DIR if resume else None)
     except (TrainingDivergedError, KeyboardInterrupt) as err:
-        _record_failure(out, trainer, err)
+        if ctx.is_main:
+            _record_failure(out, trainer, err)
         raise
     model.eval()
+    if not ctx.is_main:
+        return RunResult(out, cfg, model, trainer.history, {})
     model.save(str(out / MODEL_DIR))
     trainer.history.to_csv(out / HISTORY_FILE)
     sizes = {"train_examples": len(train_xy[0]), "val_examples": 0 if val_xy is None else len(val_xy[0])}

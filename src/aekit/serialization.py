@@ -62,7 +62,7 @@ def read_json(path: str | Path) -> Any:
 
 def write_tensors(path: str | Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None) -> None:
     # safetensors refuses shared or strided storage: store contiguous copies
-    clean = {k: v.detach().contiguous().clone() for k, v in tensors.items()}
+    clean = {k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()}
     with atomic_path(path) as tmp:
         save_file(clean, str(tmp), metadata=metadata)
 

@@ -128,12 +128,14 @@ class Autoencoder(nn.Module):
         as_numpy = not isinstance(x, torch.Tensor)
         xt = torch.as_tensor(np.asarray(x, dtype=np.float32)) if as_numpy else x.float()
         yt = None if y is None else torch.as_tensor(np.asarray(y)).long()
+        # batches go to the model's device one at a time; results come back to the input's
+        device = next(self.parameters()).device
         was_training = self.training
         self.eval()
         try:
             with torch.no_grad():
                 parts = [
-                    fn(xt[i : i + batch_size], None if yt is None else yt[i : i + batch_size])
+                    fn(xt[i : i + batch_size].to(device), None if yt is None else yt[i : i + batch_size].to(device)).to(xt.device)
                     for i in range(0, len(xt), batch_size)
                 ]
         finally:

@@ -152,7 +152,7 @@ def jacobian_sq_norm(model: nn.Module, x_in: torch.Tensor, y: Optional[torch.Ten
 
 
 def _autograd_jacobian_sq_norm(model: nn.Module, x: torch.Tensor, y: Optional[torch.Tensor]) -> torch.Tensor:
-    labels = torch.zeros(len(x), dtype=torch.long) if y is None else y.long()
+    labels = torch.zeros(len(x), dtype=torch.long, device=x.device) if y is None else y.long()
 
     def code(xi: torch.Tensor, yi: torch.Tensor) -> torch.Tensor:
         h = model.condition(model.encoder(xi.unsqueeze(0)), yi.unsqueeze(0) if y is not None else None)

@@ -45,8 +45,9 @@ def summary_table(model: nn.Module) -> str:
     was_training = model.training
     model.eval()
     try:
-        x = torch.zeros(2, *model.config.input_shape)
-        y = torch.zeros(2, dtype=torch.long) if model.config.num_classes else None
+        device = next(model.parameters()).device
+        x = torch.zeros(2, *model.config.input_shape, device=device)
+        y = torch.zeros(2, dtype=torch.long, device=device) if model.config.num_classes else None
         with torch.no_grad():
             model(x, y)
     finally:

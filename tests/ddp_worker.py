@@ -1,0 +1,68 @@
+"""Started by ``torchrun`` from test_distributed.py: train small models in every process, save what they learned.
+
+    torchrun --nproc-per-node 2 tests/ddp_worker.py OUT
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import aekit
+from aekit.training import Trainer
+
+# batches of 16; 51 = 3 x 16 + 3: the last batch splits 2 + 1 between two processes, so each local
+# mean must be weighted by its share; 49 = 3 x 16 + 1: rank 1 has no example in the last batch
+UNEVEN, EMPTY, N_VAL = 51, 49, 21
+
+
+def data(n: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    return rng.random((n, 12)).astype(np.float32), rng.random((N_VAL, 12)).astype(np.float32)
+
+
+def model(preset: str) -> aekit.Autoencoder:
+    torch.manual_seed(0)
+    return aekit.create_model(preset, input_shape=(12,), latent_dim=3)
+
+
+def config(**kw) -> aekit.TrainConfig:
+    base = {"epochs": 3, "batch_size": 16, "lr": 3e-3, "schedule": "cosine", "seed": 5, "precision": "fp32", "device": "cpu"}
+    return aekit.TrainConfig(**{**base, **kw})
+
+
+class StopAfter(aekit.Callback):
+    def __init__(self, epochs: int) -> None:
+        self.epochs = epochs
+
+    def on_epoch_end(self, trainer, logs) -> None:
+        if logs["epoch"] == self.epochs:
+            trainer.should_stop = True
+
+
+def main(out: Path) -> None:
+    runs = {}
+    # the whole-batch equivalence: no input noise, no sampling; local batches of 8 (or 2 and 1)
+    # in micro-batches of 3, gradients all-reduced once per step
+    net = model("vanilla")
+    runs["vanilla"] = (net, Trainer(net, config(micro_batch_size=3), progress=False).fit(*data(UNEVEN)))
+    x, val = data(EMPTY)
+    # exact resume of a model with input noise: straight vs stopped after 2 epochs and resumed
+    net = model("denoising")
+    runs["straight"] = (net, Trainer(net, config(epochs=4), progress=False).fit(x, val))
+    first = model("denoising")
+    Trainer(first, config(epochs=4), callbacks=[StopAfter(2)], checkpoint_dir=out / "ckpt", progress=False).fit(x, val)
+    net = model("denoising")
+    runs["resumed"] = (net, Trainer(net, config(epochs=4), progress=False).fit(x, val, resume_from=out / "ckpt"))
+    rank = torch.distributed.get_rank()
+    for name, (net, history) in runs.items():
+        net.save(str(out / f"{name}.rank{rank}"))
+        (out / f"{name}.rank{rank}.json").write_text(json.dumps(history.rows))
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))
