@@ -37,12 +37,15 @@ def bce_per_pixel(recon: np.ndarray, x: np.ndarray, eps: float = 1e-7) -> float:
     return float(-(x * np.log(p) + (1 - x) * np.log1p(-p)).mean())
 
 
+def _flat(a: np.ndarray) -> np.ndarray:
+    return a.reshape(len(a), -1)  # (N, C, H, W) -> (N, C*H*W)
+
+
 def pca_sse(data: common.Data, components: int, seed: int = 0) -> float:
     """Test SSE/img of a PCA with ``components`` components fitted on the training images."""
-    flat = lambda a: a.reshape(len(a), -1)
-    pca = PCA(components, random_state=seed).fit(flat(data.x_train))
-    recon = pca.inverse_transform(pca.transform(flat(data.x_test)))
-    return sse_per_image(recon, flat(data.x_test))
+    pca = PCA(components, random_state=seed).fit(_flat(data.x_train))
+    recon = pca.inverse_transform(pca.transform(_flat(data.x_test)))
+    return sse_per_image(recon, _flat(data.x_test))
 
 
 def main(argv: list[str] | None = None) -> None:

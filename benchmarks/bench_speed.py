@@ -10,6 +10,7 @@ over the quiet epochs when there are any.
     python benchmarks/bench_speed.py                       # vanilla 20 epochs, conv 4 epochs
     python benchmarks/bench_speed.py --models conv --epochs 5
     python benchmarks/bench_speed.py --no-reference        # trainer only, faster
+    python benchmarks/bench_speed.py --micro-batch 0       # without the conv/128 row
 
 Targets (issue): vanilla <= 0.5 s/epoch with test BCE <= 0.282 after 20 epochs;
 conv <= 7 s/epoch.
@@ -118,10 +119,12 @@ def test_bce(model: aekit.Autoencoder, x: torch.Tensor, batch_size: int = 2000) 
     return total / len(x) / x[0].numel()
 
 
-def bench(name: str, data: common.Data, epochs: int, with_reference: bool, max_cores: float) -> dict[str, Any]:
+def bench(
+    name: str, data: common.Data, epochs: int, with_reference: bool, max_cores: float, micro_batch: int | None = None
+) -> dict[str, Any]:
     x = torch.from_numpy(data.x_train)
     model = aekit.create_model(name)
-    recipe = aekit.get_recipe(name).replace(epochs=epochs)
+    recipe = aekit.get_recipe(name).replace(epochs=epochs, micro_batch_size=micro_batch)
     reference = ReferenceLoop(name, x, recipe.batch_size, NOTEBOOK_LR) if with_reference else None
     probe = Interleave(reference)
     trainer = aekit.Trainer(model, recipe, callbacks=[probe], progress=False)
@@ -130,7 +133,7 @@ def bench(name: str, data: common.Data, epochs: int, with_reference: bool, max_c
     wall = time.perf_counter() - start
     seconds = trainer.history["train_seconds"]
     row = {
-        "model": name, "epochs": epochs, "precision": recipe.precision,
+        "model": name, "label": f"{name}/{micro_batch}" if micro_batch else name, "epochs": epochs,
         "first": seconds[0], "wall": wall,
         "bce": test_bce(model, torch.from_numpy(data.x_test)),
         "load": common.median([v for v in probe.trainer_load if v is not None]),
@@ -157,7 +160,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         ratio = f"{r['ratio']:6.2f}" if "ratio" in r else f"{'-':>6s}"
         ref_bce = f"{r['ref_bce']:9.4f}" if "ref_bce" in r else f"{'-':>9s}"
         print(
-            f"{r['model']:8s} {r['epochs']:6d} {r['s_epoch']:8.3f} {r['n_quiet']:5d} {r['first']:7.2f} {ref} {ratio} "
+            f"{r['label']:8s} {r['epochs']:6d} {r['s_epoch']:8.3f} {r['n_quiet']:5d} {r['first']:7.2f} {ref} {ratio} "
             f"{r['bce']:8.4f} {ref_bce} {common.fmt_load(r['load']):>6s} {r['wall']:7.1f}"
         )
     for r in rows:
@@ -165,13 +168,14 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         ok = r["s_epoch"] <= max_s and (max_bce is None or r["bce"] <= max_bce)
         bce = f" and test BCE <= {max_bce}" if max_bce is not None else ""
         busy = "" if r["n_quiet"] else " (no quiet epoch: the machine was busy)"
-        print(f"target {r['model']}: <= {max_s} s/epoch{bce}: {'met' if ok else 'NOT met'}{busy}")
+        print(f"target {r['label']}: <= {max_s} s/epoch{bce}: {'met' if ok else 'NOT met'}{busy}")
     print(
         "\ns/epoch: median trainer epoch after the first, over the epochs with others < --max-load cores "
         "('quiet' counts them; 0: none was, the median is over all).\nplain fp32: the same architecture in a hand-written "
         "fp32 loop (Adam 1e-3, as in the notebook), run after each trainer epoch; ratio: median trainer/plain per epoch pair.\nothers: median cores "
         "used by other processes during trainer epochs. test BCE / plain BCE: mean per pixel, fp32, on the 10,000 "
-        "test images, for the trainer's model and the plain loop's."
+        "test images, for the trainer's model and the plain loop's.\nconv/N: the same with TrainConfig(micro_batch_size=N): "
+        "each batch of 256 split into micro-batches of N whose gradients are accumulated (the same update)."
     )
 
 
@@ -183,18 +187,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, help="torch.set_num_threads (default: torch's choice)")
     parser.add_argument("--no-reference", action="store_true", help="skip the plain-PyTorch reference loop")
     parser.add_argument("--max-load", type=float, default=0.25, help="cores other processes may use for an epoch to count as quiet")
+    parser.add_argument("--micro-batch", type=int, default=128,
+                        help="also time conv with gradient accumulation over micro-batches of this size (0: skip)")
     parser.add_argument("--wait-quiet", type=float, default=0.0, help="wait up to this many seconds for a quiet machine before each model")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     data = common.load_fashion_mnist(args.data_dir)
     print(f"machine: {common.machine()}; bf16 autocast: {aekit.training.bf16_supported()}")
+    # vanilla's activations already fit in the cache: micro-batches only pay off for conv
+    runs = [(name, None) for name in args.models]
+    runs += [("conv", args.micro_batch)] if args.micro_batch and "conv" in args.models else []
     rows = []
-    for name in args.models:
+    for name, micro in runs:
         if args.wait_quiet > 0:
             common.wait_for_quiet(args.max_load, args.wait_quiet)
-        rows.append(bench(name, data, args.epochs or DEFAULT_EPOCHS[name], not args.no_reference, args.max_load))
-        print(f"  {name}: done ({rows[-1]['wall']:.0f} s)", flush=True)
+        epochs = args.epochs or DEFAULT_EPOCHS[name]
+        rows.append(bench(name, data, epochs, not args.no_reference and micro is None, args.max_load, micro))
+        print(f"  {rows[-1]['label']}: done ({rows[-1]['wall']:.0f} s)", flush=True)
     print()
     print_table(rows)
     if any(not math.isfinite(r["s_epoch"]) for r in rows):
