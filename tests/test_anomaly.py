@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import aekit
-from aekit.apps import anomaly
+from aekit.apps import detect
 from aekit.apps.anomaly import (AnomalyEnsemble, AnomalyScorer, detection_metrics, fit_image_detector, ssim,
                                 threshold_from_contamination)
 
@@ -123,7 +123,7 @@ def test_contamination_flags_that_share():
 
 def _parser():
     parser = argparse.ArgumentParser()
-    anomaly.add_cli(parser.add_subparsers())
+    detect.add_cli(parser.add_subparsers())
     return parser
 
 

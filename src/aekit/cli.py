@@ -39,7 +39,7 @@ USAGE_ERRORS = (ConfigError, DataError, ModelFileError, FileNotFoundError)
 NONE_WORDS = {"none", "null"}
 # Modules whose ``add_cli(subparsers)`` adds more commands; their leaf parsers set
 # ``func(args) -> int``. A module whose optional dependencies are missing is left out.
-COMMAND_MODULES = ("aekit.apps.anomaly", "aekit.apps.features", "aekit.apps.compress", "aekit.apps.denoise",
+COMMAND_MODULES = ("aekit.apps.detect", "aekit.apps.features", "aekit.apps.compress", "aekit.apps.denoise",
                    "aekit.apps.generate", "aekit.recommend.cli", "aekit.molecules.cli")
 
 

@@ -1,0 +1,150 @@
+"""``aekit detect``: score rows with a trained run's model, flag the top share, draw the figures.
+
+Figures: a histogram of the scores (normal vs anomalous when labels are
+known), the most anomalous images as a grid, and ROC / precision-recall
+curves with AUROC and AUPRC. The scores themselves live in :mod:`aekit.apps.anomaly`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+
+from aekit.apps.anomaly import SCORES, AnomalyScorer, detection_metrics, threshold_from_contamination
+from aekit.plots import new_figure, save_figure
+
+
+# ------------------------------------------------------------------------------ figures
+def plot_score_histogram(scores: np.ndarray, path: str | Path, labels: Optional[np.ndarray] = None,
+                         threshold: Optional[float] = None) -> Path:
+    """Histogram of anomaly scores (normal vs anomalous when ``labels`` are given), written to ``path``."""
+    fig = new_figure(figsize=(5.0, 3.6))
+    ax = fig.subplots()
+    bins = np.histogram_bin_edges(scores, bins=50)
+    groups = [("all", scores)] if labels is None else [("normal", scores[labels == 0]), ("anomalous", scores[labels == 1])]
+    for name, part in groups:
+        ax.hist(part, bins=bins, alpha=0.6, density=labels is not None, label=f"{name} ({len(part)})")
+    if threshold is not None:
+        ax.axvline(threshold, color="k", ls="--", lw=1, label="threshold")
+    ax.set(xlabel="anomaly score (higher = more anomalous)", ylabel="density" if labels is not None else "count")
+    ax.legend()
+    save_figure(fig, path)
+    return Path(path)
+
+
+def plot_most_anomalous(images: np.ndarray, scores: np.ndarray, path: str | Path, n: int = 16) -> Path:
+    """Grid of the ``n`` highest-scoring images (N, C, H, W), each titled with its index and score."""
+    order = np.argsort(scores)[::-1][:n]
+    cols = min(8, len(order))
+    rows = int(np.ceil(len(order) / cols))
+    fig = new_figure(figsize=(1.3 * cols, 1.5 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, i in zip(axes.ravel(), order):
+        img = images[i]  # (C, H, W): grey for one channel, RGB for three
+        ax.imshow(img[0] if img.shape[0] == 1 else np.moveaxis(img, 0, -1).clip(0, 1), cmap="gray")
+        ax.set_title(f"#{i}\n{scores[i]:.3g}", fontsize=7)
+    save_figure(fig, path)
+    return Path(path)
+
+
+def plot_roc_pr(labels: np.ndarray, scores: np.ndarray, path: str | Path) -> Path:
+    """ROC and precision-recall curves side by side, with AUROC and AUPRC in the legends."""
+    from sklearn.metrics import precision_recall_curve, roc_curve
+
+    m = detection_metrics(labels, scores)
+    fpr, tpr, _ = roc_curve(labels, scores)
+    prec, rec, _ = precision_recall_curve(labels, scores)
+    fig = new_figure(figsize=(10.0, 3.6))
+    ax1, ax2 = fig.subplots(1, 2)
+    ax1.plot(fpr, tpr, label=f"AUROC {m['auroc']:.3f}")
+    ax1.plot([0, 1], [0, 1], "k:", lw=1)
+    ax1.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC")
+    ax1.legend(loc="lower right")
+    ax2.plot(rec, prec, label=f"AUPRC {m['auprc']:.3f}")
+    ax2.axhline(np.mean(labels), color="k", ls=":", lw=1)  # a random ranking's precision
+    ax2.set(xlabel="recall", ylabel="precision", title="precision-recall")
+    ax2.legend(loc="upper right")
+    save_figure(fig, path)
+    return Path(path)
+
+
+# ------------------------------------------------------------------------------ aekit detect
+def add_cli(subparsers: Any) -> None:
+    """Add the ``detect`` command to an ``argparse`` sub-parser collection."""
+    p = subparsers.add_parser("detect", help="score samples as anomalies with a trained run's model",
+                              description="Score every row of --data with RUN/model and flag the top --contamination share.")
+    p.add_argument("run", metavar="RUN", help="run directory holding model/")
+    p.add_argument("--data", required=True, help="dataset name (its test split) or a .npy/.npz/.csv/.parquet/IDX file")
+    p.add_argument("--out", required=True, help="CSV to write: index, score, flag (1 = anomaly), parts, label")
+    p.add_argument("--labels", help="file of 0/1 labels (1 = anomaly), .npy or one-column .csv, one per row")
+    p.add_argument("--normal-class", type=int, help="for labelled data: this class is normal, all others anomalous")
+    p.add_argument("--contamination", type=float, default=0.05, help="share of rows to flag (default 0.05)")
+    p.add_argument("--score", choices=SCORES, default="mse", help="anomaly score (default mse)")
+    p.add_argument("--reference", help="normal data to calibrate on (its training split); default: --data itself")
+    p.add_argument("--figures", help="figure directory (default RUN/figures)")
+    from aekit.apps._io import guarded
+
+    handler = guarded("detect", _detect)
+    p.set_defaults(func=handler, handler=handler)
+
+
+def _read_labels(args: argparse.Namespace, y: Optional[np.ndarray], n: int) -> Optional[np.ndarray]:
+    from aekit.data import DataError, load_table
+
+    if args.labels:
+        path = Path(args.labels)
+        if not path.is_file():
+            raise DataError(f"{path}: labels file not found")
+        labels = np.load(path).ravel() if path.suffix == ".npy" else load_table(path).x.ravel()
+    elif args.normal_class is not None:
+        if y is None:
+            raise DataError(f"{args.data}: has no labels, so --normal-class cannot be used")
+        labels = (y != args.normal_class)
+    else:
+        return None
+    if len(labels) != n:
+        raise DataError(f"{args.labels or args.data}: {len(labels)} labels for {n} rows")
+    return np.asarray(labels).astype(int)
+
+
+def _detect(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from aekit.apps._io import fit_rows, load_rows, load_run_model
+    from aekit.data import load_data
+    from aekit.serialization import atomic_path
+
+    model = load_run_model(args.run)
+    x, y = load_rows(args.data)
+    x = fit_rows(model, x)
+    labels = _read_labels(args, y, len(x))
+    reference = fit_rows(model, load_data(args.reference).x_train) if args.reference else x
+    scorer = AnomalyScorer(model, score=args.score).fit(reference)
+    scores = scorer.score(x)
+    threshold = threshold_from_contamination(scores, args.contamination)
+    table = pd.DataFrame({"index": np.arange(len(x)), "score": scores, "flag": (scores > threshold).astype(int)})
+    if len(scorer.parts_) > 1:
+        table = table.join(pd.DataFrame(scorer.parts(x)))
+    if labels is not None:
+        table["label"] = labels
+    with atomic_path(args.out) as tmp:
+        table.to_csv(tmp, index=False)
+    figures = Path(args.figures) if args.figures else Path(args.run) / "figures"
+    plot_score_histogram(scores, figures / "anomaly_scores.png", labels, threshold)
+    if x.ndim == 4:
+        plot_most_anomalous(x, scores, figures / "most_anomalous.png")
+    summary = f"{int(table['flag'].sum())} of {len(x)} rows flagged (threshold {threshold:.4g}); scores in {args.out}"
+    if labels is not None and 0 < labels.sum() < len(labels):
+        plot_roc_pr(labels, scores, figures / "anomaly_roc_pr.png")
+        m = detection_metrics(labels, scores)
+        summary += f"; AUROC {m['auroc']:.4f}, AUPRC {m['auprc']:.4f}"
+    print(summary)
+    return 0
+
+
+__all__ = ["add_cli", "plot_most_anomalous", "plot_roc_pr", "plot_score_histogram"]
