@@ -212,21 +212,18 @@ def _denoise_command(args: argparse.Namespace) -> int:
 
 
 def _plot_examples(path: Path, clean: np.ndarray, estimates: dict[str, np.ndarray], n: int = 8) -> None:
-    import matplotlib.pyplot as plt
-
-    from aekit.serialization import atomic_path
+    from aekit.plots import new_figure, save_figure
 
     rows = {"clean": clean, **estimates}
     n = min(n, len(clean))
-    fig, axes = plt.subplots(len(rows), n, figsize=(n * 1.1, len(rows) * 1.2), squeeze=False)
+    fig = new_figure(figsize=(n * 1.1, len(rows) * 1.2))
+    axes = fig.subplots(len(rows), n, squeeze=False)
     for r, (name, images) in enumerate(rows.items()):
         for c in range(n):
             axes[r, c].imshow(_as_images(images[c : c + 1])[0], cmap="gray", vmin=0, vmax=1)
             axes[r, c].axis("off")
         axes[r, 0].set_title(name, fontsize=7, loc="left")
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def add_cli(subparsers: Any) -> None:

@@ -82,24 +82,18 @@ def compare_with_pca(model: Any, x_train: np.ndarray, y_train: np.ndarray, x_tes
 def plot_latent_maps(codes: np.ndarray, pca_codes: np.ndarray, labels: np.ndarray, path: str | Path,
                      class_names: Optional[list[str]] = None) -> Path:
     """Scatter the 2-D autoencoder codes next to the 2-D PCA map, coloured by class; written to ``path``."""
-    import matplotlib
+    from aekit.plots import new_figure, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from aekit.serialization import atomic_path
-
-    fig, axes = plt.subplots(1, 2, figsize=(11, 5))
+    fig = new_figure(figsize=(11, 5))
+    axes = fig.subplots(1, 2)
     for ax, pts, title in ((axes[0], codes, "autoencoder code"), (axes[1], pca_codes, "PCA (2 components)")):
         sc = ax.scatter(pts[:, 0], pts[:, 1], c=labels, cmap="tab10", s=3, alpha=0.7)
         ax.set(title=title, xlabel="dim 1", ylabel="dim 2")
-    handles, _ = sc.legend_elements()
-    names = class_names or [str(c) for c in np.unique(labels)]
-    fig.legend(handles, names[: len(handles)], loc="center right", fontsize=8)
-    fig.subplots_adjust(right=0.86)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
+    handles, _ = sc.legend_elements(num=None)  # one handle per distinct label, in increasing order
+    names = [class_names[int(c)] if class_names else str(c) for c in np.unique(labels)]
+    # "outside" lets constrained layout make room for the legend right of both panels
+    fig.legend(handles, names[: len(handles)], loc="outside right center", fontsize=8)
+    save_figure(fig, path)
     return Path(path)
 
 

@@ -137,12 +137,13 @@ def image_grid(images: np.ndarray, ncols: Optional[int] = None, pad: int = 1) ->
 
 def save_grid(path: str | Path, images: np.ndarray, ncols: Optional[int] = None) -> Path:
     """Write :func:`image_grid` of ``images`` as a PNG, atomically; returns the path."""
-    import matplotlib.pyplot as plt
+    from matplotlib.image import imsave
 
     from aekit.serialization import atomic_path
 
+    # one pixel per grid value: imsave writes the array itself, where a Figure would resample and pad it
     with atomic_path(path) as tmp:
-        plt.imsave(tmp, np.clip(image_grid(images, ncols), 0, 1), cmap="gray", vmin=0, vmax=1, format="png")
+        imsave(tmp, np.clip(image_grid(images, ncols), 0, 1), cmap="gray", vmin=0, vmax=1, format="png")
     return Path(path)
 
 
