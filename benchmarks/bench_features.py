@@ -4,11 +4,13 @@ For each code size k in (2, 16, 32): train the dense ``vanilla`` preset with a
 linear k-dimensional code, and PCA with k components, on the same training
 subsample; fit a logistic-regression probe and a 5-NN classifier on the
 training codes; report test accuracy on all 10,000 test images and the test
-reconstruction MSE per pixel. Training is subsampled (``--train 10000`` by
-default) to keep the run short on a small CPU. The k=2 maps are saved side by
-side to ``--figure``.
+reconstruction MSE per pixel. Both train on all 60,000 training images by
+default (about a minute on 2 cores); ``--train N`` takes a random subsample.
+With 10,000 images the autoencoder trails PCA at k=16 and 32 (probe 77.0 vs
+78.4 at k=16), with all of them it leads at every k. The k=2 maps are saved
+side by side to ``--figure``.
 
-Run:  python benchmarks/bench_features.py [--train 10000] [--epochs 20]
+Run:  python benchmarks/bench_features.py [--train 60000] [--epochs 20]
 """
 
 from __future__ import annotations
@@ -25,11 +27,11 @@ from aekit.apps.features import compare_with_pca, plot_latent_maps
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--train", type=int, default=10000, help="training images (random subsample)")
+    parser.add_argument("--train", type=int, default=60000, help="training images (a random subsample when < 60,000)")
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--sizes", type=int, nargs="*", default=[2, 16, 32])
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--figure", default="latent_maps.png")
+    parser.add_argument("--figure", default="runs/bench-features/latent_maps.png")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     ds = aekit.load_dataset("fashion-mnist")
