@@ -1,6 +1,6 @@
 """Benchmark aekit.molecules: fingerprint AE and SMILES VAE on the built-in drug set and an analogue set.
 
-    python benchmarks/bench_molecules.py [--vae-epochs 40] [--fp-epochs 100]
+    python benchmarks/bench_molecules.py [--vae-epochs 60] [--fp-epochs 100]
 
 Data sets
 ---------
@@ -68,7 +68,7 @@ def row(name: str, kind: str, train_s: float, r: dict) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fp-epochs", type=int, default=100)
-    parser.add_argument("--vae-epochs", type=int, default=40)
+    parser.add_argument("--vae-epochs", type=int, default=60)
     parser.add_argument("--samples", type=int, default=1000)
     args = parser.parse_args()
     torch.set_num_threads(1)

@@ -41,7 +41,11 @@ class SmilesVAEConfig(_Config):
     embed_dim: int = 64  # token embedding width
     hidden: int = 256  # GRU state width (encoder and decoder)
     latent_dim: int = 32  # size of the Gaussian code
-    beta: float = 1.0  # weight of the KL term (further scaled by KL annealing)
+    # weight of the KL term (further scaled by KL annealing). At 1.0 the decoder learns to ignore
+    # the code (posterior collapse): on 459 drug analogues, 40 epochs, exact reconstruction of
+    # training molecules was 0.013 at beta 1, 0.096 at 0.5, 0.47 at 0.2 and 0.65 at 0.1, while the
+    # validity of prior samples fell from 0.81 to 0.77, 0.58 and 0.48
+    beta: float = 0.2
     word_dropout: float = 0.1  # teacher-forced inputs replaced by <unk> with this probability
 
     def __post_init__(self) -> None:
