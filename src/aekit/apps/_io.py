@@ -1,4 +1,4 @@
-"""Input helpers shared by the ``detect`` and ``encode`` commands: rows in file order, the run's model."""
+"""Helpers shared by the application commands: the command skeleton, rows in file order, the run's model."""
 
 from __future__ import annotations
 
@@ -54,6 +54,18 @@ def fit_rows(model: Any, x: np.ndarray) -> np.ndarray:
     if x.ndim < 2 or int(np.prod(x.shape[1:])) != int(np.prod(shape)):
         raise DataError(f"data rows have shape {x.shape[1:]}, but the model expects {shape}")
     return np.ascontiguousarray(x.reshape(len(x), *shape), dtype=np.float32)
+
+
+def run_command(subparsers: Any, name: str, fn: Callable[[Any], int], help: str,
+                description: Optional[str] = None, run_help: str = "run directory holding model/") -> Any:
+    """Add command ``name`` that works on a trained run: its ``RUN`` argument and a :func:`guarded` handler.
+
+    Returns the sub-parser, for the command's own options.
+    """
+    p = subparsers.add_parser(name, help=help, description=description)
+    p.add_argument("run", metavar="RUN", help=run_help)
+    p.set_defaults(func=guarded(name, fn))
+    return p
 
 
 def guarded(command: str, fn: Callable[[Any], int]) -> Callable[[Any], int]:

@@ -36,7 +36,7 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
-from aekit.apps._io import fit_rows, guarded, load_rows, load_run_model
+from aekit.apps._io import fit_rows, load_rows, load_run_model, run_command
 from aekit.apps.denoise import psnr, save_npy
 from aekit.serialization import atomic_path
 
@@ -300,17 +300,14 @@ def _decompress_command(args: argparse.Namespace) -> int:
 
 def add_cli(subparsers: Any) -> None:
     """Add ``aekit compress RUN input -o f.aez --bits 6`` and ``aekit decompress RUN f.aez -o out.npy``."""
-    p = subparsers.add_parser("compress", help="compress images to an .aez file with a trained autoencoder")
-    p.add_argument("run", help="run directory holding model/")
+    p = run_command(subparsers, "compress", _compress_command, help="compress images to an .aez file with a trained autoencoder")
     p.add_argument("input", help="file of images (.npy, .npz, IDX, ...), or a dataset name (its test split)")
     p.add_argument("-o", "--output", required=True, help="the .aez file to write")
     p.add_argument("--bits", type=int, default=6, help=f"bits per code dimension before entropy coding (1..{MAX_BITS})")
     p.add_argument("--limit", type=int, help="compress only the first N images")
     p.add_argument("--range-from", help="dataset (train split) or file whose codes set the quantisation range "
                    "(default: the input's own codes)")
-    p.set_defaults(func=guarded("compress", _compress_command))
-    p = subparsers.add_parser("decompress", help="decode an .aez file back to images (.npy)")
-    p.add_argument("run", help="the run (model) the file was made with")
+    p = run_command(subparsers, "decompress", _decompress_command, help="decode an .aez file back to images (.npy)",
+                    run_help="the run (model) the file was made with")
     p.add_argument("file", help=".aez file")
     p.add_argument("-o", "--output", required=True, help=".npy file to write")
-    p.set_defaults(func=guarded("decompress", _decompress_command))

@@ -20,7 +20,7 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 import torch
 
-from aekit.apps._io import fit_rows, guarded, load_rows, load_run_model
+from aekit.apps._io import fit_rows, load_rows, load_run_model, run_command
 from aekit.models.corruption import corrupt
 
 NOISE_KINDS = ("gaussian", "salt-and-pepper", "masking")
@@ -228,8 +228,7 @@ def _plot_examples(path: Path, clean: np.ndarray, estimates: dict[str, np.ndarra
 
 def add_cli(subparsers: Any) -> None:
     """Add ``aekit denoise RUN --data SPEC [--noise gaussian --level 0.3]`` to a subparsers object."""
-    p = subparsers.add_parser("denoise", help="denoise noisy test images with a trained model; PSNR/SSIM table")
-    p.add_argument("run", help="run directory holding model/")
+    p = run_command(subparsers, "denoise", _denoise_command, help="denoise noisy test images with a trained model; PSNR/SSIM table")
     p.add_argument("--data", default="fashion-mnist", help="dataset name (its test split) or file of clean images")
     p.add_argument("--noise", choices=NOISE_KINDS, default="gaussian", help="noise model")
     p.add_argument("--level", type=float, default=0.3, help="noise std or corrupted fraction")
@@ -239,4 +238,3 @@ def add_cli(subparsers: Any) -> None:
                    "16 images, which are then left out of the table")
     p.add_argument("--out", help="write the denoised images to this .npy file")
     p.add_argument("--figures", help="figure directory (default RUN/figures)")
-    p.set_defaults(func=guarded("denoise", _denoise_command))

@@ -76,9 +76,10 @@ def plot_roc_pr(labels: np.ndarray, scores: np.ndarray, path: str | Path) -> Pat
 # ------------------------------------------------------------------------------ aekit detect
 def add_cli(subparsers: Any) -> None:
     """Add the ``detect`` command to an ``argparse`` sub-parser collection."""
-    p = subparsers.add_parser("detect", help="score samples as anomalies with a trained run's model",
-                              description="Score every row of --data with RUN/model and flag the top --contamination share.")
-    p.add_argument("run", metavar="RUN", help="run directory holding model/")
+    from aekit.apps._io import run_command
+
+    p = run_command(subparsers, "detect", _detect, help="score samples as anomalies with a trained run's model",
+                    description="Score every row of --data with RUN/model and flag the top --contamination share.")
     p.add_argument("--data", required=True, help="dataset name (its test split) or a .npy/.npz/.csv/.parquet/IDX file")
     p.add_argument("--out", required=True, help="CSV to write: index, score, flag (1 = anomaly), parts, label")
     p.add_argument("--labels", help="file of 0/1 labels (1 = anomaly), .npy or one-column .csv, one per row")
@@ -87,10 +88,6 @@ def add_cli(subparsers: Any) -> None:
     p.add_argument("--score", choices=SCORES, default="mse", help="anomaly score (default mse)")
     p.add_argument("--reference", help="normal data to calibrate on (its training split); default: --data itself")
     p.add_argument("--figures", help="figure directory (default RUN/figures)")
-    from aekit.apps._io import guarded
-
-    handler = guarded("detect", _detect)
-    p.set_defaults(func=handler, handler=handler)
 
 
 def _read_labels(args: argparse.Namespace, y: Optional[np.ndarray], n: int) -> Optional[np.ndarray]:

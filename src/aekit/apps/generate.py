@@ -27,7 +27,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 import torch
 
-from aekit.apps._io import fit_rows, guarded, load_rows, load_run_model
+from aekit.apps._io import fit_rows, load_rows, load_run_model, run_command
 from aekit.apps.denoise import figures_dir
 from aekit.models.losses import reconstruction_error
 
@@ -303,8 +303,7 @@ def _generate_command(args: argparse.Namespace) -> int:
 
 def add_cli(subparsers: Any) -> None:
     """Add ``aekit generate RUN -n 64 [--label sneaker] [--out grid.png]`` to a subparsers object."""
-    p = subparsers.add_parser("generate", help="sample a trained VAE into an image grid; optional likelihoods")
-    p.add_argument("run", help="run directory holding model/")
+    p = run_command(subparsers, "generate", _generate_command, help="sample a trained VAE into an image grid; optional likelihoods")
     p.add_argument("-n", type=int, default=64, help="number of samples")
     p.add_argument("--label", help="class name (e.g. sneaker) or index, for a conditional VAE")
     p.add_argument("--seed", type=int, default=0, help="sampling seed")
@@ -315,4 +314,3 @@ def add_cli(subparsers: Any) -> None:
     p.add_argument("--limit", type=int, default=1000, help="test examples for --evaluate")
     p.add_argument("-k", type=int, default=100, help="importance samples for --evaluate")
     p.add_argument("--figures", help="figure directory (default RUN/figures)")
-    p.set_defaults(func=guarded("generate", _generate_command))
