@@ -62,6 +62,15 @@ def main(out: Path) -> None:
     for name, (net, history) in runs.items():
         net.save(str(out / f"{name}.rank{rank}"))
         (out / f"{name}.rank{rank}.json").write_text(json.dumps(history.rows))
+    # every registered preset, and the autograd contractive penalty (a double backward) under DDP
+    sums = {}
+    for preset, overrides in [(p, {}) for p in aekit.list_models()] + [("conv", {"contractive_weight": 0.1})]:
+        torch.manual_seed(0)
+        net = aekit.create_model(preset, **overrides)
+        images = np.random.default_rng(1).random((8, *net.config.input_shape)).astype(np.float32)
+        loss = Trainer(net, config(epochs=1, batch_size=4), progress=False).fit(images)["loss"][0]
+        sums[preset + ("+contractive" if overrides else "")] = [loss, float(sum(p.double().sum() for p in net.parameters()))]
+    (out / f"presets.rank{rank}.json").write_text(json.dumps(sums))
 
 
 if __name__ == "__main__":

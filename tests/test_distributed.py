@@ -63,6 +63,16 @@ def test_every_process_ends_with_the_same_weights_and_history(ddp_runs):
         assert _losses(ddp_runs, name, 0) == _losses(ddp_runs, name, 1)
 
 
+def test_every_registered_preset_trains_in_data_parallel(ddp_runs):
+    # DistributedDataParallel fails on parameters that get no gradient and on some double backwards;
+    # each preset ran one epoch in both processes: finite losses, the same weights everywhere
+    ranks = [json.loads((ddp_runs / f"presets.rank{r}.json").read_text()) for r in (0, 1)]
+    assert set(ranks[0]) == {*aekit.list_models(), "conv+contractive"}
+    for name, (loss, weight_sum) in ranks[0].items():
+        assert np.isfinite(loss), name
+        assert ranks[1][name] == [loss, weight_sum], name
+
+
 def test_two_processes_take_the_steps_of_one_process_on_the_whole_batch(ddp_runs):
     # 51 examples in batches of 16: the last batch splits 2 + 1; averaging the two local means
     # as they are would weight the lone example 2x and the weights would drift
