@@ -231,10 +231,10 @@ class Trainer:
         channels_last = any(isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) for m in self.model.modules())
         self._place(self.device, torch.channels_last if channels_last else None)
         self._last_good = copy.deepcopy(self.model.state_dict())
-        self._net = self._wrap()
-        for cb in self.callbacks:
-            cb.on_train_start(self)
-        try:
+        try:  # whatever fails from here on, the model goes back to its device and layout
+            self._net = self._wrap()
+            for cb in self.callbacks:
+                cb.on_train_start(self)
             while self.epoch < self.config.epochs and not self.should_stop:
                 logs = self._train_epoch(x, y, total)
                 if val_xy is not None:
