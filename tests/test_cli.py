@@ -9,6 +9,7 @@ import torch
 import yaml
 
 import aekit
+import aekit.cli
 from aekit.cli import build_parser, field_comments, main
 
 QUICK = ["--dataset", "fashion-mnist-sample", "--train-size", "128", "--test-size", "32", "--batch-size", "64"]
@@ -143,10 +144,21 @@ def test_existing_run_needs_resume_and_resume_continues(trained, capsys, tmp_pat
     assert json.loads((copy / "metrics.json").read_text())["epochs_run"] == 2
 
 
-def test_divergence_exits_nonzero_and_keeps_the_checkpoint(trained, capsys, tmp_path):
+class PoisonedEpochLog(aekit.cli.EpochLog):
+    """The command's own epoch log, filling the weights with NaN during the second epoch."""
+
+    def on_batch_end(self, trainer, loss, batch_size):
+        if trainer.epoch == 1:
+            with torch.no_grad():
+                for p in trainer.model.parameters():
+                    p.fill_(float("nan"))
+
+
+def test_divergence_exits_nonzero_and_keeps_the_checkpoint(trained, capsys, tmp_path, monkeypatch):
     copy = tmp_path / "nan"
     assert main(["train", "--config", str(trained / "config.yaml"), "--out", str(copy), "--no-figures"]) == 0
-    status, _, err = run(capsys, "train", "--out", str(copy), "--resume", "--epochs", "3", "--lr", "1e30")
+    monkeypatch.setattr(aekit.cli, "EpochLog", PoisonedEpochLog)  # lr is capped, so it cannot blow up any more
+    status, _, err = run(capsys, "train", "--out", str(copy), "--resume", "--epochs", "3")
     assert status == 1
     assert "loss became" in err and "Traceback" not in err and "checkpoint" in err
     assert json.loads((copy / "checkpoint" / "state.json").read_text())["epoch"] == 1

@@ -26,7 +26,7 @@ def test_config_round_trips_through_json_and_yaml():
     "data, message",
     [
         ({"latnet_dim": 3}, r"unknown field\(s\) \['latnet_dim'\]"),
-        ({"latent_dim": 0}, "latent_dim: must be > 0, got 0"),
+        ({"latent_dim": 0}, r"latent_dim: must be an integer in \[1, 65536\], got 0"),
         ({"latent_dim": "big"}, "latent_dim: expected an integer, got 'big'"),
         ({"loss": "hinge"}, "loss: 'hinge' is not one of"),
         ({"hidden": 64}, "hidden: expected a list"),

@@ -28,7 +28,15 @@ from rich.table import Table
 from aekit import distributed
 from aekit._version import __version__
 from aekit.callbacks import Callback
-from aekit.config import ConfigError, ModelConfig, TrainConfig
+from aekit.config import (
+    ROWS,
+    ConfigError,
+    FieldSpec,
+    ModelConfig,
+    Range,
+    TrainConfig,
+    field_specs,
+)
 from aekit.data import DataError
 from aekit.report import format_value
 from aekit.run_config import DataConfig, preset_model_config, resolve_run_config
@@ -37,6 +45,8 @@ from aekit.training import TrainingDivergedError
 
 USAGE_ERRORS = (ConfigError, DataError, ModelFileError, FileNotFoundError)
 NONE_WORDS = {"none", "null"}
+EPOCH_SCALE = Range(0, 1000, low_open=True)
+THREADS = Range(0, 4096, integer=True)
 # Modules whose ``add_cli(subparsers)`` adds more commands; their leaf parsers set
 # ``func(args) -> int``. A module whose optional dependencies are missing is left out.
 COMMAND_MODULES = ("aekit.apps.detect", "aekit.apps.features", "aekit.apps.compress", "aekit.apps.denoise",
@@ -57,29 +67,42 @@ def field_comments(cls: type) -> dict[str, str]:
         source = inspect.getsource(cls)
     except (OSError, TypeError):
         return {}
-    pattern = re.compile(r"^\s+(\w+)\s*:[^=#]+=[^#]*#\s*(.+)$")
+    pattern = re.compile(r"^\s+(\w+)\s*:[^#]+=[^#]*#\s*(.+)$")
     return {m.group(1): m.group(2).strip() for m in map(pattern.match, source.splitlines()) if m}
 
 
-def _unwrap(hint: Any) -> tuple[Any, bool]:
-    """(inner type, optional?) for ``Optional[X]`` / ``X | None``; other hints unchanged."""
-    args = typing.get_args(hint)
-    if type(None) in args:
-        return next(a for a in args if a is not type(None)), True
-    return hint, False
+def range_type(rng: Range, optional: bool = False) -> Callable[[str], Any]:
+    """An argparse ``type=`` for a number in ``rng``; others are usage errors naming the option and the range.
+
+    With ``optional``, the words ``none``/``null`` give None.
+
+    Examples
+    --------
+    >>> parser = argparse.ArgumentParser()
+    >>> _ = parser.add_argument("-k", type=range_type(Range(1, 100, integer=True)))
+    >>> parser.parse_args(["-k", "5"]).k
+    5
+    """
+    return _converter(rng.parse, "int" if rng.integer else "float", optional)
 
 
-def _converter(kind: type, optional: bool) -> Callable[[str], Any]:
+def _converter(parse: Callable[[str], Any], type_name: str, optional: bool) -> Callable[[str], Any]:
     def convert(text: str) -> Any:
         if optional and text.lower() in NONE_WORDS:
             return None
         try:
-            return kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None
+            return parse(text)
+        except ConfigError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
 
-    convert.__name__ = kind.__name__  # argparse names the type in its messages
+    convert.__name__ = type_name  # argparse names the type in its messages
     return convert
+
+
+def _field_converter(spec: FieldSpec, optional: bool) -> Callable[[str], Any]:
+    if spec.range is not None:
+        return range_type(spec.range, optional)
+    return _converter(spec.kind, spec.kind.__name__, optional)
 
 
 def add_config_options(parser: argparse.ArgumentParser, cls: type, title: str, skip: Sequence[str] = (),
@@ -87,25 +110,25 @@ def add_config_options(parser: argparse.ArgumentParser, cls: type, title: str, s
     """Add one ``--flag`` per field of dataclass ``cls`` to a new argument group.
 
     Absent flags leave no attribute on the namespace (``argparse.SUPPRESS``), so
-    only what the user typed overrides presets and config files.
+    only what the user typed overrides presets and config files. Numbers are
+    checked against the field's declared :class:`~aekit.config.Range` as they are parsed.
     """
     group = parser.add_argument_group(title)
-    hints, helps = typing.get_type_hints(cls), field_comments(cls)
-    for f in dataclasses.fields(cls):
-        if f.name in skip:
+    helps, defaults = field_comments(cls), {f.name: f.default for f in dataclasses.fields(cls)}
+    for name, spec in field_specs(cls).items():
+        if name in skip:
             continue
-        kind, optional = _unwrap(hints[f.name])
-        note = default_note or f"default: {format_value(f.default)}"
-        kw: dict[str, Any] = {"dest": f.name, "default": argparse.SUPPRESS,
-                              "help": f"{helps.get(f.name, '')} ({note})".replace("%", "%%")}
-        if kind is bool:
+        note = default_note or f"default: {format_value(defaults[name])}"
+        note += f"; {spec.range}" if spec.range else ""
+        kw: dict[str, Any] = {"dest": name, "default": argparse.SUPPRESS,
+                              "help": f"{helps.get(name, '')} ({note})".replace("%", "%%")}
+        if spec.kind is bool:
             kw["action"] = argparse.BooleanOptionalAction
-        elif typing.get_origin(kind) is tuple:
-            elem = typing.get_args(kind)[0]
-            kw.update(nargs="*", type=_converter(elem, False), metavar=elem.__name__.upper())
+        elif spec.sequence:
+            kw.update(nargs="*", type=_field_converter(spec, False), metavar=spec.kind.__name__.upper())
         else:
-            kw.update(type=_converter(kind, optional), metavar=kind.__name__.upper())
-        group.add_argument("--" + f.name.replace("_", "-"), **kw)
+            kw.update(type=_field_converter(spec, spec.optional), metavar=spec.kind.__name__.upper())
+        group.add_argument("--" + name.replace("_", "-"), **kw)
 
 
 def config_overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -150,12 +173,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="train every family briefly and compare them with PCA")
     p.add_argument("--dataset", default="fashion-mnist-sample", help="dataset name or file (default: %(default)s)")
     p.add_argument("--out", "-o", type=Path, default=Path("demo-run"), metavar="DIR", help="report directory (default: %(default)s)")
-    p.add_argument("--train-size", type=int, metavar="N", help="use only the first N training examples")
+    p.add_argument("--train-size", type=range_type(ROWS), metavar="N", help=f"use only the first N training examples ({ROWS})")
     p.add_argument("--label", metavar="COLUMN", help="label column when --dataset is a table")
-    p.add_argument("--epoch-scale", type=float, default=1.0, metavar="SCALE",
-                   help="multiply every demo recipe's epochs by SCALE (default: %(default)s)")
-    p.add_argument("--threads", type=int, default=1, metavar="N",
-                   help="torch intra-op threads; 0 keeps torch's default (default: %(default)s)")
+    p.add_argument("--epoch-scale", type=range_type(EPOCH_SCALE), default=1.0, metavar="SCALE",
+                   help=f"multiply every demo recipe's epochs by SCALE ({EPOCH_SCALE}; default: %(default)s)")
+    p.add_argument("--threads", type=range_type(THREADS), default=1, metavar="N",
+                   help=f"torch intra-op threads; 0 keeps torch's default ({THREADS}; default: %(default)s)")
     p.set_defaults(handler=_cmd_demo)
     for module in COMMAND_MODULES:
         try:

@@ -1,21 +1,25 @@
 """Typed configurations for models and training, with validation and JSON/YAML round trips.
 
-Every field has a commented default. ``from_dict`` refuses unknown keys and values
-of the wrong type with a message that names the field, so a typo in ``run.yaml``
-fails loudly instead of being ignored.
+Every field has a commented default, and every numeric field a declared
+:class:`Range` (``epochs: Annotated[int, EPOCHS]``). One check in ``_Config``
+refuses unknown keys, values of the wrong type and values out of range with a
+message that names the field, the value and the allowed range, so a typo in
+``run.yaml`` fails loudly instead of being ignored.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import json
 import math
+import numbers
 import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, TypeVar
+from typing import Annotated, Any, Optional, TypeVar
 
 import torch
 import yaml
@@ -27,38 +31,178 @@ class ConfigError(ValueError):
     """A configuration value is missing, unknown or out of range; the message names the field."""
 
 
-def _check_type(name: str, value: Any, hint: Any) -> Any:
-    """Coerce ``value`` to the annotated type ``hint`` or raise a ConfigError naming ``name``."""
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
+# ------------------------------------------------------------------------------ ranges
+def _number_text(x: float) -> str:
+    return str(int(x)) if isinstance(x, int) or float(x).is_integer() else repr(float(x))
+
+
+@dataclass(frozen=True)
+class Range:
+    """The allowed values of a numeric option: an interval whose ends are included or not.
+
+    Declared once on a config field (``epochs: Annotated[int, EPOCHS]``) or next
+    to a command-line option, then checked the same way everywhere: by
+    :class:`_Config` for fields, by :func:`aekit.cli.range_type` for options, by
+    :meth:`check` in functions.
+
+    Parameters
+    ----------
+    low, high : int or float
+        Finite bounds.
+    integer : bool, default False
+        Only integers are allowed (bools and fractional numbers are refused).
+    low_open, high_open : bool, default False
+        Leave the bound itself out: ``Range(0, 1, high_open=True)`` is [0, 1).
+
+    Examples
+    --------
+    >>> Range(1, 10, integer=True).check("epochs", 0)
+    Traceback (most recent call last):
+    ...
+    aekit.config.ConfigError: epochs: must be an integer in [1, 10], got 0
+    >>> str(Range(0, 1, low_open=True))
+    '(0, 1]'
+    """
+
+    low: float
+    high: float
+    integer: bool = False
+    low_open: bool = False
+    high_open: bool = False
+
+    def __str__(self) -> str:
+        left, right = "(" if self.low_open else "[", ")" if self.high_open else "]"
+        return f"{left}{_number_text(self.low)}, {_number_text(self.high)}{right}"
+
+    @property
+    def kind(self) -> str:
+        """``"an integer"`` or ``"a number"``, for messages."""
+        return "an integer" if self.integer else "a number"
+
+    def __contains__(self, value: float) -> bool:
+        above = value > self.low if self.low_open else value >= self.low
+        below = value < self.high if self.high_open else value <= self.high
+        return above and below
+
+    def _coerce(self, value: Any) -> int | float | None:
+        """``value`` as an int (integer ranges) or float, or None when it is not such a number."""
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
             return None
-        inner = [a for a in args if a is not type(None)]
-        return _check_type(name, value, inner[0])
-    if origin is tuple:
-        if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{name}: expected a list, got {value!r}")
-        return tuple(_check_type(f"{name}[{i}]", v, args[0]) for i, v in enumerate(value))
-    if hint is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{name}: expected a number, got {value!r}")
-        return float(value)
-    if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, float) and value.is_integer():
-                return int(value)
-            raise ConfigError(f"{name}: expected an integer, got {value!r}")
+        if not self.integer:
+            try:
+                return float(value)
+            except OverflowError:  # an int beyond any float: as far out of range as inf
+                return math.inf
+        if isinstance(value, numbers.Integral):
+            return int(value)
+        return int(value) if math.isfinite(value) and float(value).is_integer() else None
+
+    def problem(self, value: Any) -> str | None:
+        """Why ``value`` is refused, without a field name (None when it is allowed)."""
+        number = self._coerce(value)
+        if number is None:
+            return f"expected {self.kind}, got {value!r}"
+        if not math.isfinite(number) or number not in self:
+            return f"must be {self.kind} in {self}, got {value}"
+        return None
+
+    def check(self, name: str, value: Any) -> int | float:
+        """``value`` as an int or float; a :class:`ConfigError` naming ``name``, the value and the range otherwise."""
+        problem = self.problem(value)
+        if problem:
+            raise ConfigError(f"{name}: {problem}")
+        return typing.cast("int | float", self._coerce(value))
+
+    def parse(self, text: str) -> int | float:
+        """A command-line word as a value in the range; a ConfigError (without a name) otherwise."""
+        try:
+            value: Any = int(text) if self.integer else float(text)
+        except ValueError:
+            raise ConfigError(f"expected {self.kind}, got {text!r}") from None
+        problem = self.problem(value)
+        if problem:
+            raise ConfigError(problem)
         return value
-    if hint is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"{name}: expected true/false, got {value!r}")
-        return value
-    if hint is str:
-        if not isinstance(value, str):
-            raise ConfigError(f"{name}: expected a string, got {value!r}")
-        return value
+
+
+# shared ranges; the bounds stop absurd values before anything is built or written
+SEED = Range(0, 2**63 - 1, integer=True)  # torch and numpy accept every one of these
+EPOCHS = Range(1, 1_000_000, integer=True)
+BATCH_SIZE = Range(1, 1 << 24, integer=True)
+ROWS = Range(1, 1 << 40, integer=True)  # a number of examples
+WIDTH = Range(1, 1 << 16, integer=True)  # layer widths, channels and code sizes
+AXIS = Range(1, 1 << 31, integer=True)  # one axis of an input shape
+MAX_INPUT_SIZE = 1 << 31  # values per example, over all axes
+CLASSES = Range(0, 1 << 20, integer=True)
+LR = Range(0, 10, low_open=True)
+WEIGHT = Range(0, 1e6)  # weight of a loss term or penalty
+NOISE_LEVEL = Range(0, 10)  # a noise std, or a fraction of corrupted values
+GRAD_NORM = Range(0, 1e6, low_open=True)
+DECAY = Range(0, 10)  # decoupled weight decay
+FRACTION = Range(0, 1, high_open=True)  # [0, 1): may be zero, never everything
+OPEN_FRACTION = Range(0, 1, low_open=True, high_open=True)  # (0, 1)
+
+
+# ------------------------------------------------------------------------------ field types
+@dataclass(frozen=True)
+class FieldSpec:
+    """What a config field holds, read from its annotation.
+
+    ``kind`` is the scalar type (int, float, str, bool); ``optional`` allows None;
+    ``sequence`` means a tuple of ``kind``; ``range`` bounds numeric values.
+    """
+
+    kind: Any
+    optional: bool = False
+    sequence: bool = False
+    range: Range | None = None
+
+
+def _spec(hint: Any, where: str) -> FieldSpec:
+    kind, optional, sequence, rng = hint, False, False, None
+    while True:
+        origin, args = typing.get_origin(kind), typing.get_args(kind)
+        if origin is typing.Annotated:
+            kind = args[0]
+            rng = next((m for m in args[1:] if isinstance(m, Range)), rng)
+        elif origin in (typing.Union, types.UnionType):
+            optional, kind = True, next(a for a in args if a is not type(None))
+        elif origin is tuple:
+            sequence, kind = True, args[0]
+        else:
+            break
+    if kind in (int, float) and (rng is None or rng.integer != (kind is int)):
+        raise TypeError(f"{where}: a numeric field needs Annotated[{kind.__name__}, Range(...)] with a matching integer flag")
+    return FieldSpec(kind, optional, sequence, rng)
+
+
+@functools.cache
+def field_specs(cls: type) -> dict[str, FieldSpec]:
+    """Name -> :class:`FieldSpec` for every field of a config dataclass, in declaration order."""
+    hints = typing.get_type_hints(cls, include_extras=True)
+    return {f.name: _spec(hints[f.name], f"{cls.__name__}.{f.name}") for f in dataclasses.fields(cls)}
+
+
+_SCALAR_WORDS = {bool: "true/false", str: "a string"}  # how messages name the other field types
+
+
+def _check_scalar(name: str, value: Any, spec: FieldSpec) -> Any:
+    if spec.range is not None:
+        return spec.range.check(name, value)
+    if spec.kind in _SCALAR_WORDS and not isinstance(value, spec.kind):
+        raise ConfigError(f"{name}: expected {_SCALAR_WORDS[spec.kind]}, got {value!r}")
     return value
+
+
+def check_field(name: str, value: Any, spec: FieldSpec) -> Any:
+    """``value`` checked against ``spec`` (type, None, tuple, range) and normalised; ConfigError naming ``name``."""
+    if value is None and spec.optional:
+        return None
+    if not spec.sequence:
+        return _check_scalar(name, value, spec)
+    if not isinstance(value, (list, tuple)):
+        raise ConfigError(f"{name}: expected a list, got {value!r}")
+    return tuple(_check_scalar(f"{name}[{i}]", v, spec) for i, v in enumerate(value))
 
 
 def _choice(name: str, value: Any, choices: typing.Iterable[Any]) -> None:
@@ -67,30 +211,34 @@ def _choice(name: str, value: Any, choices: typing.Iterable[Any]) -> None:
         raise ConfigError(f"{name}: {value!r} is not one of {choices}")
 
 
-def _positive(name: str, value: float, *, allow_zero: bool = False) -> None:
-    ok = value >= 0 if allow_zero else value > 0
-    if not ok or (isinstance(value, float) and not math.isfinite(value)):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ConfigError(f"{name}: must be {bound}, got {value!r}")
-
-
 class _Config:
-    """Shared JSON/YAML round trip for the config dataclasses."""
+    """Shared validation and JSON/YAML round trip for the config dataclasses.
+
+    Every field is checked against its annotation, including a declared
+    :class:`Range`, whether the config comes from :meth:`from_dict` or is built
+    directly; subclasses add cross-field rules in :meth:`_validate`.
+    """
+
+    def __post_init__(self) -> None:
+        for name, spec in field_specs(type(self)).items():
+            setattr(self, name, check_field(name, getattr(self, name), spec))
+        self._validate()
+
+    def _validate(self) -> None:
+        """Rules that involve several fields (none by default)."""
 
     @classmethod
     def from_dict(cls: type[C], data: dict[str, Any], *, where: str = "") -> C:
-        """Build and validate a config; unknown keys and bad types raise ConfigError."""
+        """Build and validate a config; unknown keys, bad types and out-of-range values raise ConfigError."""
         prefix = f"{where}: " if where else ""
         if not isinstance(data, dict):
             raise ConfigError(f"{prefix}{cls.__name__} expects a mapping, got {type(data).__name__}")
-        hints = typing.get_type_hints(cls)
         names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-        unknown = sorted(set(data) - names)
+        unknown = sorted(set(data) - names, key=str)
         if unknown:
             raise ConfigError(f"{prefix}unknown field(s) {unknown}; known: {sorted(names)}")
         try:
-            values = {k: _check_type(k, v, hints[k]) for k, v in data.items()}
-            return cls(**values)
+            return cls(**data)
         except ConfigError as err:
             raise ConfigError(f"{prefix}{err}") from None
 
@@ -136,39 +284,37 @@ class ModelConfig(_Config):
     ``latent="gaussian"``.
     """
 
-    input_shape: tuple[int, ...] = (1, 28, 28)  # (D,) for tables, (C, H, W) for images
+    input_shape: tuple[Annotated[int, AXIS], ...] = (1, 28, 28)  # (D,) for tables, (C, H, W) for images
     arch: str = "mlp"  # registered encoder/decoder pair: "mlp", "conv", "deep-conv", ...
-    hidden: tuple[int, ...] = (128, 64)  # MLP widths, or conv channels per stage
+    hidden: tuple[Annotated[int, WIDTH], ...] = (128, 64)  # MLP widths, or conv channels per stage
     latent: str = "dense"  # "dense" (projection), "identity" (code = feature map), "gaussian" (VAE)
-    latent_dim: int = 32  # size of the code; ignored by latent="identity"
+    latent_dim: Annotated[int, WIDTH] = 32  # size of the code; ignored by latent="identity"
     activation: str = "relu"  # hidden-layer nonlinearity
     latent_activation: str = "linear"  # applied to a dense code
     loss: str = "bce"  # "bce" (inputs in [0, 1]), "mse", "masked-mse" (0 = unobserved), "multinomial"
     output_activation: str = "sigmoid"  # maps decoder output to data space: "sigmoid", "linear", "softmax"
     corruption: Optional[str] = None  # denoising: "gaussian", "masking" or "salt-and-pepper"
-    noise_level: float = 0.0  # std (gaussian) or fraction of pixels (masking, salt-and-pepper)
+    noise_level: Annotated[float, NOISE_LEVEL] = 0.0  # std (gaussian) or fraction of pixels (masking, salt-and-pepper)
     sparsity: Optional[str] = None  # "l1" activity penalty or "kl" divergence to a target rate
-    sparsity_weight: float = 0.0  # weight of the sparsity term
-    sparsity_target: float = 0.05  # target mean activation rho for sparsity="kl"
-    contractive_weight: float = 0.0  # weight of ||dz/dx||_F^2
-    beta: float = 1.0  # weight of the KL term for latent="gaussian"
+    sparsity_weight: Annotated[float, WEIGHT] = 0.0  # weight of the sparsity term
+    sparsity_target: Annotated[float, OPEN_FRACTION] = 0.05  # target mean activation rho for sparsity="kl"
+    contractive_weight: Annotated[float, WEIGHT] = 0.0  # weight of ||dz/dx||_F^2
+    beta: Annotated[float, WEIGHT] = 1.0  # weight of the KL term for latent="gaussian"
     scaler: str = "none"  # per-feature input scaling fitted on training data
-    num_classes: int = 0  # > 0 conditions encoder and decoder on a one-hot label
+    num_classes: Annotated[int, CLASSES] = 0  # > 0 conditions encoder and decoder on a one-hot label
 
-    def __post_init__(self) -> None:
-        if not self.input_shape or any(d <= 0 for d in self.input_shape):
-            raise ConfigError(f"input_shape: must be positive sizes, got {self.input_shape!r}")
+    def _validate(self) -> None:
         if len(self.input_shape) not in (1, 3):
             raise ConfigError(f"input_shape: expected (D,) or (C, H, W), got {self.input_shape!r}")
+        if self.input_size > MAX_INPUT_SIZE:
+            raise ConfigError(f"input_shape: at most {MAX_INPUT_SIZE} values per example, got "
+                              f"{self.input_shape!r} ({self.input_size})")
         _choice_registered("arch", self.arch, "arch")
         if self.arch != "mlp" and len(self.input_shape) != 3:
             raise ConfigError(f"arch: {self.arch!r} needs an image input_shape (C, H, W), got {self.input_shape!r}")
         _choice_registered("latent", self.latent, "latent")
         if self.latent == "identity" and (self.arch != "conv" or self.num_classes):
             raise ConfigError("latent: 'identity' (the feature map is the code) needs arch='conv' and no num_classes")
-        _positive("latent_dim", self.latent_dim)
-        for i, width in enumerate(self.hidden):
-            _positive(f"hidden[{i}]", width)
         _choice_registered("activation", self.activation, "activation")
         _choice_registered("latent_activation", self.latent_activation, "activation")
         _choice_registered("output_activation", self.output_activation, "output_activation")
@@ -178,20 +324,13 @@ class ModelConfig(_Config):
             raise ConfigError(f"loss: {self.loss!r} needs output_activation={needed!r} (the decoder emits logits)")
         if self.corruption is not None:
             _choice_registered("corruption", self.corruption, "corruption")
-        _positive("noise_level", self.noise_level, allow_zero=True)
         if self.corruption in ("masking", "salt-and-pepper") and self.noise_level > 1:
             raise ConfigError(f"noise_level: a fraction in [0, 1] for {self.corruption}, got {self.noise_level}")
         if self.sparsity is not None:
             _choice("sparsity", self.sparsity, SPARSITY_KINDS)
-        _positive("sparsity_weight", self.sparsity_weight, allow_zero=True)
-        if not 0 < self.sparsity_target < 1:
-            raise ConfigError(f"sparsity_target: must be in (0, 1), got {self.sparsity_target}")
         if self.sparsity == "kl" and self.latent_activation != "sigmoid":
             raise ConfigError("sparsity: 'kl' needs latent_activation='sigmoid' (rates must lie in (0, 1))")
-        _positive("contractive_weight", self.contractive_weight, allow_zero=True)
-        _positive("beta", self.beta, allow_zero=True)
         _choice("scaler", self.scaler, SCALERS)
-        _positive("num_classes", self.num_classes, allow_zero=True)
 
     @property
     def input_size(self) -> int:
@@ -206,36 +345,26 @@ PRECISIONS = ("auto", "bf16", "fp32")
 class TrainConfig(_Config):
     """A training recipe. Every preset carries one that works on Fashion-MNIST."""
 
-    epochs: int = 20  # full passes over the training set
-    batch_size: int = 256  # examples per optimizer step
-    lr: float = 1e-3  # peak learning rate (Adam)
-    weight_decay: float = 0.0  # decoupled weight decay (AdamW when > 0)
+    epochs: Annotated[int, EPOCHS] = 20  # full passes over the training set
+    batch_size: Annotated[int, BATCH_SIZE] = 256  # examples per optimizer step
+    lr: Annotated[float, LR] = 1e-3  # peak learning rate (Adam)
+    weight_decay: Annotated[float, DECAY] = 0.0  # decoupled weight decay (AdamW when > 0)
     schedule: str = "constant"  # learning-rate schedule over all steps
-    patience: Optional[int] = None  # early stopping: epochs without val improvement
-    seed: int = 0  # seeds shuffling, initialisation and noise
+    patience: Optional[Annotated[int, EPOCHS]] = None  # early stopping: epochs without val improvement
+    seed: Annotated[int, SEED] = 0  # seeds shuffling, initialisation and noise
     precision: str = "auto"  # "auto" uses bf16 autocast where the CPU has native bf16
-    grad_clip: Optional[float] = None  # max global grad norm
+    grad_clip: Optional[Annotated[float, GRAD_NORM]] = None  # max global grad norm
     device: str = "auto"  # "auto" (a GPU when there is one), "cpu", "cuda", "cuda:N" or "mps"
-    micro_batch_size: Optional[int] = None  # accumulate gradients over micro-batches of this size
+    micro_batch_size: Optional[Annotated[int, BATCH_SIZE]] = None  # accumulate gradients over micro-batches of this size
 
-    def __post_init__(self) -> None:
-        _positive("epochs", self.epochs)
-        _positive("batch_size", self.batch_size)
-        _positive("lr", self.lr)
-        _positive("weight_decay", self.weight_decay, allow_zero=True)
+    def _validate(self) -> None:
         _choice("schedule", self.schedule, SCHEDULES)
-        if self.patience is not None:
-            _positive("patience", self.patience)
         _choice("precision", self.precision, PRECISIONS)
-        if self.grad_clip is not None:
-            _positive("grad_clip", self.grad_clip)
         if self.device != "auto":
             try:
                 torch.device(self.device)
             except RuntimeError:
                 raise ConfigError(f"device: expected 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got {self.device!r}") from None
-        if self.micro_batch_size is not None:
-            _positive("micro_batch_size", self.micro_batch_size)
 
 
 def read_config_file(path: str | Path) -> dict[str, Any]:
@@ -256,4 +385,5 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     return data
 
 
-__all__ = ["ConfigError", "ModelConfig", "TrainConfig", "read_config_file"]
+__all__ = ["ConfigError", "FieldSpec", "ModelConfig", "Range", "TrainConfig", "check_field", "field_specs",
+           "read_config_file"]

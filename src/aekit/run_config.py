@@ -11,17 +11,20 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Annotated, Any, Optional
 
 import numpy as np
 import yaml
 
 from aekit.config import (
+    FRACTION,
+    OPEN_FRACTION,
+    ROWS,
+    SEED,
     ConfigError,
     ModelConfig,
     TrainConfig,
     _Config,
-    _positive,
     read_config_file,
 )
 from aekit.data import DataSplits, list_datasets, load_data
@@ -34,24 +37,15 @@ class DataConfig(_Config):
     """Where the examples of a run come from and how they are split."""
 
     dataset: str = "fashion-mnist"  # a name from aekit.data.list_datasets(), or a .npy/.npz/.csv/.parquet/IDX file
-    train_size: Optional[int] = None  # use only the first N training examples (quick runs)
-    test_size: Optional[int] = None  # use only the first N test examples
-    val_fraction: float = 0.1  # share of the training examples held out for validation and early stopping
-    test_fraction: float = 0.2  # share held out as the test set for files that have no split of their own
-    split_seed: int = 0  # seed of that test split (kept apart from the training seed so the test set never moves)
+    train_size: Optional[Annotated[int, ROWS]] = None  # use only the first N training examples (quick runs)
+    test_size: Optional[Annotated[int, ROWS]] = None  # use only the first N test examples
+    val_fraction: Annotated[float, FRACTION] = 0.1  # share of the training examples held out for validation and early stopping
+    test_fraction: Annotated[float, OPEN_FRACTION] = 0.2  # share held out as the test set for files that have no split of their own
+    split_seed: Annotated[int, SEED] = 0  # seed of that test split (kept apart from the training seed so the test set never moves)
     label: Optional[str] = None  # label column of a table (colours the latent map)
     columns: Optional[tuple[str, ...]] = None  # feature columns of a table (default: all but the label)
     data_dir: Optional[str] = None  # directory searched first for named datasets
     download: bool = True  # allow downloading named datasets that are not found locally
-
-    def __post_init__(self) -> None:
-        for name in ("train_size", "test_size"):
-            if getattr(self, name) is not None:
-                _positive(name, getattr(self, name))
-        if not 0 <= self.val_fraction < 1:
-            raise ConfigError(f"val_fraction: must be in [0, 1), got {self.val_fraction}")
-        if not 0 < self.test_fraction < 1:
-            raise ConfigError(f"test_fraction: must be in (0, 1), got {self.test_fraction}")
 
 
 SECTIONS: dict[str, type[_Config]] = {"model": ModelConfig, "train": TrainConfig, "data": DataConfig}
@@ -84,6 +78,9 @@ class RunConfig:
     train: TrainConfig
     data: DataConfig
 
+    def __post_init__(self) -> None:
+        _check_name_type(self.model_name)
+
     def to_dict(self) -> dict[str, Any]:
         """Plain dict with the four sections, lists for tuples (what ``config.yaml`` holds)."""
         return {"model_name": self.model_name, "model": self.model.to_dict(),
@@ -115,6 +112,8 @@ def _read_sections(path: str | Path) -> dict[str, Any]:
     unknown = sorted(set(raw) - {"model_name", *SECTIONS})
     if unknown:
         raise ConfigError(f"{path}: unknown section(s) {unknown}; known: ['model_name', 'model', 'train', 'data']")
+    if raw.get("model_name") is not None:
+        _check_name_type(raw["model_name"], path)
     for section, cls in SECTIONS.items():
         value = raw.get(section) or {}
         if not isinstance(value, dict):
@@ -127,12 +126,20 @@ def _read_sections(path: str | Path) -> dict[str, Any]:
     return raw
 
 
+def _check_name_type(name: Any, where: Any = None) -> None:
+    if not isinstance(name, str):
+        prefix = f"{where}: " if where else ""
+        raise ConfigError(f"{prefix}model_name: expected a string (a preset name), got {name!r}")
+
+
 def _preset_name(name: Any, where: Any = None) -> str:
+    """``name`` if it is a registered preset; a ConfigError naming ``model_name`` and the file ``where`` otherwise."""
     if name is None:
         raise ConfigError("no model given: pass a preset name (aekit train --model NAME) or a config file with model_name")
+    _check_name_type(name, where)
     if name not in MODELS:
         raise ConfigError(f"unknown model {name!r}; known: {', '.join(MODELS.names())}" + (f" (in {where})" if where else ""))
-    return str(name)
+    return name
 
 
 # ------------------------------------------------------------------------------ data
@@ -217,8 +224,8 @@ def resolve_run_config(model_name: Optional[str] = None, config_file: Optional[s
     name = _preset_name(model_name or raw.get("model_name"), config_file if not model_name else None)
     data_cfg = _layer(DataConfig, {}, raw["data"], by_section["data"], "data", config_file)
     data_cfg = data_cfg.replace(dataset=_dataset_spec(data_cfg.dataset))
-    splits = data if data is not None else load_run_data(data_cfg)
     train_cfg = _layer(TrainConfig, MODELS.get(name).recipe.to_dict(), raw["train"], by_section["train"], "train", config_file)
+    splits = data if data is not None else load_run_data(data_cfg)  # after every check that needs no data
     model_file = {k: v for k, v in raw["model"].items() if k != "input_shape"}  # the data decides the shape
     where = f"{config_file} section 'model'" if model_file and config_file else f"model {name!r}"
     model_cfg = preset_model_config(name, {**data_defaults(splits), **model_file}, where).replace(**by_section["model"])

@@ -32,6 +32,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Outlier
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from aekit.config import Range
 from aekit.models.presets import create_model, get_recipe
 from aekit.training import fit as train_model
 
@@ -39,6 +40,7 @@ __all__ = ["AutoencoderTransformer", "AutoencoderAnomalyDetector"]
 
 _LOSSES = {"mse": "linear", "bce": "sigmoid"}  # loss -> the output activation it needs
 _SCALERS = ("standard", "minmax", "none")
+DETECTOR_CONTAMINATION = Range(0, 0.5, low_open=True)  # scikit-learn's convention for outlier detectors
 
 _COMMON_PARAMS = """
     model : str, default="vanilla"
@@ -124,8 +126,8 @@ class _AutoencoderEstimator(BaseEstimator):
         overrides = {"loss": self.loss, "output_activation": _LOSSES[self.loss], "scaler": self.scaler,
                      "latent_dim": self.latent_dim, **(self.model_params or {})}
         recipe = get_recipe(self.model)
-        settings = {"epochs": self.epochs or recipe.epochs, "batch_size": self.batch_size or recipe.batch_size,
-                    "lr": self.lr or recipe.lr, "seed": seed}
+        chosen = {"epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr}  # None: the preset's
+        settings = {**{k: getattr(recipe, k) if v is None else v for k, v in chosen.items()}, "seed": seed}
         xt = self._tensor(X)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
@@ -262,9 +264,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, _AutoencoderEstimator):
         """Train on ``X`` (N, D) or (N, C, H, W) and set the threshold; ``y`` is ignored."""
         from aekit.apps.anomaly import AnomalyScorer, threshold_from_contamination
 
-        if isinstance(self.contamination, bool) or not isinstance(self.contamination, (int, float)) \
-                or not 0 < self.contamination <= 0.5:
-            raise ValueError(f"contamination must be in (0, 0.5], got {self.contamination!r}")
+        DETECTOR_CONTAMINATION.check("contamination", self.contamination)
         X = self._fit_model(X)
         self.scorer_ = AnomalyScorer(self.model_, score=self.metric).fit(self._tensor(X))
         self.decision_scores_ = self.scorer_.score(self._tensor(X)).astype(np.float64)

@@ -50,6 +50,8 @@ import torch.nn.functional as F
 from sklearn.covariance import LedoitWolf
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from aekit.config import OPEN_FRACTION
+
 PARTS = ("mse", "ssim", "latent", "feature")
 SCORES = ("mse", "ssim", "latent", "feature", "combined")  # named scores; any "+"-joined PARTS work too
 _DISTANCES = ("latent", "feature")  # Mahalanobis parts: a Gaussian is fitted on training vectors
@@ -338,8 +340,7 @@ def threshold_from_contamination(scores: np.ndarray, contamination: float) -> fl
     clean validation set (``contamination`` = accepted false-positive rate,
     i.e. the threshold is the ``1 - contamination`` validation quantile).
     """
-    if not 0 < contamination < 1:
-        raise ValueError(f"contamination must be in (0, 1), got {contamination}")
+    contamination = OPEN_FRACTION.check("contamination", contamination)
     return float(np.percentile(scores, 100 * (1 - contamination)))
 
 

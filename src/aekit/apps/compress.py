@@ -38,11 +38,13 @@ import torch
 
 from aekit.apps._io import fit_rows, load_rows, load_run_model, run_command
 from aekit.apps.denoise import psnr, save_npy
+from aekit.config import Range
 from aekit.serialization import atomic_path
 
 MAGIC = b"AEZ\x1a"
 FORMAT_VERSION = 1
 MAX_BITS = 10
+BITS = Range(1, MAX_BITS, integer=True)  # bits per code dimension
 KT_PRIOR = 0.5  # initial count of every symbol (Krichevsky-Trofimov)
 _FIXED = struct.Struct("<4sBBBBI32s")
 _U32 = struct.Struct("<I")
@@ -174,8 +176,7 @@ def compress(model: Any, x: np.ndarray, bits: int = 6,
     -------
     bytes
     """
-    if not 1 <= int(bits) <= MAX_BITS:
-        raise ValueError(f"bits must be 1..{MAX_BITS}, got {bits}")
+    bits = BITS.check("bits", bits)
     z = _codes(model, x)  # (N, d)
     if code_range is None:
         code_range = (z.min(axis=0), np.maximum(z.max(axis=0), z.min(axis=0) + 1e-6)) if len(z) else (np.zeros(z.shape[1]),) * 2
@@ -300,11 +301,14 @@ def _decompress_command(args: argparse.Namespace) -> int:
 
 def add_cli(subparsers: Any) -> None:
     """Add ``aekit compress RUN input -o f.aez --bits 6`` and ``aekit decompress RUN f.aez -o out.npy``."""
+    from aekit.cli import range_type
+    from aekit.config import ROWS
+
     p = run_command(subparsers, "compress", _compress_command, help="compress images to an .aez file with a trained autoencoder")
     p.add_argument("input", help="file of images (.npy, .npz, IDX, ...), or a dataset name (its test split)")
     p.add_argument("-o", "--output", required=True, help="the .aez file to write")
-    p.add_argument("--bits", type=int, default=6, help=f"bits per code dimension before entropy coding (1..{MAX_BITS})")
-    p.add_argument("--limit", type=int, help="compress only the first N images")
+    p.add_argument("--bits", type=range_type(BITS), default=6, help=f"bits per code dimension before entropy coding ({BITS})")
+    p.add_argument("--limit", type=range_type(ROWS), help=f"compress only the first N images ({ROWS})")
     p.add_argument("--range-from", help="dataset (train split) or file whose codes set the quantisation range "
                    "(default: the input's own codes)")
     p = run_command(subparsers, "decompress", _decompress_command, help="decode an .aez file back to images (.npy)",

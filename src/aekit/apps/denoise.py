@@ -228,12 +228,15 @@ def _plot_examples(path: Path, clean: np.ndarray, estimates: dict[str, np.ndarra
 
 def add_cli(subparsers: Any) -> None:
     """Add ``aekit denoise RUN --data SPEC [--noise gaussian --level 0.3]`` to a subparsers object."""
+    from aekit.cli import range_type
+    from aekit.config import NOISE_LEVEL, ROWS, SEED
+
     p = run_command(subparsers, "denoise", _denoise_command, help="denoise noisy test images with a trained model; PSNR/SSIM table")
     p.add_argument("--data", default="fashion-mnist", help="dataset name (its test split) or file of clean images")
     p.add_argument("--noise", choices=NOISE_KINDS, default="gaussian", help="noise model")
-    p.add_argument("--level", type=float, default=0.3, help="noise std or corrupted fraction")
-    p.add_argument("-n", type=int, default=1000, help="number of test images")
-    p.add_argument("--seed", type=int, default=0, help="noise seed")
+    p.add_argument("--level", type=range_type(NOISE_LEVEL), default=0.3, help=f"noise std or corrupted fraction ({NOISE_LEVEL})")
+    p.add_argument("-n", type=range_type(ROWS), default=1000, help=f"number of test images ({ROWS})")
+    p.add_argument("--seed", type=range_type(SEED), default=0, help=f"noise seed ({SEED})")
     p.add_argument("--baselines", action="store_true", help="also run classical denoisers (gaussian noise), tuned on the first "
                    "16 images, which are then left out of the table")
     p.add_argument("--out", help="write the denoised images to this .npy file")

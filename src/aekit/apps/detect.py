@@ -14,6 +14,7 @@ from typing import Any, Optional
 import numpy as np
 
 from aekit.apps.anomaly import SCORES, AnomalyScorer, detection_metrics, threshold_from_contamination
+from aekit.config import Range
 from aekit.plots import new_figure, save_figure
 
 
@@ -74,17 +75,23 @@ def plot_roc_pr(labels: np.ndarray, scores: np.ndarray, path: str | Path) -> Pat
 
 
 # ------------------------------------------------------------------------------ aekit detect
+LABEL = Range(-(1 << 31), (1 << 31) - 1, integer=True)  # a class label as stored in data files
+
+
 def add_cli(subparsers: Any) -> None:
     """Add the ``detect`` command to an ``argparse`` sub-parser collection."""
     from aekit.apps._io import run_command
+    from aekit.cli import range_type
+    from aekit.config import OPEN_FRACTION
 
     p = run_command(subparsers, "detect", _detect, help="score samples as anomalies with a trained run's model",
                     description="Score every row of --data with RUN/model and flag the top --contamination share.")
     p.add_argument("--data", required=True, help="dataset name (its test split) or a .npy/.npz/.csv/.parquet/IDX file")
     p.add_argument("--out", required=True, help="CSV to write: index, score, flag (1 = anomaly), parts, label")
     p.add_argument("--labels", help="file of 0/1 labels (1 = anomaly), .npy or one-column .csv, one per row")
-    p.add_argument("--normal-class", type=int, help="for labelled data: this class is normal, all others anomalous")
-    p.add_argument("--contamination", type=float, default=0.05, help="share of rows to flag (default 0.05)")
+    p.add_argument("--normal-class", type=range_type(LABEL), help="for labelled data: this class is normal, all others anomalous")
+    p.add_argument("--contamination", type=range_type(OPEN_FRACTION), default=0.05,
+                   help=f"share of rows to flag ({OPEN_FRACTION}; default 0.05)")
     p.add_argument("--score", choices=SCORES, default="mse", help="anomaly score (default mse)")
     p.add_argument("--reference", help="normal data to calibrate on (its training split); default: --data itself")
     p.add_argument("--figures", help="figure directory (default RUN/figures)")

@@ -101,12 +101,15 @@ def plot_latent_maps(codes: np.ndarray, pca_codes: np.ndarray, labels: np.ndarra
 def add_cli(subparsers: Any) -> None:
     """Add the ``encode`` command to an ``argparse`` sub-parser collection."""
     from aekit.apps._io import run_command
+    from aekit.cli import range_type
+    from aekit.config import BATCH_SIZE
 
     p = run_command(subparsers, "encode", _encode, help="write the codes of a trained run's model for some data",
                     description="Encode every row of --data with RUN/model; rows keep their order.")
     p.add_argument("--data", required=True, help="dataset name (its test split) or a .npy/.npz/.csv/.parquet/IDX file")
     p.add_argument("--out", required=True, help="latents.npy (N, k) or latents.parquet (columns z0..z{k-1}, plus label)")
-    p.add_argument("--batch-size", type=int, default=1024, help="rows per forward pass (default 1024)")
+    p.add_argument("--batch-size", type=range_type(BATCH_SIZE), default=1024,
+                   help=f"rows per forward pass ({BATCH_SIZE}; default 1024)")
 
 
 def _encode(args: argparse.Namespace) -> int:

@@ -29,6 +29,7 @@ import torch
 
 from aekit.apps._io import fit_rows, load_rows, load_run_model, run_command
 from aekit.apps.denoise import figures_dir
+from aekit.config import Range
 from aekit.models.losses import reconstruction_error
 
 LOG_2PI = math.log(2 * math.pi)
@@ -301,16 +302,26 @@ def _generate_command(args: argparse.Namespace) -> int:
     return 0
 
 
+GRID = Range(1, 10_000, integer=True)  # images in a sample grid
+MANIFOLD = Range(0, 100, integer=True)  # side of the latent-manifold grid; 0 draws none
+IMPORTANCE_SAMPLES = Range(1, 100_000, integer=True)
+
+
 def add_cli(subparsers: Any) -> None:
     """Add ``aekit generate RUN -n 64 [--label sneaker] [--out grid.png]`` to a subparsers object."""
+    from aekit.cli import range_type
+    from aekit.config import ROWS, SEED
+
     p = run_command(subparsers, "generate", _generate_command, help="sample a trained VAE into an image grid; optional likelihoods")
-    p.add_argument("-n", type=int, default=64, help="number of samples")
+    p.add_argument("-n", type=range_type(GRID), default=64, help=f"number of samples ({GRID})")
     p.add_argument("--label", help="class name (e.g. sneaker) or index, for a conditional VAE")
-    p.add_argument("--seed", type=int, default=0, help="sampling seed")
+    p.add_argument("--seed", type=range_type(SEED), default=0, help=f"sampling seed ({SEED})")
     p.add_argument("--out", help="grid PNG (default RUN/figures/samples.png)")
-    p.add_argument("--manifold", type=int, default=0, metavar="N", help="also draw an NxN grid over latent dims 0, 1")
+    p.add_argument("--manifold", type=range_type(MANIFOLD), default=0, metavar="N",
+                   help=f"also draw an NxN grid over latent dims 0, 1 ({MANIFOLD})")
     p.add_argument("--evaluate", action="store_true", help="print the test ELBO and IW log-likelihood")
     p.add_argument("--data", default="fashion-mnist", help="dataset or .npy file for --evaluate")
-    p.add_argument("--limit", type=int, default=1000, help="test examples for --evaluate")
-    p.add_argument("-k", type=int, default=100, help="importance samples for --evaluate")
+    p.add_argument("--limit", type=range_type(ROWS), default=1000, help=f"test examples for --evaluate ({ROWS})")
+    p.add_argument("-k", type=range_type(IMPORTANCE_SAMPLES), default=100,
+                   help=f"importance samples for --evaluate ({IMPORTANCE_SAMPLES})")
     p.add_argument("--figures", help="figure directory (default RUN/figures)")

@@ -11,15 +11,26 @@ import json
 import sys
 from typing import Any
 
-from aekit.config import ConfigError
+from aekit.cli import range_type
+from aekit.config import EPOCHS, FRACTION, LR, SEED, WIDTH, ConfigError, Range
 from aekit.data.errors import DataError
+from aekit.molecules.fingerprints import N_BITS, RADIUS
 from aekit.molecules.io import read_molecules
 from aekit.molecules.metrics import canonical
-from aekit.molecules.runs import RUN_KINDS, evaluate_run, load_run, similar, train_run
+from aekit.molecules.runs import (
+    NEIGHBOURS,
+    RUN_KINDS,
+    SAMPLES,
+    evaluate_run,
+    load_run,
+    similar,
+    train_run,
+)
 from aekit.serialization import ModelFileError
 
 __all__ = ["add_cli"]
 
+TEMPERATURE = Range(0, 100)  # softmax temperature of sampling; 0 is greedy
 _INPUT_ERRORS = (DataError, ConfigError, ModelFileError, FileNotFoundError, KeyError, ValueError)
 
 
@@ -113,31 +124,34 @@ def add_cli(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="run directory to write")
     p.add_argument("--column", default=None, help="CSV column with SMILES (default: 'smiles')")
     p.add_argument("--skip-invalid", action="store_true", help="train on the valid rows, listing the skipped ones")
-    p.add_argument("--radius", type=int, default=2, help="Morgan radius")
-    p.add_argument("--n-bits", type=int, default=2048, help="fingerprint length")
-    p.add_argument("--latent-dim", type=int, default=None)
-    p.add_argument("--epochs", type=int, default=None)
-    p.add_argument("--lr", type=float, default=None)
-    p.add_argument("--test-fraction", type=float, default=0.2)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--radius", type=range_type(RADIUS), default=2, help=f"Morgan radius ({RADIUS}; default 2)")
+    p.add_argument("--n-bits", type=range_type(N_BITS), default=2048, help=f"fingerprint length ({N_BITS}; default 2048)")
+    p.add_argument("--latent-dim", type=range_type(WIDTH), default=None, help=f"size of the code ({WIDTH})")
+    p.add_argument("--epochs", type=range_type(EPOCHS), default=None, help=f"override the recipe's epochs ({EPOCHS})")
+    p.add_argument("--lr", type=range_type(LR), default=None, help=f"override the recipe's learning rate ({LR})")
+    p.add_argument("--test-fraction", type=range_type(FRACTION), default=0.2,
+                   help=f"share held out for evaluation ({FRACTION}; default 0.2)")
+    p.add_argument("--seed", type=range_type(SEED), default=0, help=f"seeds the split and training ({SEED}; default 0)")
     p.set_defaults(func=_train)
 
     p = sub.add_parser("similar", help="nearest training molecules in latent space vs exact Tanimoto")
     p.add_argument("run")
     p.add_argument("smiles")
-    p.add_argument("-k", type=int, default=10)
+    p.add_argument("-k", type=range_type(NEIGHBOURS), default=10, help=f"neighbours to list ({NEIGHBOURS}; default 10)")
     p.set_defaults(func=_similar)
 
     p = sub.add_parser("sample", help="draw SMILES from the prior of a smiles-vae run")
     p.add_argument("run")
-    p.add_argument("-n", type=int, default=100)
-    p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("-n", type=range_type(SAMPLES), default=100, help=f"strings to draw ({SAMPLES}; default 100)")
+    p.add_argument("--seed", type=range_type(SEED), default=None, help=f"sampling seed ({SEED})")
+    p.add_argument("--temperature", type=range_type(TEMPERATURE), default=1.0,
+                   help=f"softmax temperature, 0 is greedy ({TEMPERATURE}; default 1)")
     p.set_defaults(func=_sample)
 
     p = sub.add_parser("evaluate", help="reconstruction, overlap@k, property R^2 and sample quality")
     p.add_argument("run")
-    p.add_argument("-k", type=int, default=10)
-    p.add_argument("--n-samples", type=int, default=1000)
+    p.add_argument("-k", type=range_type(NEIGHBOURS), default=10, help=f"neighbours for overlap@k ({NEIGHBOURS}; default 10)")
+    p.add_argument("--n-samples", type=range_type(SAMPLES), default=1000,
+                   help=f"prior samples of a smiles-vae run ({SAMPLES}; default 1000)")
     p.set_defaults(func=_evaluate)
     return mol

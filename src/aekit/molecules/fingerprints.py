@@ -8,7 +8,12 @@ import numpy as np
 from rdkit import Chem
 from rdkit.Chem import rdFingerprintGenerator
 
-__all__ = ["morgan_fingerprints", "tanimoto_matrix", "bit_accuracy", "mean_tanimoto", "top_k", "overlap_at_k"]
+from aekit.config import Range
+
+RADIUS = Range(0, 16, integer=True)  # Morgan radius in bonds
+N_BITS = Range(1, 1 << 20, integer=True)  # folded fingerprint length
+
+__all__ = ["N_BITS", "RADIUS", "morgan_fingerprints", "tanimoto_matrix", "bit_accuracy", "mean_tanimoto", "top_k", "overlap_at_k"]
 
 
 def morgan_fingerprints(mols: Sequence[Chem.Mol], radius: int = 2, n_bits: int = 2048) -> np.ndarray:
@@ -18,9 +23,9 @@ def morgan_fingerprints(mols: Sequence[Chem.Mol], radius: int = 2, n_bits: int =
     ----------
     mols : sequence of rdkit.Chem.Mol
     radius : int, default 2
-        2 gives ECFP4-like bits.
+        2 gives ECFP4-like bits; in :data:`RADIUS`.
     n_bits : int, default 2048
-        Folded length.
+        Folded length, in :data:`N_BITS`.
 
     Returns
     -------
@@ -33,8 +38,7 @@ def morgan_fingerprints(mols: Sequence[Chem.Mol], radius: int = 2, n_bits: int =
     >>> morgan_fingerprints([Chem.MolFromSmiles("CCO")], n_bits=64).shape
     (1, 64)
     """
-    if radius < 0 or n_bits <= 0:
-        raise ValueError(f"radius must be >= 0 and n_bits > 0, got radius={radius}, n_bits={n_bits}")
+    radius, n_bits = RADIUS.check("radius", radius), N_BITS.check("n_bits", n_bits)
     gen = rdFingerprintGenerator.GetMorganGenerator(radius=radius, fpSize=n_bits)
     out = np.zeros((len(mols), n_bits), dtype=np.uint8)
     for i, mol in enumerate(mols):

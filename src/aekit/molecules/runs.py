@@ -15,6 +15,7 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 import torch
 
+from aekit.config import FRACTION, SEED, Range
 from aekit.models.presets import create_model
 from aekit.molecules.fingerprints import bit_accuracy, mean_tanimoto, morgan_fingerprints, overlap_at_k, tanimoto_matrix, top_k
 from aekit.molecules.io import MoleculeSet, mol_from_smiles, parse_smiles
@@ -28,6 +29,8 @@ from aekit.training import fit
 __all__ = ["MoleculeRun", "RUN_KINDS", "train_run", "load_run", "similar", "evaluate_run", "split_indices"]
 
 RUN_FILE = "molecules.json"
+NEIGHBOURS = Range(1, 1_000_000, integer=True)  # k of nearest-neighbour lists
+SAMPLES = Range(1, 1_000_000, integer=True)  # molecules drawn from a VAE's prior
 
 
 @dataclass
@@ -124,7 +127,7 @@ def train_run(molecules: MoleculeSet | Sequence[str], kind: str = "fingerprint",
     out : path, optional
         Run directory to write.
     test_fraction : float, default 0.2
-        Held out from training, used by :func:`evaluate_run`.
+        Held out from training, used by :func:`evaluate_run`; in [0, 1).
     seed : int, default 0
         Seeds the split and training.
     settings : dict, optional
@@ -137,6 +140,7 @@ def train_run(molecules: MoleculeSet | Sequence[str], kind: str = "fingerprint",
     -------
     MoleculeRun
     """
+    test_fraction, seed = FRACTION.check("test_fraction", test_fraction), SEED.check("seed", seed)
     ms = molecules if isinstance(molecules, MoleculeSet) else parse_smiles(molecules)
     ms.raise_if_invalid()
     smiles = list(dict.fromkeys(ms.smiles))  # canonical and de-duplicated
@@ -164,6 +168,14 @@ def load_run(path: str | Path) -> MoleculeRun:
 def similar(run: MoleculeRun, query: str, k: int = 10) -> dict[str, list[tuple[str, float]]]:
     """The ``k`` nearest training molecules to ``query`` in latent space and by exact Tanimoto.
 
+    Parameters
+    ----------
+    run : MoleculeRun
+    query : str
+        A valid SMILES.
+    k : int, default 10
+        List length, in :data:`NEIGHBOURS` (fewer when the run has fewer training molecules).
+
     Returns
     -------
     dict
@@ -171,7 +183,7 @@ def similar(run: MoleculeRun, query: str, k: int = 10) -> dict[str, list[tuple[s
         "overlap": fraction of the Tanimoto top-k also found in latent space}``.
     """
     db = run.train_smiles
-    k = min(k, len(db))
+    k = min(NEIGHBOURS.check("k", k), len(db))
     lat = _cosine(run.codes([query]), run.codes(db))  # (1, N)
     tan = tanimoto_matrix(run.fingerprints([query]), run.fingerprints(db))
     li, ti = top_k(lat, k), top_k(tan, k)
@@ -195,6 +207,7 @@ def evaluate_run(run: MoleculeRun, k: int = 10, n_samples: int = 1000, seed: int
     Tanimoto neighbours among training molecules, and held-out R^2 of a ridge head
     on latent codes vs on raw fingerprints for Crippen logP and QED.
     """
+    k, n_samples, seed = NEIGHBOURS.check("k", k), SAMPLES.check("n_samples", n_samples), SEED.check("seed", seed)
     t0 = time.perf_counter()
     out: dict[str, Any] = {"kind": run.kind, "n_train": len(run.train_smiles), "n_test": len(run.test_smiles)}
     for split, smiles in (("train", run.train_smiles), ("test", run.test_smiles)):

@@ -23,6 +23,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from aekit.config import SEED, Range
 from aekit.data.ratings import Ratings
 from aekit.models.presets import model_config
 from aekit.recommend import baselines as bl
@@ -33,6 +34,7 @@ from aekit.recommend.protocols import (ExplicitSplit, ImplicitSplit, clicks, eva
 __all__ = ["Run", "train", "evaluate", "recommend", "recommend_for_items", "TASKS"]
 
 SVD_RANKS = (2, 5, 10, 20, 50, 100)
+TOP_K = Range(1, 1_000_000, integer=True)  # items per recommendation list
 
 
 @dataclass(eq=False)
@@ -176,6 +178,7 @@ def train(ratings: Ratings, model: str = "mult-vae", seed: int = 0, test_fractio
     -------
     Run
     """
+    seed = SEED.check("seed", seed)
     task = _task_of(model)
     split = task.split(ratings, seed, test_fraction=test_fraction, heldout_users=heldout_users, min_rating=min_rating)
     matrix, history, item_ids = task.prepare(ratings, split)
@@ -228,10 +231,12 @@ def recommend(run: Run, user: Any, k: int = 10, exclude_seen: bool = True) -> li
     user : int or str
         An original user id.
     k : int, default 10
+        List length, in :data:`TOP_K` (fewer when fewer items are left).
     exclude_seen : bool, default True
         Leave out the items in the user's history: rated items for rating
         models, clicked items (rated >= ``min_rating``) for click models.
     """
+    k = TOP_K.check("k", k)
     u = _index(run.user_ids, user, "user")
     seen = run.history[u].indices if exclude_seen else np.zeros(0, int)
     return _top(run, _TASK_BY_NAME[run.task].user_scores(run, u), seen, k)
@@ -244,6 +249,7 @@ def recommend_for_items(run: Run, items: Sequence[Any], k: int = 10,
     Click models fold the items in as the user's click row; rating models fit
     the new user's output unit to the ratings (default: the top rating).
     """
+    k = TOP_K.check("k", k)
     idx = np.array([_index(run.item_ids, i, "item") for i in items], dtype=np.int64)
     if idx.size == 0:
         raise ValueError("recommend_for_items needs at least one item")

@@ -15,9 +15,11 @@ import argparse
 import sys
 from typing import Any
 
-from aekit.config import ConfigError
+from aekit.cli import range_type
+from aekit.config import EPOCHS, SEED, ConfigError
 from aekit.data.errors import DataError
 from aekit.data.ratings import Ratings, load_ratings, synthetic_ratings
+from aekit.recommend.api import TOP_K
 from aekit.serialization import ModelFileError
 
 __all__ = ["add_cli"]
@@ -40,8 +42,8 @@ def add_cli(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--item-col", default="item")
     p.add_argument("--rating-col", default="rating")
     p.add_argument("--model", default="mult-vae", help="i-autorec, mult-dae or mult-vae (default)")
-    p.add_argument("--epochs", type=int, help="override the preset's epochs")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--epochs", type=range_type(EPOCHS), help=f"override the preset's epochs ({EPOCHS})")
+    p.add_argument("--seed", type=range_type(SEED), default=0, help=f"seeds the split and training ({SEED}; default 0)")
     p.add_argument("--out", required=True, help="run directory to write")
     p.set_defaults(func=cmd_train)
 
@@ -55,7 +57,7 @@ def add_cli(subparsers: Any) -> argparse.ArgumentParser:
     who = p.add_mutually_exclusive_group(required=True)
     who.add_argument("--user", help="an original user id")
     who.add_argument("--items", nargs="+", help="item ids of a new user")
-    p.add_argument("-k", type=int, default=10)
+    p.add_argument("-k", type=range_type(TOP_K), default=10, help=f"items to list ({TOP_K}; default 10)")
     p.set_defaults(func=cmd_top_k)
     return parser
 
@@ -81,7 +83,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from aekit.recommend.api import train
 
     try:
-        extra = {"epochs": args.epochs} if args.epochs else {}
+        extra = {"epochs": args.epochs} if args.epochs is not None else {}
         run = train(_ratings(args), args.model, seed=args.seed, progress=sys.stdout.isatty(), **extra)
         run.save(args.out)
     except _ERRORS as err:
