@@ -103,14 +103,14 @@ class _Config:
         return type(self).from_dict({**self.to_dict(), **changes})
 
 
-SPARSITY_KINDS = ("l1", "kl")
 SCALERS = ("none", "standard", "minmax")
 
 # choices that live in registries, so a registered extension is a valid value
 _REGISTRY_HOMES = {
     "arch": ("aekit.models.layers", "ARCHITECTURES"),
     "latent": ("aekit.models.latent", "LATENTS"),
-    "activation": ("aekit.models.layers", "ACTIVATIONS"),
+    "activation": ("aekit.models.activations", "ACTIVATIONS"),
+    "sparsity": ("aekit.models.regularizers", "SPARSITIES"),
     "loss": ("aekit.models.losses", "LOSSES"),
     "output_activation": ("aekit.models.losses", "OUTPUT_ACTIVATIONS"),
     "corruption": ("aekit.models.corruption", "CORRUPTIONS"),
@@ -182,7 +182,7 @@ class ModelConfig(_Config):
         if self.corruption in ("masking", "salt-and-pepper") and self.noise_level > 1:
             raise ConfigError(f"noise_level: a fraction in [0, 1] for {self.corruption}, got {self.noise_level}")
         if self.sparsity is not None:
-            _choice("sparsity", self.sparsity, SPARSITY_KINDS)
+            _choice_registered("sparsity", self.sparsity, "sparsity")
         _positive("sparsity_weight", self.sparsity_weight, allow_zero=True)
         if not 0 < self.sparsity_target < 1:
             raise ConfigError(f"sparsity_target: must be in (0, 1), got {self.sparsity_target}")
