@@ -23,7 +23,7 @@ from PIL import Image
 
 import aekit
 from aekit.apps.compress import bits_per_pixel, code_range, compress, decompress
-from aekit.apps.denoise import psnr
+from aekit.metrics import per_example_psnr
 from aekit.apps.generate import image_grid
 
 
@@ -42,8 +42,8 @@ def pillow_points(x: np.ndarray, fmt: str, **opts) -> dict:
     h, w = x.shape[-2:]
     tiles = np.stack([dec[(i // 40) * h : (i // 40 + 1) * h, (i % 40) * w : (i % 40 + 1) * w] for i in range(len(x))])
     px = x[0].size
-    return {"bpp_single": 8 * np.mean(sizes) / px, "psnr_single": float(psnr(x, np.stack(decoded)[:, None]).mean()),
-            "bpp_batch": 8 * size / (len(x) * px), "psnr_batch": float(psnr(x, tiles[:, None]).mean())}
+    return {"bpp_single": 8 * np.mean(sizes) / px, "psnr_single": float(per_example_psnr(x, np.stack(decoded)[:, None]).mean()),
+            "bpp_batch": 8 * size / (len(x) * px), "psnr_batch": float(per_example_psnr(x, tiles[:, None]).mean())}
 
 
 def aekit_points(model, x_train: np.ndarray, x: np.ndarray, bits_list) -> list[dict]:
@@ -53,7 +53,7 @@ def aekit_points(model, x_train: np.ndarray, x: np.ndarray, bits_list) -> list[d
         blob = compress(model, x, bits, rng)
         singles = [compress(model, x[i : i + 1], bits, rng) for i in range(100)]
         rows.append({"bits": bits, "bpp_batch": bits_per_pixel(blob, len(x), x[0].size),
-                     "psnr_batch": float(psnr(x, decompress(model, blob)).mean()),
+                     "psnr_batch": float(per_example_psnr(x, decompress(model, blob)).mean()),
                      "bpp_single": 8 * np.mean([len(s) for s in singles]) / x[0].size})
     return rows
 

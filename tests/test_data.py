@@ -477,3 +477,16 @@ def test_load_data_files_and_names(tmp_path):
     np.savez(tmp_path / "short.npz", x=x, y=np.zeros(24))
     with pytest.raises(DataError, match=r"short\.npz: x has 25 rows but y has 24"):
         load_data(tmp_path / "short.npz")
+
+
+def test_one_random_split_is_seeded_disjoint_sorted_and_sized():
+    from aekit.data.splits import random_split
+
+    kept, held = random_split(101, 0.2, seed=3)
+    assert len(held) == 20 and len(kept) == 81
+    assert not set(kept) & set(held) and sorted([*kept, *held]) == list(range(101))
+    assert (np.diff(kept) > 0).all() and (np.diff(held) > 0).all()
+    again = random_split(101, 0.2, seed=3)
+    assert np.array_equal(again[1], held) and not np.array_equal(random_split(101, 0.2, seed=4)[1], held)
+    with pytest.raises(ValueError, match="fraction"):
+        random_split(10, 1.5, seed=0)

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import aekit
+from aekit.models.activations import ACTIVATIONS
 from aekit.models.latent import gaussian_kl
 from aekit.models.regularizers import bernoulli_kl, chain_jacobian_sq_norm, jacobian_sq_norm
 
@@ -97,6 +98,18 @@ def test_contractive_penalty_for_conv_encoders_uses_autograd_exactly():
     model = aekit.create_model("conv-vae", input_shape=(1, 8, 8), hidden=(4,), latent_dim=3).double().eval()
     x = torch.rand(3, 1, 8, 8, dtype=torch.float64)
     np.testing.assert_allclose(jacobian_sq_norm(model, x).detach().numpy(), _autograd_norms(model, x).detach().numpy(), rtol=1e-9)
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS.names())
+def test_every_activation_entry_agrees_with_itself_and_autograd(name):
+    # one entry per activation: its layer, its function and its derivative must describe one map
+    spec = ACTIVATIONS.get(name)
+    a = torch.linspace(-4, 4, 161, dtype=torch.float64).requires_grad_()
+    a = a + 1e-3  # keep off the kinks of relu-like functions, where autograd picks a one-sided value
+    out = spec.fn(a)
+    assert torch.allclose(spec.module().double()(a), out)
+    (grad,) = torch.autograd.grad(out.sum(), a)
+    assert torch.allclose(spec.derivative(a.detach()), grad, atol=1e-10)
 
 
 def test_chain_formula_with_a_single_linear_layer_is_the_weight_norm():

@@ -49,6 +49,26 @@ def test_psnr_by_hand():
     assert metrics.psnr(x * 255, x_hat * 255, data_range=255) == pytest.approx(20.0)
 
 
+def test_ssim_of_flat_images_matches_the_closed_form():
+    # constant images have no variance or covariance: SSIM = (2ab + c1) / (a^2 + b^2 + c1)
+    a, b, c1 = 0.2, 0.7, 0.01**2
+    x, y = np.full((1, 1, 9, 9), a), np.full((1, 1, 9, 9), b)
+    assert metrics.per_example_ssim(x, y)[0] == pytest.approx((2 * a * b + c1) / (a * a + b * b + c1), rel=1e-9)
+
+
+def test_ssim_is_one_for_copies_symmetric_and_lower_for_noise():
+    rng = np.random.default_rng(0)
+    x, noise = rng.random((3, 2, 12, 12)), rng.normal(0, 0.2, (3, 2, 12, 12))
+    np.testing.assert_allclose(metrics.per_example_ssim(x, x), 1.0, atol=1e-12)
+    np.testing.assert_allclose(metrics.per_example_ssim(x, x + noise), metrics.per_example_ssim(x + noise, x))
+    assert (metrics.per_example_ssim(x, x + noise) < 0.9).all()
+    # the numpy wrapper and the batched tensor core are one implementation
+    core = metrics.ssim_tensor(torch.tensor(x), torch.tensor(x + noise)).numpy()
+    np.testing.assert_allclose(metrics.per_example_ssim(x, x + noise), core)
+    with pytest.raises(ValueError, match="at least 7x7"):
+        metrics.per_example_ssim(np.zeros((1, 1, 5, 5)), np.zeros((1, 1, 5, 5)))
+
+
 def test_shapes_checked_and_flat_reconstructions_accepted():
     images = np.zeros((3, 1, 2, 2))
     assert metrics.per_example_sse(images, np.ones((3, 4))).tolist() == [4.0, 4.0, 4.0]

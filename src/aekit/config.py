@@ -251,14 +251,14 @@ class _Config:
         return type(self).from_dict({**self.to_dict(), **changes})
 
 
-SPARSITY_KINDS = ("l1", "kl")
 SCALERS = ("none", "standard", "minmax")
 
 # choices that live in registries, so a registered extension is a valid value
 _REGISTRY_HOMES = {
     "arch": ("aekit.models.layers", "ARCHITECTURES"),
     "latent": ("aekit.models.latent", "LATENTS"),
-    "activation": ("aekit.models.layers", "ACTIVATIONS"),
+    "activation": ("aekit.models.activations", "ACTIVATIONS"),
+    "sparsity": ("aekit.models.regularizers", "SPARSITIES"),
     "loss": ("aekit.models.losses", "LOSSES"),
     "output_activation": ("aekit.models.losses", "OUTPUT_ACTIVATIONS"),
     "corruption": ("aekit.models.corruption", "CORRUPTIONS"),
@@ -327,7 +327,7 @@ class ModelConfig(_Config):
         if self.corruption in ("masking", "salt-and-pepper") and self.noise_level > 1:
             raise ConfigError(f"noise_level: a fraction in [0, 1] for {self.corruption}, got {self.noise_level}")
         if self.sparsity is not None:
-            _choice("sparsity", self.sparsity, SPARSITY_KINDS)
+            _choice_registered("sparsity", self.sparsity, "sparsity")
         if self.sparsity == "kl" and self.latent_activation != "sigmoid":
             raise ConfigError("sparsity: 'kl' needs latent_activation='sigmoid' (rates must lie in (0, 1))")
         _choice("scaler", self.scaler, SCALERS)

@@ -28,6 +28,7 @@ from aekit.config import (
     read_config_file,
 )
 from aekit.data import DataSplits, list_datasets, load_data
+from aekit.data.splits import random_split
 from aekit.metrics import in_unit_range
 from aekit.models.presets import MODELS
 
@@ -181,11 +182,9 @@ def data_defaults(splits: DataSplits) -> dict[str, Any]:
 
 def split_validation(x: np.ndarray, y: Optional[np.ndarray], fraction: float, seed: int):
     """Hold out a seeded random ``fraction`` of the rows: ((x, y) train, (x, y) val or None)."""
-    n_val = int(round(len(x) * fraction))
-    if n_val == 0 or n_val >= len(x):
+    tr, va = random_split(len(x), fraction, seed)
+    if not (len(tr) and len(va)):
         return (x, y), None
-    order = np.random.default_rng(seed).permutation(len(x))
-    tr, va = np.sort(order[n_val:]), np.sort(order[:n_val])
     pick = lambda a, i: None if a is None else a[i]  # noqa: E731
     return (x[tr], pick(y, tr)), (x[va], pick(y, va))
 

@@ -33,11 +33,7 @@ need no training to be useful -- a Gaussian on the feature map of an *untrained*
 "unlike the training set", not as evidence that the model learned the class.
 Every score is oriented *higher = more anomalous*.
 
-SSIM is a vectorised torch implementation (Gaussian 7x7 window, sigma 1.5,
-K1=0.01, K2=0.03 as in Wang et al. 2004): it scores a whole batch in one
-convolution, where a per-image loop over ``skimage.metrics.structural_similarity``
-would dominate the run time of scoring 10,000 images, and it needs no extra
-dependency.
+SSIM is :func:`aekit.metrics.ssim_tensor` (Gaussian 7x7 window, batched).
 """
 
 from __future__ import annotations
@@ -46,11 +42,11 @@ from typing import Any, Optional
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from sklearn.covariance import LedoitWolf
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from aekit.config import OPEN_FRACTION
+from aekit.metrics import ssim_tensor
 
 PARTS = ("mse", "ssim", "latent", "feature")
 SCORES = ("mse", "ssim", "latent", "feature", "combined")  # named scores; any "+"-joined PARTS work too
@@ -58,38 +54,6 @@ _DISTANCES = ("latent", "feature")  # Mahalanobis parts: a Gaussian is fitted on
 
 
 # ------------------------------------------------------------------------------ raw parts
-def ssim(a: torch.Tensor, b: torch.Tensor, data_range: float = 1.0, window: int = 7, sigma: float = 1.5) -> torch.Tensor:
-    """Mean structural similarity of each pair of images.
-
-    Parameters
-    ----------
-    a, b : Tensor of shape (N, C, H, W)
-        Images; H and W must be at least ``window``.
-    data_range : float, default 1.0
-        Max minus min of the pixel scale (1 for images in [0, 1]).
-    window, sigma : int, float
-        Size and width of the Gaussian window.
-
-    Returns
-    -------
-    Tensor of shape (N,)
-        SSIM averaged over channels and valid window positions; 1 means identical.
-    """
-    if a.dim() != 4 or a.shape[-1] < window or a.shape[-2] < window:
-        raise ValueError(f"ssim needs images (N, C, H, W) of at least {window}x{window}, got {tuple(a.shape)}")
-    c = a.shape[1]
-    g = torch.exp(-((torch.arange(window) - window // 2).float() ** 2) / (2 * sigma**2))
-    g = g / g.sum()
-    kernel = (g[:, None] * g[None, :]).expand(c, 1, window, window).contiguous()  # one window per channel
-    blur = lambda t: F.conv2d(t, kernel, groups=c)  # noqa: E731  (N, C, H-w+1, W-w+1)
-    mu_a, mu_b = blur(a), blur(b)
-    var_a, var_b = blur(a * a) - mu_a**2, blur(b * b) - mu_b**2
-    cov = blur(a * b) - mu_a * mu_b
-    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
-    smap = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))
-    return smap.flatten(1).mean(1)
-
-
 def _raw_parts(model: Any, x: torch.Tensor, data_range: Optional[float], batch_size: int,
                features: bool = False) -> dict[str, np.ndarray]:
     """mse (N,), ssim error (N,) when ``data_range`` is given, codes (N, k) and, if asked, features (N, f)."""
@@ -113,7 +77,7 @@ def _raw_parts(model: Any, x: torch.Tensor, data_range: Optional[float], batch_s
             if features:
                 out["features"].append(h.reshape(len(xb), -1).float().numpy())
             if data_range is not None:
-                out["ssim"].append((1 - ssim(xb, r, data_range)).numpy())
+                out["ssim"].append((1 - ssim_tensor(xb, r, data_range)).numpy())
     finally:
         model.train(was_training)
     return {k: np.concatenate(v) for k, v in out.items() if v}

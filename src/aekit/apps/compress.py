@@ -37,8 +37,9 @@ import numpy as np
 import torch
 
 from aekit.apps._io import fit_rows, load_rows, load_run_model, run_command
-from aekit.apps.denoise import psnr, save_npy
+from aekit.apps.denoise import save_npy
 from aekit.config import Range
+from aekit.metrics import per_example_psnr
 from aekit.serialization import atomic_path
 
 MAGIC = b"AEZ\x1a"
@@ -287,7 +288,7 @@ def _compress_command(args: argparse.Namespace) -> int:
     x_hat = decompress(model, blob)
     bpp = bits_per_pixel(blob, len(x), model.config.input_size)
     print(f"wrote {args.output}: {len(x)} images, {len(blob)} bytes, {bpp:.4f} bits/pixel, "
-          f"PSNR {psnr(x.reshape(x_hat.shape), x_hat).mean():.2f} dB")
+          f"PSNR {per_example_psnr(x, x_hat).mean():.2f} dB")
     return 0
 
 

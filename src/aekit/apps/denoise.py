@@ -1,13 +1,15 @@
 """Image denoising: noise models, PSNR/SSIM, classical baselines and the ``denoise`` command.
 
 A denoising autoencoder (``corruption="gaussian"``) is compared with classical
-denoisers from scikit-image on the same noisy images. PSNR and SSIM are always
-measured against the clean images, for the noisy input and for each estimate.
+denoisers from scikit-image on the same noisy images. PSNR and SSIM
+(:func:`aekit.metrics.per_example_psnr`, :func:`aekit.metrics.per_example_ssim`)
+are always measured against the clean images, for the noisy input and for each estimate.
 
 >>> import numpy as np
+>>> from aekit.metrics import psnr
 >>> clean = np.full((2, 1, 8, 8), 0.5, dtype=np.float32)
 >>> noisy = add_noise(clean, "gaussian", 0.1, seed=0)
->>> bool(psnr(clean, noisy).mean() > 15)
+>>> bool(psnr(clean, noisy) > 15)
 True
 """
 
@@ -21,6 +23,7 @@ import numpy as np
 import torch
 
 from aekit.apps._io import fit_rows, load_rows, load_run_model, run_command
+from aekit.metrics import per_example_psnr, per_example_ssim
 from aekit.models.corruption import corrupt
 
 NOISE_KINDS = ("gaussian", "salt-and-pepper", "masking")
@@ -65,25 +68,6 @@ def _as_images(x: np.ndarray) -> np.ndarray:
     if x.ndim != 3:
         raise ValueError(f"expected grey images (N, H, W) or (N, 1, H, W), got shape {x.shape}")
     return x
-
-
-def psnr(clean: np.ndarray, estimate: np.ndarray, data_range: float = 1.0) -> np.ndarray:
-    """Peak signal-to-noise ratio per image in dB, shape (N,).
-
-    ``10 log10(data_range^2 / MSE)``; a perfect estimate gives ``inf``.
-    """
-    clean, estimate = _as_images(clean), _as_images(estimate)
-    mse = ((clean - estimate) ** 2).reshape(len(clean), -1).mean(axis=1)
-    with np.errstate(divide="ignore"):
-        return 10 * np.log10(data_range**2 / mse)
-
-
-def ssim(clean: np.ndarray, estimate: np.ndarray, data_range: float = 1.0) -> np.ndarray:
-    """Structural similarity per image (scikit-image defaults: uniform 7x7 window), shape (N,)."""
-    from skimage.metrics import structural_similarity
-
-    clean, estimate = _as_images(clean), _as_images(estimate)
-    return np.array([structural_similarity(c, e, data_range=data_range) for c, e in zip(clean, estimate)])
 
 
 # ----------------------------------------------------------------------------- classical baselines
@@ -144,7 +128,7 @@ def tune_baselines(clean: np.ndarray, noisy: np.ndarray, sigma: float,
     """
     best = {}
     for name in names:
-        scores = {p: psnr(clean, apply_baseline(name, noisy, p, sigma)).mean() for p in BASELINES[name][1]}
+        scores = {p: per_example_psnr(clean, apply_baseline(name, noisy, p, sigma)).mean() for p in BASELINES[name][1]}
         best[name] = max(scores, key=scores.get)
     return best
 
@@ -160,9 +144,9 @@ def compare(clean: np.ndarray, estimates: dict[str, np.ndarray], with_ssim: bool
     """
     rows = []
     for name, est in estimates.items():
-        row = {"method": name, "psnr": float(psnr(clean, est).mean())}
+        row = {"method": name, "psnr": float(per_example_psnr(clean, est).mean())}
         if with_ssim:
-            row["ssim"] = float(ssim(clean, est).mean())
+            row["ssim"] = float(per_example_ssim(clean, est).mean())
         rows.append(row)
     return rows
 

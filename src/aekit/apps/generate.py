@@ -1,20 +1,8 @@
-"""Generation with variational autoencoders, and how well they model the data.
+"""Generation with variational autoencoders: samples, interpolation, the 2-D manifold, ``aekit generate``.
 
-Sampling grids, latent interpolation, the decoded 2-D manifold, class-conditional
-samples ("draw me a sneaker") and two test-set likelihood measures in nats per
-example: the ELBO and the importance-weighted bound (Burda et al. 2016)
-
-    log p(x) >= IW_k = E[log (1/k) sum_i p(x, z_i) / q(z_i | x)],  z_i ~ q(z | x),
-
-which equals the ELBO in expectation at k = 1 and rises towards log p(x) as k grows.
-
-Decoders: a ``loss="bce"`` model is a Bernoulli decoder (exact likelihood for
-binary data; for grey levels in [0, 1] it is the usual "continuous Bernoulli
-without normaliser" score). A ``loss="mse"`` model is read as a Gaussian decoder
-N(x; decode(z), sigma^2 I) with one **fixed** scalar sigma: pass ``sigma``, or it is
-fitted once by maximum likelihood to the posterior-mean reconstructions of the
-evaluated data (:func:`gaussian_sigma`); the network itself learns no variance.
-Likelihoods are of the model's (scaled) input, which is the data for ``scaler="none"``.
+Sampling grids, latent interpolation, the decoded 2-D manifold and
+class-conditional samples ("draw me a sneaker"). How well a VAE models the data
+(ELBO, importance-weighted log-likelihood) is measured by :mod:`aekit.metrics.likelihood`.
 """
 
 from __future__ import annotations
@@ -30,9 +18,7 @@ import torch
 from aekit.apps._io import fit_rows, load_rows, load_run_model, run_command
 from aekit.apps.denoise import figures_dir
 from aekit.config import Range
-from aekit.models.losses import reconstruction_error
-
-LOG_2PI = math.log(2 * math.pi)
+from aekit.metrics import elbo, iw_log_likelihood
 
 
 def _check_vae(model: Any) -> None:
@@ -148,121 +134,6 @@ def save_grid(path: str | Path, images: np.ndarray, ncols: Optional[int] = None)
     return Path(path)
 
 
-# ----------------------------------------------------------------------------- likelihoods
-def _posterior(model: Any, xs: torch.Tensor, y: Optional[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-    """(mu, logvar) of q(z|x) for scaled inputs ``xs``, each (B, k)."""
-    return model.latent.moments(model.condition(model.encoder(xs), y))
-
-
-def _log_px_z(model: Any, z: torch.Tensor, xs: torch.Tensor, y: Optional[torch.Tensor], sigma: Optional[float]) -> torch.Tensor:
-    """log p(x | z) summed over features, (B,), for codes ``z`` (B, k)."""
-    logits = model.decoder(model.condition(z, y)).float()
-    if model.config.loss == "bce":
-        return -reconstruction_error(logits, xs, "bce")
-    sq = reconstruction_error(logits, xs, "mse", model.config.output_activation)
-    return -0.5 * sq / sigma**2 - 0.5 * xs[0].numel() * (LOG_2PI + 2 * math.log(sigma))
-
-
-def gaussian_sigma(model: Any, x: np.ndarray, y: Optional[np.ndarray] = None) -> float:
-    """Maximum-likelihood scalar decoder std: sqrt of the mean squared error of the reconstructions."""
-    recon = np.asarray(model.reconstruct(x, y)).reshape(len(x), -1)
-    return float(np.sqrt(np.mean((recon - np.asarray(x).reshape(len(x), -1)) ** 2)))
-
-
-def _prepare(model: Any, sigma: Optional[float], x: np.ndarray, y: Any) -> Optional[float]:
-    _check_vae(model)
-    if model.config.loss not in ("bce", "mse"):
-        raise ValueError(f"likelihoods need a Bernoulli (bce) or Gaussian (mse) decoder, not loss={model.config.loss!r}")
-    if model.config.num_classes and y is None:
-        raise ValueError("a conditional model needs labels y")
-    return (sigma or gaussian_sigma(model, x, y)) if model.config.loss == "mse" else None
-
-
-def _batches(model: Any, x: np.ndarray, y: Any, batch_size: int):
-    """Scaled (x, y) batches, with the model in eval mode meanwhile (batch norm, no dropout)."""
-    was_training = model.training
-    model.eval()
-    try:
-        yield from _scaled(model, x, y, batch_size)
-    finally:
-        model.train(was_training)
-
-
-def _scaled(model: Any, x: np.ndarray, y: Any, batch_size: int):
-    xt = torch.as_tensor(np.asarray(x, dtype=np.float32)).reshape(len(x), *model.config.input_shape)
-    yt = None if y is None else torch.as_tensor(np.asarray(y)).long()
-    for i in range(0, len(xt), batch_size):
-        yield model.scaler(xt[i : i + batch_size]), None if yt is None else yt[i : i + batch_size]
-
-
-@torch.no_grad()
-def elbo(model: Any, x: np.ndarray, y: Optional[np.ndarray] = None, samples: int = 1, sigma: Optional[float] = None,
-         batch_size: int = 500, seed: int = 0) -> np.ndarray:
-    """Evidence lower bound per example in nats, shape (N,): E_q[log p(x|z)] - KL(q || N(0, I)).
-
-    The KL term is exact and unweighted (beta = 1, whatever the training beta); the
-    expectation uses ``samples`` reparameterised draws. See the module notes for ``sigma``.
-    """
-    sigma = _prepare(model, sigma, x, y)
-    gen = torch.Generator().manual_seed(seed)
-    out = []
-    for xs, yb in _batches(model, x, y, batch_size):
-        mu, logvar = _posterior(model, xs, yb)
-        kl = 0.5 * (mu.pow(2) + torch.expm1(logvar) - logvar).sum(1)
-        rec = sum(_log_px_z(model, mu + torch.randn(mu.shape, generator=gen) * (0.5 * logvar).exp(), xs, yb, sigma)
-                  for _ in range(samples)) / samples
-        out.append(rec - kl)
-    return torch.cat(out).numpy().astype(np.float64)
-
-
-@torch.no_grad()
-def iw_log_likelihood(model: Any, x: np.ndarray, y: Optional[np.ndarray] = None, k: int = 100,
-                      sigma: Optional[float] = None, batch_size: int = 100, max_rows: int = 10_000,
-                      seed: int = 0) -> np.ndarray:
-    """Importance-weighted estimate of log p(x) per example in nats, shape (N,).
-
-    Parameters
-    ----------
-    model : Autoencoder
-        A VAE with a Bernoulli (``bce``) or Gaussian (``mse``) decoder.
-    x : ndarray, shape (N, *input_shape)
-    y : ndarray of int, shape (N,), optional
-        Labels, for a conditional model (then the bound is on log p(x | y)).
-    k : int, default 100
-        Importance samples per example; the bound tightens as ``k`` grows.
-    sigma : float, optional
-        Fixed std of a Gaussian decoder (default: fitted, see :func:`gaussian_sigma`).
-    batch_size, max_rows : int
-        Examples per batch, and at most this many decoded rows (k chunk x batch) at once.
-    seed : int, default 0
-
-    Examples
-    --------
-    >>> ll = iw_log_likelihood(model, x_test[:1000], k=500)  # doctest: +SKIP
-    """
-    if k < 1:
-        raise ValueError(f"k must be >= 1, got {k}")
-    sigma = _prepare(model, sigma, x, y)
-    gen = torch.Generator().manual_seed(seed)
-    out = []
-    for xs, yb in _batches(model, x, y, batch_size):
-        mu, logvar = _posterior(model, xs, yb)  # (B, d)
-        std, b = (0.5 * logvar).exp(), len(xs)
-        chunk = max(1, max_rows // b)
-        log_w = []
-        for start in range(0, k, chunk):
-            m = min(chunk, k - start)
-            eps = torch.randn((m, *mu.shape), generator=gen)  # (m, B, d)
-            z = mu + eps * std
-            log_q = -0.5 * (eps.pow(2) + logvar + LOG_2PI).sum(-1)  # (m, B)
-            log_p = -0.5 * (z.pow(2) + LOG_2PI).sum(-1)
-            rep = lambda t: None if t is None else t.repeat(m, *[1] * (t.dim() - 1))  # noqa: E731
-            log_px = _log_px_z(model, z.reshape(m * b, -1), rep(xs), rep(yb), sigma).reshape(m, b)
-            log_w.append(log_px + log_p - log_q)
-        out.append(torch.logsumexp(torch.cat(log_w), dim=0) - math.log(k))
-    return torch.cat(out).numpy().astype(np.float64)
-
-
 # ----------------------------------------------------------------------------- command
 def run_classes(run: str | Path) -> Optional[tuple[str, ...]]:
     """Class names of the dataset a run was trained on, if it is a registered dataset."""
@@ -298,7 +169,7 @@ def _generate_command(args: argparse.Namespace) -> int:
         x, y = load_rows(args.data)
         x, y = fit_rows(model, x[: args.limit]), (y[: args.limit] if model.config.num_classes and y is not None else None)
         bound, ll = elbo(model, x, y), iw_log_likelihood(model, x, y, k=args.k)
-        print(f"test ELBO {bound.mean():.2f} nats, IW log-likelihood (k={args.k}) {ll.mean():.2f} nats, n={len(x)}")
+        print(f"test ELBO {bound:.2f} nats, IW log-likelihood (k={args.k}) {ll.mean():.2f} nats, n={len(x)}")
     return 0
 
 

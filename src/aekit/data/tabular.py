@@ -16,6 +16,7 @@ from pandas.api.types import is_bool_dtype, is_numeric_dtype, is_object_dtype, i
 from aekit.data.datasets import list_datasets, load_dataset
 from aekit.data.errors import DataError
 from aekit.data.idx import read_idx
+from aekit.data.splits import random_split
 
 __all__ = ["TableData", "DataSplits", "load_array", "load_table", "load_data", "split_arrays"]
 
@@ -279,12 +280,10 @@ def split_arrays(x: np.ndarray, y: np.ndarray | None, test_fraction: float = 0.2
     """
     if not 0.0 < test_fraction < 1.0:
         raise DataError(f"test_fraction must be strictly between 0 and 1, got {test_fraction}")
-    n_test = int(round(len(x) * test_fraction))
-    if not 0 < n_test < len(x):
+    train, test = random_split(len(x), test_fraction, seed)
+    if not (len(train) and len(test)):
         raise DataError(f"cannot split {len(x)} rows with test_fraction={test_fraction}: "
                         f"train and test would not both be non-empty")
-    order = np.random.default_rng(seed).permutation(len(x))
-    test, train = order[:n_test], order[n_test:]
     return x[train], _take(y, train), x[test], _take(y, test)
 
 

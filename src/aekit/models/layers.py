@@ -13,22 +13,8 @@ import torch
 from torch import nn
 
 from aekit.config import ModelConfig
+from aekit.models.activations import activation
 from aekit.registry import Registry
-
-ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
-    "relu": nn.ReLU,
-    "sigmoid": nn.Sigmoid,
-    "tanh": nn.Tanh,
-    "linear": nn.Identity,
-    "gelu": nn.GELU,
-    "elu": nn.ELU,
-    "leaky-relu": lambda: nn.LeakyReLU(0.01),
-}
-
-
-def activation(name: str) -> nn.Module:
-    return ACTIVATIONS[name]()
-
 
 class Crop(nn.Module):
     """Crop (B, C, H', W') to (B, C, H, W): undoes the padding of ceil-mode downsampling."""

@@ -6,14 +6,15 @@ its weighted scalar loss term; the model adds it to the loss under ``reg.name``.
 
 from __future__ import annotations
 
-import math
 from typing import Callable, Optional
 
 import torch
 from torch import nn
 
 from aekit.config import ModelConfig
+from aekit.models.activations import ACTIVATIONS
 from aekit.models.latent import GaussianLatent, LatentOut
+from aekit.registry import Registry
 
 _EPS = 1e-6
 
@@ -51,34 +52,6 @@ class KLSparsity(nn.Module):
         return self.weight * bernoulli_kl(self.target, rho_hat)
 
 
-def _sigmoid_grad(a: torch.Tensor) -> torch.Tensor:
-    s = torch.sigmoid(a)
-    return s * (1 - s)
-
-
-# elementwise derivative of each activation at pre-activation a
-_DERIVATIVES: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "relu": lambda a: (a > 0).to(a.dtype),
-    "sigmoid": _sigmoid_grad,
-    "tanh": lambda a: 1 - torch.tanh(a).pow(2),
-    "linear": torch.ones_like,
-    "elu": lambda a: torch.where(a > 0, torch.ones_like(a), a.exp()),
-    "leaky-relu": lambda a: torch.where(a > 0, torch.ones_like(a), torch.full_like(a, 0.01)),
-    "gelu": lambda a: 0.5 * (1 + torch.erf(a / math.sqrt(2))) + a * torch.exp(-0.5 * a * a) / math.sqrt(2 * math.pi),
-}
-
-
-_ACT_FN: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "relu": torch.relu,
-    "sigmoid": torch.sigmoid,
-    "tanh": torch.tanh,
-    "linear": lambda a: a,
-    "elu": nn.functional.elu,
-    "leaky-relu": lambda a: nn.functional.leaky_relu(a, 0.01),
-    "gelu": nn.functional.gelu,
-}
-
-
 def chain_jacobian_sq_norm(x: torch.Tensor, chain: list[tuple[torch.Tensor, torch.Tensor, str]]) -> torch.Tensor:
     """Exact ||dz/dx||_F^2 per example for z = act_L(W_L ... act_1(W_1 x + b_1) ... + b_L).
 
@@ -100,8 +73,9 @@ def chain_jacobian_sq_norm(x: torch.Tensor, chain: list[tuple[torch.Tensor, torc
     h = x
     for weight, bias, act in chain:
         a = h @ weight.T + bias  # (B, n_i)
-        derivs.append(_DERIVATIVES[act](a))
-        h = _ACT_FN[act](a)
+        spec = ACTIVATIONS.get(act)
+        derivs.append(spec.derivative(a))
+        h = spec.fn(a)
     p = torch.diag_embed(derivs[-1])  # (B, k, k)
     for i in range(len(chain) - 1, 0, -1):
         p = (p @ chain[i][0]) * derivs[i - 1][:, None, :]  # (B, k, n_{i-1})
@@ -175,13 +149,18 @@ class Contractive(nn.Module):
         return self.weight * jacobian_sq_norm(model, x_in, y).mean()
 
 
+# sparsity kinds: the value of ``ModelConfig.sparsity`` names the entry
+SPARSITIES: Registry[Callable[[ModelConfig], nn.Module]] = Registry("sparsity")
+SPARSITIES.add("l1", lambda cfg: L1Sparsity(cfg.sparsity_weight))
+SPARSITIES.add("kl", lambda cfg: KLSparsity(cfg.sparsity_weight, cfg.sparsity_target))
+
+# every regulariser a config can ask for: a builder returns the module, or None when the config asks for none
+REGULARIZERS: Registry[Callable[[ModelConfig], Optional[nn.Module]]] = Registry("regularizer")
+REGULARIZERS.add("sparsity", lambda cfg: SPARSITIES.get(cfg.sparsity)(cfg) if cfg.sparsity and cfg.sparsity_weight > 0 else None)
+REGULARIZERS.add("contractive", lambda cfg: Contractive(cfg.contractive_weight) if cfg.contractive_weight > 0 else None)
+
+
 def build_regularizers(cfg: ModelConfig) -> list[nn.Module]:
     """The regularisers a config asks for (empty list for a plain autoencoder)."""
-    regs: list[nn.Module] = []
-    if cfg.sparsity == "l1" and cfg.sparsity_weight > 0:
-        regs.append(L1Sparsity(cfg.sparsity_weight))
-    if cfg.sparsity == "kl" and cfg.sparsity_weight > 0:
-        regs.append(KLSparsity(cfg.sparsity_weight, cfg.sparsity_target))
-    if cfg.contractive_weight > 0:
-        regs.append(Contractive(cfg.contractive_weight))
-    return regs
+    built = (REGULARIZERS.get(name)(cfg) for name in REGULARIZERS)
+    return [module for module in built if module is not None]

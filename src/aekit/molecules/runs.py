@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from aekit.config import FRACTION, SEED, Range
+from aekit.data.splits import random_split
 from aekit.models.presets import create_model
 from aekit.molecules.fingerprints import bit_accuracy, mean_tanimoto, morgan_fingerprints, overlap_at_k, tanimoto_matrix, top_k
 from aekit.molecules.io import MoleculeSet, mol_from_smiles, parse_smiles
@@ -73,9 +74,10 @@ RUN_KINDS: Registry[RunKind] = Registry("molecule run kind")
 
 def split_indices(n: int, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Shuffled (train, test) row indices; at least one training row."""
-    order = np.random.default_rng(seed).permutation(n)
-    n_test = min(int(round(n * test_fraction)), n - 1)
-    return np.sort(order[n_test:]), np.sort(order[:n_test])
+    train, test = random_split(n, test_fraction, seed)
+    if not len(train):  # keep one molecule to train on
+        train, test = test[:1], test[1:]
+    return train, test
 
 
 # --------------------------------------------------------------- fingerprint AE
