@@ -469,12 +469,23 @@ class Trainer:
         return out
 
     def load_checkpoint(self, directory: str | Path) -> None:
-        """Restore everything :meth:`save_checkpoint` wrote."""
+        """Restore everything :meth:`save_checkpoint` wrote.
+
+        Raises
+        ------
+        ModelFileError
+            Naming the file: missing, damaged, or a checkpoint of another model.
+        """
         directory = Path(directory)
         state = read_json(directory / STATE_FILE)
-        if not isinstance(state, dict) or state.get("format") != "aekit.checkpoint":
-            raise ModelFileError(f"{directory / STATE_FILE}: not an aekit checkpoint")
+        _check_checkpoint_state(state, directory / STATE_FILE)
         tensors = read_tensors(directory / TENSORS_FILE)
+        try:
+            self._restore(directory, state, tensors)
+        except (KeyError, ValueError, TypeError, RuntimeError, IndexError) as err:
+            raise ModelFileError(f"{directory / TENSORS_FILE}: damaged checkpoint ({type(err).__name__}: {err})") from None
+
+    def _restore(self, directory: Path, state: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
         model_state = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
         try:
             self.model.load_state_dict(model_state)
@@ -500,6 +511,18 @@ class Trainer:
 
 STATE_FILE = "state.json"
 TENSORS_FILE = "state.safetensors"
+
+
+def _check_checkpoint_state(state: Any, file: Path) -> None:
+    """Refuse a ``state.json`` that is not one :meth:`Trainer.save_checkpoint` could have written."""
+    if not isinstance(state, dict) or state.get("format") != "aekit.checkpoint":
+        raise ModelFileError(f"{file}: not an aekit checkpoint")
+    counters = [state.get(k) for k in ("epoch", "step")]
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in counters):
+        raise ModelFileError(f"{file}: 'epoch' and 'step' must be counts, got {counters}")
+    for key in ("param_groups", "history"):
+        if not isinstance(state.get(key), list) or not all(isinstance(v, dict) for v in state[key]):
+            raise ModelFileError(f"{file}: {key!r} must be a list of mappings")
 
 
 def _rng_key(name: str, rank: int) -> str:
