@@ -35,11 +35,12 @@ _CODES: dict[tuple[str, int], int] = {(dt.kind, dt.itemsize): code for code, dt 
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-def read_idx_payload(path: str | os.PathLike) -> bytes:
+def read_idx_payload(path: str | os.PathLike) -> bytes | bytearray:
     """Return the uncompressed bytes of an IDX file, plain or gzip-compressed.
 
     Compression is detected from the content (the gzip magic bytes), not the
-    file name, so a mis-named file still reads.
+    file name, so a mis-named file still reads. A gzip stream is inflated only
+    up to the size its IDX header promises (see :func:`gunzip_if_needed`).
 
     Parameters
     ----------
@@ -48,13 +49,14 @@ def read_idx_payload(path: str | os.PathLike) -> bytes:
 
     Returns
     -------
-    bytes
+    bytes or bytearray
         The raw IDX content (header and values).
 
     Raises
     ------
     DataError
-        If the file is missing or its gzip stream is truncated or corrupt.
+        If the file is missing, its gzip stream is truncated or corrupt, or it
+        holds more or less than its IDX header promises.
     """
     path = Path(path)
     try:
