@@ -48,9 +48,13 @@ def test_idx_round_trip(tmp_path, array, suffix):
     assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temp file left
 
 
+def _finite_arrays(dtype):  # readers refuse NaN/inf, so the identity holds for finite values
+    elements = hnp.from_dtype(np.dtype(dtype), allow_nan=False, allow_infinity=False) if np.dtype(dtype).kind == "f" else None
+    return hnp.arrays(dtype, hnp.array_shapes(min_dims=1, max_dims=4, max_side=5), elements=elements)
+
+
 @settings(max_examples=40, deadline=None)
-@given(hnp.arrays(st.sampled_from([np.uint8, np.int8, np.int16, np.int32, np.float32, np.float64]),
-                  hnp.array_shapes(min_dims=1, max_dims=4, max_side=5)))
+@given(st.sampled_from([np.uint8, np.int8, np.int16, np.int32, np.float32, np.float64]).flatmap(_finite_arrays))
 def test_idx_encode_parse_is_identity(array):
     back = parse_idx(encode_idx(array))
     np.testing.assert_array_equal(back, array)

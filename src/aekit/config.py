@@ -275,6 +275,18 @@ def _choice_registered(name: str, value: Any, kind: str) -> None:
     _choice(name, value, sorted(_registered(kind)))
 
 
+def _check_scaler_fits_loss(scaler: str, loss: str) -> None:
+    """Refuse a scaler whose output can leave the loss's target range (e.g. standard + bce)."""
+    from aekit.models.scaler import SCALER_RANGES  # late: the models import this module
+
+    low, high = _registered("loss").get(loss).target_range
+    out = SCALER_RANGES[scaler]
+    if out is not None and (out[0] < low or out[1] > high):
+        raise ConfigError(f"scaler: {scaler!r} maps inputs to [{out[0]:g}, {out[1]:g}], but loss {loss!r} needs "
+                          f"them in [{low:g}, {high:g}]; use scaler 'minmax' (or 'none' for data already in range) "
+                          "or loss 'mse'")
+
+
 @dataclass
 class ModelConfig(_Config):
     """Everything needed to rebuild an :class:`aekit.Autoencoder` exactly.
@@ -331,6 +343,7 @@ class ModelConfig(_Config):
         if self.sparsity == "kl" and self.latent_activation != "sigmoid":
             raise ConfigError("sparsity: 'kl' needs latent_activation='sigmoid' (rates must lie in (0, 1))")
         _choice("scaler", self.scaler, SCALERS)
+        _check_scaler_fits_loss(self.scaler, self.loss)
 
     @property
     def input_size(self) -> int:
@@ -371,9 +384,12 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     """Read a JSON or YAML mapping; errors name the file."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as err:
         raise ConfigError(f"{path}: cannot read ({err.strerror})") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {err.object[err.start]:#04x}: {err.reason}); "
+                          "save it as UTF-8") from None
     try:
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as err:

@@ -9,6 +9,7 @@ directory: the preset name, a :class:`~aekit.ModelConfig`, a
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -30,6 +31,7 @@ from aekit.config import (
 from aekit.data import DataSplits, list_datasets, load_data
 from aekit.data.splits import random_split
 from aekit.metrics import in_unit_range
+from aekit.models.losses import LOSSES
 from aekit.models.presets import MODELS
 
 
@@ -136,7 +138,8 @@ def _check_name_type(name: Any, where: Any = None) -> None:
 def _preset_name(name: Any, where: Any = None) -> str:
     """``name`` if it is a registered preset; a ConfigError naming ``model_name`` and the file ``where`` otherwise."""
     if name is None:
-        raise ConfigError("no model given: pass a preset name (aekit train --model NAME) or a config file with model_name")
+        raise ConfigError((f"{where}: " if where else "") + "no model given: pass a preset name "
+                          "(aekit train --model NAME) or a config file with model_name")
     _check_name_type(name, where)
     if name not in MODELS:
         raise ConfigError(f"unknown model {name!r}; known: {', '.join(MODELS.names())}" + (f" (in {where})" if where else ""))
@@ -171,13 +174,38 @@ def _with_channel(x: np.ndarray) -> np.ndarray:
     return x
 
 
-def data_defaults(splits: DataSplits) -> dict[str, Any]:
+def data_defaults(splits: DataSplits, chosen: dict[str, Any] | None = None) -> dict[str, Any]:
     """Model fields implied by the data: its shape, and for data outside [0, 1]
-    standardised inputs with a linear output and MSE (BCE needs [0, 1])."""
+    standardised inputs with a linear output and MSE (BCE needs [0, 1]).
+
+    ``chosen`` holds the model fields the user set (config file, flags). A chosen
+    loss that needs a range (``bce``) is not silently standardised: the preset's
+    scaler stays, so :func:`resolve_run_config` refuses data outside the range by
+    name, and the output activation follows that loss.
+    """
     fields: dict[str, Any] = {"input_shape": tuple(int(d) for d in splits.x_train.shape[1:])}
-    if not in_unit_range(splits.x_train):
-        fields.update(scaler="standard", loss="mse", output_activation="linear")
+    if in_unit_range(splits.x_train):
+        return fields
+    loss = LOSSES.get(chosen["loss"]) if (chosen or {}).get("loss") in LOSSES else LOSSES.get("mse")
+    fields.update(loss="mse", output_activation=loss.output_activation or "linear")
+    if loss.target_range == (-math.inf, math.inf):
+        fields["scaler"] = "standard"
     return fields
+
+
+def check_data_fits_model(cfg: ModelConfig, x: np.ndarray, where: str) -> None:
+    """Refuse training data the model's loss cannot use (e.g. 0..255 pixels for ``bce``), before any file is written.
+
+    The model built on the "meta" device allocates nothing; only its own
+    :meth:`~aekit.Autoencoder.check_inputs` runs on ``x``.
+    """
+    import torch
+
+    from aekit.models.autoencoder import Autoencoder
+
+    with torch.device("meta"):
+        model = Autoencoder(cfg)
+    model.check_inputs(x, where)
 
 
 def split_validation(x: np.ndarray, y: Optional[np.ndarray], fraction: float, seed: int):
@@ -227,7 +255,9 @@ def resolve_run_config(model_name: Optional[str] = None, config_file: Optional[s
     splits = data if data is not None else load_run_data(data_cfg)  # after every check that needs no data
     model_file = {k: v for k, v in raw["model"].items() if k != "input_shape"}  # the data decides the shape
     where = f"{config_file} section 'model'" if model_file and config_file else f"model {name!r}"
-    model_cfg = preset_model_config(name, {**data_defaults(splits), **model_file}, where).replace(**by_section["model"])
+    implied = data_defaults(splits, {**model_file, **by_section["model"]})
+    model_cfg = preset_model_config(name, {**implied, **model_file}, where).replace(**by_section["model"])
+    check_data_fits_model(model_cfg, splits.x_train, f"{data_cfg.dataset}: training data")
     return RunConfig(name, model_cfg, train_cfg, data_cfg), splits
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from aekit._version import __version__
@@ -67,13 +68,31 @@ def write_tensors(path: str | Path, tensors: dict[str, torch.Tensor], metadata: 
         save_file(clean, str(tmp), metadata=metadata)
 
 
+# what safetensors raises on a missing, damaged or foreign file (its header is checked by the library)
+_SAFETENSORS_ERRORS = (SafetensorError, OSError, ValueError, RuntimeError, TypeError)
+
+
 def read_tensors(path: str | Path) -> dict[str, torch.Tensor]:
+    """Every tensor of a safetensors file; :class:`ModelFileError` naming the file if it is missing or damaged."""
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"{path}: file not found")
     try:
         return load_file(str(path))
-    except (SafetensorError, OSError, ValueError) as err:
+    except _SAFETENSORS_ERRORS as err:
+        raise ModelFileError(f"{path}: damaged or not a safetensors file ({err})") from None
+
+
+def read_tensor_shapes(path: str | Path) -> dict[str, tuple[int, ...]]:
+    """Name -> shape of every tensor in a safetensors file, from its header alone (no tensor is read)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"{path}: file not found")
+    try:
+        with safe_open(str(path), "pt") as handle:
+            names = handle.keys()  # a safetensors handle, not a dict: keys() is its only listing
+            return {key: tuple(int(d) for d in handle.get_slice(key).get_shape()) for key in names}
+    except _SAFETENSORS_ERRORS as err:
         raise ModelFileError(f"{path}: damaged or not a safetensors file ({err})") from None
 
 
@@ -109,8 +128,13 @@ def read_model_config(path: str | Path) -> tuple[ModelConfig, dict[str, Any]]:
     doc = read_json(file)
     if not isinstance(doc, dict) or doc.get("format") != MODEL_FORMAT:
         raise ModelFileError(f"{file}: not an aekit model config (missing \"format\": \"{MODEL_FORMAT}\")")
-    if doc.get("format_version", 0) > FORMAT_VERSION:
-        raise ModelFileError(f"{file}: format_version {doc['format_version']} is newer than this aekit reads ({FORMAT_VERSION})")
+    version = doc.get("format_version", 0)
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ModelFileError(f"{file}: format_version must be an integer, got {version!r}")
+    if version > FORMAT_VERSION:
+        raise ModelFileError(f"{file}: format_version {version} is newer than this aekit reads ({FORMAT_VERSION})")
+    if not isinstance(doc.get("preset"), (str, type(None))):
+        raise ModelFileError(f"{file}: preset must be a name or null, got {doc['preset']!r}")
     try:
         return ModelConfig.from_dict(doc.get("model", {}), where=f"{file} field 'model'"), doc
     except ConfigError as err:
@@ -120,30 +144,85 @@ def read_model_config(path: str | Path) -> tuple[ModelConfig, dict[str, Any]]:
 def load_model(path: str | Path) -> torch.nn.Module:
     """Rebuild a saved model from its config and weights.
 
+    Nothing is allocated before the file is known to be consistent: the model
+    the config describes is first built on the "meta" device and its tensor
+    names and shapes are compared with those in the safetensors header, so a
+    damaged config (say ``latent_dim: 10**12``) fails with a message instead of
+    trying to allocate terabytes.
+
     Parameters
     ----------
     path : str or Path
-        Directory written by :meth:`Autoencoder.save` (or a training run's ``model/``).
+        Directory written by :meth:`Autoencoder.save`, or a training run
+        directory (its ``model/`` is loaded).
 
     Returns
     -------
     Autoencoder
         In eval mode, with the exact saved weights.
+
+    Raises
+    ------
+    ModelFileError
+        Naming the file: missing, damaged, of a newer or wrong format, or
+        weights that do not match the config (the first mismatches listed).
+
+    Examples
+    --------
+    >>> model = aekit.load_model("runs/quick")  # doctest: +SKIP
     """
     from aekit.models.autoencoder import Autoencoder
 
-    path = Path(path)
+    path = _model_dir(Path(path))
+    config, doc = read_model_config(path)
+    return build_from_file(lambda: Autoencoder(config, preset=doc.get("preset")), path / WEIGHTS_FILE,
+                           path / CONFIG_FILE).eval()
+
+
+def _model_dir(path: Path) -> Path:
+    """``path`` itself when it holds a model, its ``model/`` when it is a run directory."""
     if not path.is_dir():
         raise ModelFileError(f"{path}: no such model directory")
-    config, doc = read_model_config(path)
-    model = Autoencoder(config, preset=doc.get("preset"))
-    state = read_tensors(path / WEIGHTS_FILE)
-    missing = sorted(set(model.state_dict()) - set(state))
-    unexpected = sorted(set(state) - set(model.state_dict()))
-    if missing or unexpected:
-        raise ModelFileError(f"{path / WEIGHTS_FILE}: weights do not match the config (missing {missing[:5]}, unexpected {unexpected[:5]})")
+    if not (path / CONFIG_FILE).is_file() and (path / "model" / CONFIG_FILE).is_file():
+        return path / "model"
+    return path
+
+
+def build_from_file(build: Callable[[], torch.nn.Module], weights: Path, config: Path) -> torch.nn.Module:
+    """Build a module with ``build()`` and load ``weights`` into it, checking shapes before allocating.
+
+    ``build`` first runs on the "meta" device (no memory) to learn the names and
+    shapes of the state dict, which must equal those in the safetensors header
+    of ``weights``; only then is the module built for real and filled.
+
+    Raises
+    ------
+    ModelFileError
+        ``config`` describes a module that cannot be built, or ``weights`` holds
+        other names or shapes (the first few differences are listed).
+    """
+    stored = read_tensor_shapes(weights)
     try:
-        model.load_state_dict(state)
+        with torch.device("meta"):
+            expected = {k: tuple(v.shape) for k, v in build().state_dict().items()}
+    except (ConfigError, ValueError, RuntimeError, TypeError, KeyError, IndexError) as err:
+        raise ModelFileError(f"{config}: describes a model that cannot be built ({err})") from None
+    problems = _mismatches(expected, stored)
+    if problems:
+        more = f" and {len(problems) - 5} more" if len(problems) > 5 else ""
+        raise ModelFileError(f"{weights}: weights do not match {config}: {'; '.join(problems[:5])}{more}")
+    module = build()
+    try:
+        module.load_state_dict(read_tensors(weights))
     except RuntimeError as err:
-        raise ModelFileError(f"{path / WEIGHTS_FILE}: {err}") from None
-    return model.eval()
+        raise ModelFileError(f"{weights}: {err}") from None
+    return module
+
+
+def _mismatches(expected: dict[str, tuple[int, ...]], stored: dict[str, tuple[int, ...]]) -> list[str]:
+    """What differs between the state dict a config implies and the tensors a file holds."""
+    problems = [f"missing {k!r}" for k in expected if k not in stored]
+    problems += [f"unexpected {k!r}" for k in stored if k not in expected]
+    problems += [f"{k!r} is {stored[k]} in the file but {shape} in the config"
+                 for k, shape in expected.items() if k in stored and stored[k] != shape]
+    return problems

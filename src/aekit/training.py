@@ -96,14 +96,18 @@ def _device_of(model: nn.Module) -> torch.device:
     return torch.device("cpu")
 
 
-def as_tensors(data: Any) -> tuple[Any, Optional[torch.Tensor]]:
+def as_tensors(data: Any, where: str = "data") -> tuple[Any, Optional[torch.Tensor]]:
     """(x, y) from an array, a tensor, a row source or an (x, y) pair.
 
-    Arrays become contiguous float32 tensors. Any other object with ``__len__``
+    Arrays become contiguous float32 tensors, refused with a :class:`~aekit.DataError`
+    naming ``where`` and the index of the first NaN or infinite value (a NaN would
+    otherwise surface as a diverged loss). Any other object with ``__len__``
     and ``__getitem__(LongTensor) -> Tensor`` is used as is, so data that must
     not be densified whole (e.g. :class:`aekit.data.SparseRows`) is densified
     one batch at a time.
     """
+    from aekit.data.checks import check_finite
+
     x, y = data if isinstance(data, (tuple, list)) and len(data) == 2 else (data, None)
     if isinstance(x, torch.Tensor):
         x = x.float().contiguous()
@@ -111,6 +115,10 @@ def as_tensors(data: Any) -> tuple[Any, Optional[torch.Tensor]]:
         x = torch.as_tensor(np.asarray(x, dtype=np.float32)).contiguous()
     elif not (hasattr(x, "__len__") and hasattr(x, "__getitem__")):
         raise TypeError(f"cannot train on {type(x).__name__}: pass an array, a tensor or an object with __len__ and __getitem__")
+    if isinstance(x, torch.Tensor):
+        check_finite(x, where)
+    if y is not None:
+        check_finite(y, f"{where} labels")
     yt = None if y is None else torch.as_tensor(np.asarray(y)).long()
     if yt is not None and len(yt) != len(x):
         raise ValueError(f"x has {len(x)} rows but y has {len(yt)}")
@@ -220,8 +228,9 @@ class Trainer:
         -------
         History
         """
-        x, y = as_tensors(train)
-        val_xy = as_tensors(val) if val is not None else None
+        x, y = as_tensors(train, "training data")
+        val_xy = as_tensors(val, "validation data") if val is not None else None
+        self._check_inputs(x, val_xy)
         if resume_from is not None:
             self.load_checkpoint(resume_from)
         bs = self.config.batch_size
@@ -250,6 +259,15 @@ class Trainer:
             self._net = self.model
             self._place(home, torch.contiguous_format if channels_last else None)
         return self.history
+
+    def _check_inputs(self, x: Any, val_xy: tuple[Any, Any] | None) -> None:
+        """Let a model that can say what it accepts (``check_inputs``) refuse the data before any step."""
+        check = getattr(self.model, "check_inputs", None)
+        if check is None:  # the trainer is model-agnostic: e.g. a sequence model has no such check
+            return
+        check(x, "training data", strict=True)  # the data the model's scaler was fitted on
+        if val_xy is not None:
+            check(val_xy[0], "validation data")
 
     def _place(self, device: torch.device, memory_format: Optional[torch.memory_format]) -> None:
         """Move the model and the optimizer state to ``device`` and lay out 4-D tensors as ``memory_format``.
@@ -451,12 +469,23 @@ class Trainer:
         return out
 
     def load_checkpoint(self, directory: str | Path) -> None:
-        """Restore everything :meth:`save_checkpoint` wrote."""
+        """Restore everything :meth:`save_checkpoint` wrote.
+
+        Raises
+        ------
+        ModelFileError
+            Naming the file: missing, damaged, or a checkpoint of another model.
+        """
         directory = Path(directory)
         state = read_json(directory / STATE_FILE)
-        if not isinstance(state, dict) or state.get("format") != "aekit.checkpoint":
-            raise ModelFileError(f"{directory / STATE_FILE}: not an aekit checkpoint")
+        _check_checkpoint_state(state, directory / STATE_FILE)
         tensors = read_tensors(directory / TENSORS_FILE)
+        try:
+            self._restore(directory, state, tensors)
+        except (KeyError, ValueError, TypeError, RuntimeError, IndexError) as err:
+            raise ModelFileError(f"{directory / TENSORS_FILE}: damaged checkpoint ({type(err).__name__}: {err})") from None
+
+    def _restore(self, directory: Path, state: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
         model_state = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
         try:
             self.model.load_state_dict(model_state)
@@ -482,6 +511,18 @@ class Trainer:
 
 STATE_FILE = "state.json"
 TENSORS_FILE = "state.safetensors"
+
+
+def _check_checkpoint_state(state: Any, file: Path) -> None:
+    """Refuse a ``state.json`` that is not one :meth:`Trainer.save_checkpoint` could have written."""
+    if not isinstance(state, dict) or state.get("format") != "aekit.checkpoint":
+        raise ModelFileError(f"{file}: not an aekit checkpoint")
+    counters = [state.get(k) for k in ("epoch", "step")]
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in counters):
+        raise ModelFileError(f"{file}: 'epoch' and 'step' must be counts, got {counters}")
+    for key in ("param_groups", "history"):
+        if not isinstance(state.get(key), list) or not all(isinstance(v, dict) for v in state[key]):
+            raise ModelFileError(f"{file}: {key!r} must be a list of mappings")
 
 
 def _rng_key(name: str, rank: int) -> str:

@@ -21,6 +21,7 @@ def load_rows(spec: str) -> tuple[np.ndarray, Optional[np.ndarray]]:
     A dataset name gives its test split (images and labels). A file is read
     whole and unshuffled, so output row ``i`` is input row ``i``: ``.npy``,
     ``.npz`` (its only array or ``x``), ``.csv``/``.parquet`` (all columns) or IDX.
+    Every reader refuses non-finite values and names the file.
     """
     if spec in list_datasets():
         ds = load_dataset(spec)
@@ -29,7 +30,7 @@ def load_rows(spec: str) -> tuple[np.ndarray, Optional[np.ndarray]]:
     if not path.is_file():
         raise DataError(f"{spec}: no such file, and not a dataset name ({', '.join(list_datasets())})")
     name = path.name.lower().removesuffix(".gz")
-    if name.endswith((".csv", ".parquet", ".pq")):
+    if name.endswith((".csv", ".tsv", ".tab", ".parquet", ".pq")):
         return load_table(path).x, None
     if name.endswith((".npy", ".npz")):
         return load_array(path), None
@@ -37,7 +38,23 @@ def load_rows(spec: str) -> tuple[np.ndarray, Optional[np.ndarray]]:
         raw = read_idx(path)
         x = raw.astype(np.float32) / 255 if raw.dtype == np.uint8 else raw.astype(np.float32)
         return (x[:, None] if x.ndim == 3 else x), None
-    raise DataError(f"{path}: unsupported file type; expected .npy, .npz, .csv, .parquet or an IDX file")
+    raise DataError(f"{path}: unsupported file type; expected .npy, .npz, .csv, .tsv, .parquet or an IDX file")
+
+
+def load_model_rows(model: Any, spec: str, limit: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """The one input gate of the application commands: rows of ``spec`` checked for ``model``.
+
+    Loads ``spec`` (see :func:`load_rows`), keeps the first ``limit`` rows and
+    passes them through :func:`fit_rows`, so every error names ``spec``.
+
+    Returns
+    -------
+    (ndarray of shape (N, *input_shape), labels or None)
+    """
+    x, y = load_rows(spec)
+    if limit is not None:
+        x, y = x[:limit], None if y is None else y[:limit]
+    return fit_rows(model, x, spec), y
 
 
 def load_run_model(run: str) -> Any:
@@ -48,12 +65,18 @@ def load_run_model(run: str) -> Any:
     return load_model(path / "model")
 
 
-def fit_rows(model: Any, x: np.ndarray) -> np.ndarray:
-    """``x`` reshaped to ``(N, *input_shape)``; a clear error when the sizes differ."""
-    shape = tuple(model.config.input_shape)
-    if x.ndim < 2 or int(np.prod(x.shape[1:])) != int(np.prod(shape)):
-        raise DataError(f"data rows have shape {x.shape[1:]}, but the model expects {shape}")
-    return np.ascontiguousarray(x.reshape(len(x), *shape), dtype=np.float32)
+def fit_rows(model: Any, x: np.ndarray, where: str = "data") -> np.ndarray:
+    """``x`` reshaped to ``(N, *input_shape)`` after :meth:`~aekit.Autoencoder.check_inputs`.
+
+    Refuses, naming ``where``: no rows, rows of the wrong size, NaN/inf values,
+    and values outside the loss's range that are certainly a mistake (e.g. raw
+    0..255 pixels for a ``bce`` model without a scaler).
+    """
+    x = np.asarray(x)
+    if x.ndim < 1 or not len(x):
+        raise DataError(f"{where}: no rows (array of shape {x.shape})")
+    model.check_inputs(x, where)
+    return np.ascontiguousarray(x.reshape(len(x), *model.config.input_shape), dtype=np.float32)
 
 
 def run_command(subparsers: Any, name: str, fn: Callable[[Any], int], help: str,

@@ -13,9 +13,19 @@ of each dimension; the decoder repeats the same updates.
 
 File layout, little-endian::
 
-    magic "AEZ\\x1a" | version u8 | bits u8 | code ndim u8 | 0 u8 | count u32 |
+    magic "AEZ\\x1a" | version u8 | bits u8 | code ndim u8 | range type u8 | count u32 |
     SHA-256 model fingerprint (32 bytes) | code shape (ndim x u32) |
-    low (d x f16) | high (d x f16) | payload length u32 | payload | CRC-32 of all before
+    low (d x f16 or f32) | high (d x f16 or f32) | payload length u32 | payload | CRC-32 of all before
+
+The range is stored as float16 (half the header) when that holds it, rounded
+outwards; codes beyond float16 (|z| > 65504) get float32 ranges. Version 1 files
+always hold float16 ranges (range type 0); version 2 adds range type 1
+(float32). A file is written with the lowest version that can hold it, so files
+with float16 ranges stay readable by older aekit.
+
+Decoding trusts nothing in the header: the image count and code shape must fit
+a limit on the decoded size (``max_bytes``) and the model, the ranges must be
+finite and non-empty, and the payload must be used up exactly.
 
 >>> blob = compress(model, x_test[:100], bits=6)  # doctest: +SKIP
 >>> x_hat = decompress(model, blob)  # doctest: +SKIP
@@ -36,17 +46,35 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
-from aekit.apps._io import fit_rows, load_rows, load_run_model, run_command
+from aekit.apps._io import (
+    fit_rows,
+    load_model_rows,
+    load_rows,
+    load_run_model,
+    run_command,
+)
+from aekit.apps.aez_coding import (
+    PayloadError,
+    _half_range,  # noqa: F401  (re-exported: the coder lived here)
+    _stored_range,
+    decode_symbol_chunks,
+    dequantize,
+    quantize,
+)
+from aekit.apps.aez_coding import decode_symbols as _decode_symbols  # noqa: F401  (re-exported)
+from aekit.apps.aez_coding import encode_symbols as _encode_symbols
 from aekit.apps.denoise import save_npy
 from aekit.config import Range
+from aekit.data.checks import check_finite
 from aekit.metrics import per_example_psnr
 from aekit.serialization import atomic_path
 
 MAGIC = b"AEZ\x1a"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MAX_BITS = 10
 BITS = Range(1, MAX_BITS, integer=True)  # bits per code dimension
-KT_PRIOR = 0.5  # initial count of every symbol (Krichevsky-Trofimov)
+MAX_DECODED_BYTES = 1 << 31  # default limit on the images one file may decode to (float32): 2 GiB
+_RANGE_TYPES = {0: np.dtype("<f2"), 1: np.dtype("<f4")}  # range type byte -> stored dtype (type 1 from version 2)
 _FIXED = struct.Struct("<4sBBBBI32s")
 _U32 = struct.Struct("<I")
 
@@ -67,6 +95,7 @@ class AezHeader:
     low: np.ndarray  # (d,) float32 quantisation range per code dimension
     high: np.ndarray
     payload: bytes  # entropy-coded symbols
+    range_type: int = 0  # 0: the range is stored as float16, 1: as float32
 
 
 def model_fingerprint(model: Any) -> bytes:
@@ -85,7 +114,10 @@ def _codes(model: Any, x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=np.float32).reshape(len(x), *model.config.input_shape)
     if not len(x):
         return np.zeros((0, math.prod(model.code_shape)), dtype=np.float32)
-    return np.asarray(model.encode(x)).reshape(len(x), -1)
+    check_finite(x, "images")
+    z = np.asarray(model.encode(x)).reshape(len(x), -1)
+    check_finite(z, "codes of the images (the model's output)")
+    return z
 
 
 def code_range(model: Any, x: np.ndarray, quantile: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
@@ -98,65 +130,7 @@ def code_range(model: Any, x: np.ndarray, quantile: float = 0.0) -> tuple[np.nda
     return low, np.maximum(high, low + 1e-6)
 
 
-def quantize(z: np.ndarray, low: np.ndarray, high: np.ndarray, bits: int) -> np.ndarray:
-    """Uniform quantiser: codes (N, d) -> integers in [0, 2**bits - 1]."""
-    levels = (1 << bits) - 1
-    return np.clip(np.rint((z - low) / (high - low) * levels), 0, levels).astype(np.int32)
-
-
-def dequantize(q: np.ndarray, low: np.ndarray, high: np.ndarray, bits: int) -> np.ndarray:
-    """Inverse of :func:`quantize` (up to half a step): integers (N, d) -> codes."""
-    return (low + q.astype(np.float32) * ((high - low) / ((1 << bits) - 1))).astype(np.float32)
-
-
-# ----------------------------------------------------------------------------- entropy coding
-def _family() -> Any:
-    import constriction
-
-    return constriction.stream.model.Categorical(perfect=False)
-
-
-def _encode_symbols(q: np.ndarray, alphabet: int, chunk: int = 256) -> bytes:
-    import constriction
-
-    n, d = q.shape
-    encoder = constriction.stream.queue.RangeEncoder()
-    counts = np.zeros((d, alphabet), dtype=np.float64)
-    for start in range(0, n, chunk):
-        block = q[start : start + chunk]  # (m, d)
-        onehot = np.zeros((len(block), d, alphabet))
-        np.put_along_axis(onehot, block[..., None], 1.0, axis=2)
-        before = counts + np.cumsum(onehot, axis=0) - onehot + KT_PRIOR  # counts seen before each row
-        probs = before / before.sum(axis=2, keepdims=True)
-        encoder.encode(block.reshape(-1), _family(), probs.reshape(-1, alphabet))
-        counts += onehot.sum(axis=0)
-    return encoder.get_compressed().astype("<u4").tobytes()
-
-
-def _decode_symbols(payload: bytes, n: int, d: int, alphabet: int) -> np.ndarray:
-    import constriction
-
-    decoder = constriction.stream.queue.RangeDecoder(np.frombuffer(payload, dtype="<u4").astype(np.uint32))
-    counts = np.full((d, alphabet), KT_PRIOR)
-    out = np.empty((n, d), dtype=np.int32)
-    family, dims = _family(), np.arange(d)
-    for i in range(n):
-        out[i] = decoder.decode(family, counts / counts.sum(axis=1, keepdims=True))
-        counts[dims, out[i]] += 1.0
-    return out
-
-
 # ----------------------------------------------------------------------------- the format
-def _half_range(low: Any, high: Any) -> tuple[np.ndarray, np.ndarray]:
-    """The range as stored: float16 (half the header), rounded outwards so it still covers [low, high]."""
-    low32 = np.asarray(low, dtype=np.float32).reshape(-1)
-    high32 = np.asarray(high, dtype=np.float32).reshape(-1)
-    low16, high16 = low32.astype(np.float16), high32.astype(np.float16)
-    low16 = np.where(low16 > low32, np.nextafter(low16, np.float16(-np.inf)), low16)
-    high16 = np.where((high16 < high32) | (high16 <= low16), np.nextafter(np.maximum(high16, low16), np.float16(np.inf)), high16)
-    return low16.astype(np.float32), high16.astype(np.float32)
-
-
 def compress(model: Any, x: np.ndarray, bits: int = 6,
              code_range: Optional[tuple[np.ndarray, np.ndarray]] = None) -> bytes:
     """Encode images ``x`` into ``.aez`` bytes.
@@ -167,63 +141,129 @@ def compress(model: Any, x: np.ndarray, bits: int = 6,
         An unconditional trained model; its fingerprint is stored, and
         :func:`decompress` refuses any other model.
     x : ndarray, shape (N, *input_shape) or (N, input_size)
+        Finite values.
     bits : int, default 6
         Bits per code dimension before entropy coding, 1 to 10.
     code_range : (ndarray, ndarray), optional
         Per-dimension (low, high), e.g. ``code_range(model, x_train)``; default: the
-        range of the codes of ``x`` itself.
+        range of the codes of ``x`` itself. Any finite range works: ranges beyond
+        float16 are stored as float32 (format version 2).
 
     Returns
     -------
     bytes
+
+    Raises
+    ------
+    aekit.DataError
+        A NaN or infinite value in ``x`` or in its codes.
+    ValueError
+        Bad ``bits`` or ``code_range``.
     """
     bits = BITS.check("bits", bits)
     z = _codes(model, x)  # (N, d)
     if code_range is None:
         code_range = (z.min(axis=0), np.maximum(z.max(axis=0), z.min(axis=0) + 1e-6)) if len(z) else (np.zeros(z.shape[1]),) * 2
-    low, high = _half_range(*code_range)
+    low, high, range_type = _stored_range(*code_range)
     if low.shape != (z.shape[1],) or high.shape != low.shape:
         raise ValueError(f"code_range must hold {z.shape[1]} values per bound, got {low.shape} and {high.shape}")
     payload = _encode_symbols(quantize(z, low, high, bits), 1 << bits) if len(z) else b""
     shape = tuple(model.code_shape)
-    head = _FIXED.pack(MAGIC, FORMAT_VERSION, bits, len(shape), 0, len(z), model_fingerprint(model))
-    body = head + struct.pack(f"<{len(shape)}I", *shape) + low.astype("<f2").tobytes() + high.astype("<f2").tobytes()
+    version = 2 if range_type else 1  # the lowest version that holds the file
+    head = _FIXED.pack(MAGIC, version, bits, len(shape), range_type, len(z), model_fingerprint(model))
+    stored = _RANGE_TYPES[range_type].newbyteorder("<")
+    body = head + struct.pack(f"<{len(shape)}I", *shape) + low.astype(stored).tobytes() + high.astype(stored).tobytes()
     body += _U32.pack(len(payload)) + payload
     return body + _U32.pack(zlib.crc32(body))
 
 
-def read_header(blob: bytes) -> AezHeader:
-    """Parse and check an ``.aez`` file: magic, version, length and CRC-32; raises :class:`AezError`."""
+def read_header(blob: bytes, source: str = ".aez data") -> AezHeader:
+    """Parse and check an ``.aez`` file: magic, version, sizes, CRC-32 and the range.
+
+    Every size is checked against the real length (Python integers, no overflow)
+    before anything is read from the file.
+
+    Parameters
+    ----------
+    blob : bytes
+    source : str, default ".aez data"
+        Named first in error messages (normally the file path).
+
+    Raises
+    ------
+    AezError
+    """
     blob = bytes(blob)
+    try:
+        return _parse(blob)
+    except AezError as err:
+        raise AezError(f"{source}: {err}") from None
+
+
+def _parse(blob: bytes) -> AezHeader:
     if len(blob) < len(MAGIC) or blob[: len(MAGIC)] != MAGIC:
         raise AezError("not an .aez file (its first bytes are not the .aez magic)")
     if len(blob) < _FIXED.size:
         raise AezError(f"truncated .aez file: {len(blob)} bytes, shorter than the {_FIXED.size}-byte header")
-    _, version, bits, ndim, _, count, fingerprint = _FIXED.unpack_from(blob)
-    if version > FORMAT_VERSION:
-        raise AezError(f".aez format version {version} is newer than this aekit reads ({FORMAT_VERSION})")
+    _, version, bits, ndim, range_type, count, fingerprint = _FIXED.unpack_from(blob)
+    _check_fields(version, bits, ndim, range_type)
     pos = _FIXED.size + 4 * ndim
     if len(blob) < pos:
         raise AezError(f"truncated .aez file: {len(blob)} bytes, the header alone needs {pos}")
     shape = struct.unpack_from(f"<{ndim}I", blob, _FIXED.size)
-    d = math.prod(shape)
-    if len(blob) < pos + 4 * d + 4:
-        raise AezError(f"truncated .aez file: {len(blob)} bytes, the header alone needs {pos + 4 * d + 4}")
-    (size,) = _U32.unpack_from(blob, pos + 4 * d)
-    total = pos + 4 * d + 4 + size + 4
+    if 0 in shape:
+        raise AezError(f".aez file declares an empty code shape {shape}")
+    d, stored = math.prod(shape), _RANGE_TYPES[range_type]
+    ranges = pos + 2 * d * stored.itemsize
+    if len(blob) < ranges + 4:
+        raise AezError(f"truncated .aez file: {len(blob)} bytes, the header alone needs {ranges + 4}")
+    (size,) = _U32.unpack_from(blob, ranges)
+    total = ranges + 4 + size + 4
     if len(blob) != total:
         what = "truncated" if len(blob) < total else "has trailing bytes:"
         raise AezError(f".aez file {what} {len(blob)} bytes where its header announces {total}")
     if zlib.crc32(blob[:-4]) != _U32.unpack_from(blob, total - 4)[0]:
         raise AezError(".aez file is damaged: CRC-32 checksum mismatch")
-    low = np.frombuffer(blob, "<f2", d, pos).astype(np.float32)
-    high = np.frombuffer(blob, "<f2", d, pos + 2 * d).astype(np.float32)
-    payload = blob[pos + 4 * d + 4 : total - 4]
-    return AezHeader(version, bits, count, fingerprint, tuple(shape), low, high, payload)
+    low = np.frombuffer(blob, stored.newbyteorder("<"), d, pos).astype(np.float32)
+    high = np.frombuffer(blob, stored.newbyteorder("<"), d, pos + d * stored.itemsize).astype(np.float32)
+    _check_range(low, high)
+    payload = blob[ranges + 4 : total - 4]
+    return AezHeader(version, bits, count, fingerprint, tuple(shape), low, high, payload, range_type)
 
 
-def decompress(model: Any, blob: bytes) -> np.ndarray:
+def _check_fields(version: int, bits: int, ndim: int, range_type: int) -> None:
+    if version > FORMAT_VERSION:
+        raise AezError(f".aez format version {version} is newer than this aekit reads ({FORMAT_VERSION})")
+    if version < 1:
+        raise AezError(f".aez file declares format version {version}; versions start at 1")
+    if not 1 <= bits <= MAX_BITS:
+        raise AezError(f".aez file declares {bits} bits per dimension; 1..{MAX_BITS} are valid")
+    if ndim == 0:
+        raise AezError(".aez file declares a code with 0 dimensions")
+    if range_type not in _RANGE_TYPES or (version == 1 and range_type):
+        raise AezError(f".aez file declares range type {range_type}, unknown to format version {version}")
+
+
+def _check_range(low: np.ndarray, high: np.ndarray) -> None:
+    bad = np.flatnonzero(~(np.isfinite(low) & np.isfinite(high) & (low < high)))
+    if bad.size:
+        i = int(bad[0])
+        raise AezError(f".aez file is damaged: code dimension {i} has range [{low[i]}, {high[i]}] "
+                       f"(must be finite with low < high; {bad.size} such dimensions)")
+
+
+def decompress(model: Any, blob: bytes, max_bytes: int = MAX_DECODED_BYTES, source: str = ".aez data") -> np.ndarray:
     """Decode ``.aez`` bytes made by :func:`compress` with this same model.
+
+    Parameters
+    ----------
+    model : Autoencoder
+    blob : bytes
+    max_bytes : int, default 2 GiB
+        Largest decoded output (float32 images) accepted; a header announcing
+        more is refused before anything is allocated.
+    source : str, default ".aez data"
+        Named first in error messages (normally the file path).
 
     Returns
     -------
@@ -232,23 +272,39 @@ def decompress(model: Any, blob: bytes) -> np.ndarray:
     Raises
     ------
     AezError
-        If the bytes are damaged, truncated, of a newer format, or were made with
-        a different model (fingerprint mismatch).
+        If the bytes are damaged, truncated, of a newer format, announce more
+        than ``max_bytes`` of images, were made with a different model
+        (fingerprint or code shape mismatch), or the payload is not used up exactly.
     """
-    head = read_header(blob)
+    head = read_header(blob, source)
+    try:
+        return _decode(model, head, max_bytes)
+    except AezError as err:
+        raise AezError(f"{source}: {err}") from None
+
+
+def _decode(model: Any, head: AezHeader, max_bytes: int) -> np.ndarray:
     mine = model_fingerprint(model)
     if head.fingerprint != mine:
         raise AezError(f"this .aez file was made with a different model (fingerprint {head.fingerprint.hex()[:12]}..., "
                        f"this model {mine.hex()[:12]}...)")
-    if not 1 <= head.bits <= MAX_BITS:
-        raise AezError(f".aez file declares {head.bits} bits per dimension; 1..{MAX_BITS} are valid")
-    d = math.prod(head.code_shape)
+    if head.code_shape != tuple(model.code_shape):
+        raise AezError(f".aez file declares codes of shape {head.code_shape}; this model's are {tuple(model.code_shape)}")
+    size = head.count * model.config.input_size * 4
+    if size > max_bytes:
+        raise AezError(f".aez file declares {head.count} images of {model.config.input_size} values: {size} bytes "
+                       f"decoded, above the limit of {max_bytes} bytes (pass max_bytes= to allow more)")
+    out = np.empty((head.count, *model.config.input_shape), dtype=np.float32)
+    chunks = decode_symbol_chunks(head.payload, head.count, math.prod(head.code_shape), 1 << head.bits)
+    start = 0
     try:
-        q = _decode_symbols(head.payload, head.count, d, 1 << head.bits) if head.count else np.zeros((0, d), np.int32)
-    except (ValueError, RuntimeError, AssertionError) as err:
+        for q in chunks:  # a few hundred images at a time: memory stays bounded by the output
+            z = dequantize(q, head.low, head.high, head.bits).reshape(len(q), *head.code_shape)
+            out[start : start + len(q)] = np.asarray(model.decode(z)).reshape(len(q), *model.config.input_shape)
+            start += len(q)
+    except (PayloadError, ValueError, RuntimeError, AssertionError) as err:
         raise AezError(f".aez payload cannot be decoded ({err})") from None
-    z = dequantize(q, head.low, head.high, head.bits).reshape(head.count, *head.code_shape)
-    return np.asarray(model.decode(z)).reshape(head.count, *model.config.input_shape)
+    return out
 
 
 def bits_per_pixel(blob: bytes, n_images: int, pixels_per_image: int) -> float:
@@ -281,8 +337,8 @@ def _training_rows(spec: str, limit: int = 20_000) -> np.ndarray:
 
 def _compress_command(args: argparse.Namespace) -> int:
     model = load_run_model(args.run)
-    x = fit_rows(model, load_rows(args.input)[0][: args.limit])
-    rng = code_range(model, fit_rows(model, _training_rows(args.range_from))) if args.range_from else None
+    x = load_model_rows(model, args.input, args.limit)[0]
+    rng = code_range(model, fit_rows(model, _training_rows(args.range_from), args.range_from)) if args.range_from else None
     blob = compress(model, x, args.bits, rng)
     write_aez(args.output, blob)
     x_hat = decompress(model, blob)
@@ -294,7 +350,7 @@ def _compress_command(args: argparse.Namespace) -> int:
 
 def _decompress_command(args: argparse.Namespace) -> int:
     model = load_run_model(args.run)
-    x_hat = decompress(model, read_aez(args.file))
+    x_hat = decompress(model, read_aez(args.file), source=args.file)
     save_npy(args.output, x_hat)
     print(f"wrote {args.output}: {len(x_hat)} images of shape {x_hat.shape[1:]}")
     return 0

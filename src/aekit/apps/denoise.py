@@ -22,7 +22,7 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 import torch
 
-from aekit.apps._io import fit_rows, load_rows, load_run_model, run_command
+from aekit.apps._io import load_model_rows, load_run_model, run_command
 from aekit.metrics import per_example_psnr, per_example_ssim
 from aekit.models.corruption import corrupt
 
@@ -180,7 +180,7 @@ def save_npy(path: str | Path, array: np.ndarray) -> None:
 # ----------------------------------------------------------------------------- command
 def _denoise_command(args: argparse.Namespace) -> int:
     model = load_run_model(args.run)
-    clean = fit_rows(model, load_rows(args.data)[0][: args.n])
+    clean = load_model_rows(model, args.data, args.n)[0]
     noisy = add_noise(clean, args.noise, args.level, seed=args.seed)
     estimates = {"noisy": noisy, "aekit": model.denoise(noisy)}
     if args.baselines and args.noise == "gaussian":

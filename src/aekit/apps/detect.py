@@ -97,14 +97,40 @@ def add_cli(subparsers: Any) -> None:
     p.add_argument("--figures", help="figure directory (default RUN/figures)")
 
 
+def read_label_file(path: str | Path) -> np.ndarray:
+    """0/1 labels (1 = anomaly), one per row, from ``.npy``/``.npz`` (never unpickled) or a one-column ``.csv``/``.parquet``.
+
+    Raises
+    ------
+    aekit.DataError
+        Naming the file: unreadable, not numeric, more than one column, or a label other than 0 and 1.
+    """
+    from aekit.data import DataError, load_array, load_table
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: labels file not found")
+    name = path.name.lower().removesuffix(".gz")
+    if name.endswith((".npy", ".npz")):
+        labels = load_array(path, dtype=None)
+    elif name.endswith((".csv", ".parquet", ".pq")):
+        labels = load_table(path).x
+    else:
+        raise DataError(f"{path}: labels must be a .npy, .npz, .csv or .parquet file")
+    if labels.ndim > 2 or (labels.ndim == 2 and labels.shape[1] != 1):
+        raise DataError(f"{path}: expected one label per row, got an array of shape {labels.shape}")
+    labels = labels.ravel()
+    bad = np.flatnonzero((labels != 0) & (labels != 1))
+    if bad.size:
+        raise DataError(f"{path}: label {labels[bad[0]]} at row {bad[0]} is not 0 or 1 (1 = anomaly; {bad.size} such rows)")
+    return labels.astype(int)
+
+
 def _read_labels(args: argparse.Namespace, y: Optional[np.ndarray], n: int) -> Optional[np.ndarray]:
-    from aekit.data import DataError, load_table
+    from aekit.data import DataError
 
     if args.labels:
-        path = Path(args.labels)
-        if not path.is_file():
-            raise DataError(f"{path}: labels file not found")
-        labels = np.load(path).ravel() if path.suffix == ".npy" else load_table(path).x.ravel()
+        labels = read_label_file(args.labels)
     elif args.normal_class is not None:
         if y is None:
             raise DataError(f"{args.data}: has no labels, so --normal-class cannot be used")
@@ -119,15 +145,14 @@ def _read_labels(args: argparse.Namespace, y: Optional[np.ndarray], n: int) -> O
 def _detect(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from aekit.apps._io import fit_rows, load_rows, load_run_model
+    from aekit.apps._io import fit_rows, load_model_rows, load_run_model
     from aekit.data import load_data
     from aekit.serialization import atomic_path
 
     model = load_run_model(args.run)
-    x, y = load_rows(args.data)
-    x = fit_rows(model, x)
+    x, y = load_model_rows(model, args.data)
     labels = _read_labels(args, y, len(x))
-    reference = fit_rows(model, load_data(args.reference).x_train) if args.reference else x
+    reference = fit_rows(model, load_data(args.reference).x_train, args.reference) if args.reference else x
     scorer = AnomalyScorer(model, score=args.score).fit(reference)
     scores = scorer.score(x)
     threshold = threshold_from_contamination(scores, args.contamination)
@@ -151,4 +176,4 @@ def _detect(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["add_cli", "plot_most_anomalous", "plot_roc_pr", "plot_score_histogram"]
+__all__ = ["add_cli", "plot_most_anomalous", "plot_roc_pr", "plot_score_histogram", "read_label_file"]

@@ -115,7 +115,7 @@ def add_cli(subparsers: Any) -> None:
 def _encode(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from aekit.apps._io import fit_rows, load_rows, load_run_model
+    from aekit.apps._io import load_model_rows, load_run_model
     from aekit.data import DataError
     from aekit.serialization import atomic_path
 
@@ -123,8 +123,8 @@ def _encode(args: argparse.Namespace) -> int:
     if out.suffix not in (".npy", ".parquet"):
         raise DataError(f"{out}: --out must end in .npy or .parquet")
     model = load_run_model(args.run)
-    x, y = load_rows(args.data)
-    codes = np.asarray(model.encode(fit_rows(model, x), batch_size=args.batch_size)).reshape(len(x), -1)
+    x, y = load_model_rows(model, args.data)
+    codes = np.asarray(model.encode(x, batch_size=args.batch_size)).reshape(len(x), -1)
     with atomic_path(out) as tmp:
         if out.suffix == ".npy":
             with open(tmp, "wb") as fh:

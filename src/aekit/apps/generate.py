@@ -15,7 +15,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 import torch
 
-from aekit.apps._io import fit_rows, load_rows, load_run_model, run_command
+from aekit.apps._io import load_model_rows, load_run_model, run_command
 from aekit.apps.denoise import figures_dir
 from aekit.config import Range
 from aekit.metrics import elbo, iw_log_likelihood
@@ -166,8 +166,8 @@ def _generate_command(args: argparse.Namespace) -> int:
         path = save_grid(figures_dir(args) / "manifold.png", manifold(model, args.manifold, label=one), args.manifold)
         print(f"wrote {path}")
     if args.evaluate:
-        x, y = load_rows(args.data)
-        x, y = fit_rows(model, x[: args.limit]), (y[: args.limit] if model.config.num_classes and y is not None else None)
+        x, y = load_model_rows(model, args.data, args.limit)
+        y = y if model.config.num_classes else None
         bound, ll = elbo(model, x, y), iw_log_likelihood(model, x, y, k=args.k)
         print(f"test ELBO {bound:.2f} nats, IW log-likelihood (k={args.k}) {ll.mean():.2f} nats, n={len(x)}")
     return 0

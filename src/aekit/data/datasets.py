@@ -258,6 +258,8 @@ def _check_split(images: np.ndarray, labels: np.ndarray, classes: tuple[str, ...
                         f"got {images.shape} and {labels.shape}")
     if len(images) != len(labels):
         raise DataError(f"{where}: {len(images)} images but {len(labels)} labels")
+    if not len(images):
+        raise DataError(f"{where}: the files hold no images")
     bad = np.flatnonzero((labels < 0) | (labels >= len(classes)))
     if bad.size:
         raise DataError(f"{where}: label {labels[bad[0]]} at index {bad[0]} is outside "

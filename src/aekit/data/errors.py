@@ -18,3 +18,13 @@ class DataError(ValueError):
     ...
     aekit.data.errors.DataError: train.csv: column 'age', row 3: 'abc' is not a number
     """
+
+
+def not_utf8(err: UnicodeDecodeError) -> str:
+    """Why text could not be read, for a message that already names the file.
+
+    >>> not_utf8(UnicodeDecodeError("utf-8", b"a\\xff", 1, 2, "invalid start byte"))
+    'not UTF-8 text (byte 0xff: invalid start byte); save it as UTF-8'
+    """
+    byte = err.object[err.start : err.start + 1]
+    return f"not UTF-8 text (byte 0x{byte.hex()}: {err.reason}); save it as UTF-8"

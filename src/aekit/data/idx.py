@@ -8,6 +8,7 @@ big-endian. The files are usually gzip-compressed.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import struct
 import tempfile
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from aekit.data.checks import check_finite
 from aekit.data.errors import DataError
 
 __all__ = ["read_idx", "read_idx_payload", "gunzip_if_needed", "parse_idx", "write_idx"]
@@ -33,11 +35,12 @@ _CODES: dict[tuple[str, int], int] = {(dt.kind, dt.itemsize): code for code, dt 
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-def read_idx_payload(path: str | os.PathLike) -> bytes:
+def read_idx_payload(path: str | os.PathLike) -> bytes | bytearray:
     """Return the uncompressed bytes of an IDX file, plain or gzip-compressed.
 
     Compression is detected from the content (the gzip magic bytes), not the
-    file name, so a mis-named file still reads.
+    file name, so a mis-named file still reads. A gzip stream is inflated only
+    up to the size its IDX header promises (see :func:`gunzip_if_needed`).
 
     Parameters
     ----------
@@ -46,13 +49,14 @@ def read_idx_payload(path: str | os.PathLike) -> bytes:
 
     Returns
     -------
-    bytes
+    bytes or bytearray
         The raw IDX content (header and values).
 
     Raises
     ------
     DataError
-        If the file is missing or its gzip stream is truncated or corrupt.
+        If the file is missing, its gzip stream is truncated or corrupt, or it
+        holds more or less than its IDX header promises.
     """
     path = Path(path)
     try:
@@ -62,22 +66,101 @@ def read_idx_payload(path: str | os.PathLike) -> bytes:
     return gunzip_if_needed(raw, str(path))
 
 
-def gunzip_if_needed(raw: bytes, source: str = "<bytes>") -> bytes:
-    """Return ``raw`` decompressed if it starts with the gzip magic bytes, else as is."""
+def gunzip_if_needed(raw: bytes, source: str = "<bytes>") -> bytes | bytearray:
+    """Return IDX content ``raw``, decompressed if it starts with the gzip magic bytes.
+
+    Decompression streams and stops at the size the IDX header inside promises,
+    so neither a header claiming terabytes nor a gzip bomb allocates more than
+    that validated size: the header is read first, its size checked against the
+    most a gzip stream of ``len(raw)`` bytes can expand to, and the stream must
+    then hold exactly that many bytes.
+
+    Raises
+    ------
+    DataError
+        Naming ``source``: a corrupt or truncated stream, a bad IDX header, or
+        more or less data than the header promises.
+    """
     if not raw.startswith(_GZIP_MAGIC):
         return raw
-    try:
-        return gzip.decompress(raw)
-    except (OSError, EOFError, zlib.error) as err:
-        raise DataError(f"{source}: gzip data is truncated or corrupt ({err})") from err
+    stream = _GzipStream(raw, source)
+    head = stream.read(4)
+    ndim = head[3] if len(head) == 4 else 0
+    head += stream.read(4 * ndim)
+    dtype, dims = _parse_header(head, source)
+    total = len(head) + math.prod(dims) * dtype.itemsize  # Python ints: no overflow
+    most = _MAX_DEFLATE_RATIO * len(raw)
+    if total > most:
+        raise DataError(f"{source}: IDX header dims {dims} of {dtype.name} claim {total} bytes, more than the "
+                        f"{len(raw)}-byte gzip file can hold (at most {most}); the header is corrupt")
+    out = bytearray(total)
+    out[: len(head)] = head
+    filled = stream.read_into(memoryview(out)[len(head):])
+    extra = stream.skip(_MAX_EXCESS) if filled == total - len(head) else 0
+    if filled < total - len(head) or extra:
+        size = f"more than {total + _MAX_EXCESS - len(head)}" if extra > _MAX_EXCESS else str(filled + extra)
+        raise DataError(f"{source}: IDX payload is {size} bytes but header dims {dims} of {dtype.name} need "
+                        f"{total - len(head)} bytes ({'padded' if extra else 'truncated'} gzip data)")
+    return out
 
 
-def parse_idx(payload: bytes, source: str = "<bytes>") -> np.ndarray:
+# how far past the promised size a padded stream is decompressed (and discarded) to report its size
+_MAX_EXCESS = 1 << 20
+
+
+# deflate cannot expand data by more than about 1032:1; a header claiming more is a lie
+_MAX_DEFLATE_RATIO = 1032
+
+
+class _GzipStream:
+    """Read decompressed bytes of a (possibly multi-member) gzip buffer a bounded piece at a time."""
+
+    def __init__(self, raw: bytes, source: str) -> None:
+        self.source, self.pending, self.done = source, raw, False
+        self.inflater = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16)
+
+    def read(self, n: int) -> bytes:
+        buffer = bytearray(n)
+        return bytes(buffer[: self.read_into(memoryview(buffer))])
+
+    def skip(self, limit: int) -> int:
+        """Decompress and discard up to ``limit`` + 1 bytes; how many there were."""
+        skipped, buffer = 0, memoryview(bytearray(1 << 16))
+        while skipped <= limit and not self.done:
+            skipped += self.read_into(buffer)
+        return skipped
+
+    def read_into(self, target: memoryview) -> int:
+        """Fill ``target`` as far as the stream goes; the number of bytes written."""
+        filled = 0
+        while filled < len(target) and not self.done:
+            try:
+                chunk = self.inflater.decompress(self.pending, min(len(target) - filled, 1 << 20))
+            except zlib.error as err:
+                raise DataError(f"{self.source}: gzip data is truncated or corrupt ({err})") from err
+            target[filled : filled + len(chunk)] = chunk
+            filled += len(chunk)
+            self.pending = self.inflater.unconsumed_tail
+            if self.inflater.eof:
+                self._next_member()
+            elif not chunk and not self.pending:
+                raise DataError(f"{self.source}: gzip data is truncated (the stream ends without its trailer)")
+        return filled
+
+    def _next_member(self) -> None:
+        rest = self.inflater.unused_data
+        if rest.strip(b"\0"):  # another gzip member follows (zero padding after the last one is allowed)
+            self.pending, self.inflater = rest, zlib.decompressobj(wbits=zlib.MAX_WBITS | 16)
+        else:
+            self.done = True
+
+
+def parse_idx(payload: bytes | bytearray, source: str = "<bytes>") -> np.ndarray:
     """Decode the bytes of an uncompressed IDX file into an array.
 
     Parameters
     ----------
-    payload : bytes
+    payload : bytes or bytearray
         The IDX content: header followed by exactly ``prod(dims)`` values.
     source : str, default "<bytes>"
         Name used in error messages (normally the file path).
@@ -90,12 +173,13 @@ def parse_idx(payload: bytes, source: str = "<bytes>") -> np.ndarray:
     Raises
     ------
     DataError
-        On a bad magic number, unknown dtype code, zero dimensions, or a payload
-        whose length differs from what the header promises.
+        On a bad magic number, unknown dtype code, zero dimensions, a payload
+        whose length differs from what the header promises, or a NaN/inf value
+        in a float file (with its index).
     """
     dtype, dims = _parse_header(payload, source)
     offset = 4 + 4 * len(dims)
-    expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(dims) * dtype.itemsize  # Python ints: a hostile header cannot overflow
     actual = len(payload) - offset
     if actual != expected:
         raise DataError(
@@ -103,7 +187,9 @@ def parse_idx(payload: bytes, source: str = "<bytes>") -> np.ndarray:
             f"of {dtype.name} need {expected} bytes (truncated or padded file)"
         )
     values = np.frombuffer(payload, dtype=dtype, offset=offset).reshape(dims)
-    return values.astype(dtype.newbyteorder("="))
+    values = values.astype(dtype.newbyteorder("="), copy=False)
+    check_finite(values, source)
+    return values
 
 
 def _parse_header(payload: bytes, source: str) -> tuple[np.dtype, tuple[int, ...]]:

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from aekit.data.errors import DataError
+from aekit.data.delimited import describe_separator, separator_for, separator_hint
+from aekit.data.errors import DataError, not_utf8
 
 __all__ = ["Ratings", "SyntheticRatings", "load_ratings", "synthetic_ratings"]
 
@@ -90,9 +91,6 @@ class Ratings:
 
 
 # ----------------------------------------------------------------------------- files
-_READERS = {".csv": ",", ".tsv": "\t", ".txt": None, ".dat": None, ".parquet": None}
-
-
 def load_ratings(path: str | os.PathLike, user: str = "user", item: str = "item", rating: str = "rating",
                  timestamp: str | None = "timestamp") -> Ratings:
     """Read a ratings table from CSV/TSV (with a header row) or Parquet.
@@ -100,7 +98,7 @@ def load_ratings(path: str | os.PathLike, user: str = "user", item: str = "item"
     Parameters
     ----------
     path : str or os.PathLike
-        ``.csv``, ``.tsv`` or ``.parquet`` file.
+        ``.csv`` (comma-separated), ``.tsv``/``.tab`` (tab-separated) or ``.parquet`` file.
     user, item, rating : str
         Column names. User and item ids may be numbers or text.
     timestamp : str or None, default "timestamp"
@@ -125,7 +123,9 @@ def load_ratings(path: str | os.PathLike, user: str = "user", item: str = "item"
     available = list(frame.columns)
     for name in (user, item, rating):
         if name not in available:
-            raise DataError(f"{path}: no column {name!r}; columns are {available}")
+            sep = separator_for(path)
+            hint = separator_hint(available, sep) if sep else ""
+            raise DataError(f"{path}: no column {name!r}; columns are {available}{hint}")
     if len(frame) == 0:
         raise DataError(f"{path}: no rating rows")
     ids = [_id_column(path, frame, c, first_line) for c in (user, item)]
@@ -138,17 +138,21 @@ def load_ratings(path: str | os.PathLike, user: str = "user", item: str = "item"
 
 def _read_frame(path: Path) -> tuple[pd.DataFrame, int | None]:
     suffix = path.suffix.lower()
-    if suffix not in (".csv", ".tsv", ".parquet"):
-        raise DataError(f"{path}: load_ratings reads .csv, .tsv or .parquet files, not {suffix or 'no suffix'!r}")
+    sep = separator_for(path)
+    if sep is None and suffix != ".parquet":
+        raise DataError(f"{path}: load_ratings reads .csv, .tsv, .tab or .parquet files, not {suffix or 'no suffix'!r}")
     if not path.is_file():
         raise DataError(f"{path}: file not found")
+    what = describe_separator(sep) if sep else "Parquet"
     try:
-        if suffix == ".parquet":
+        if sep is None:
             return pd.read_parquet(path), None
         # ids stay text: "007" and "7" are different users
-        return pd.read_csv(path, sep=_READERS[suffix], dtype=str, keep_default_na=False), 2
+        return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False), 2
+    except UnicodeDecodeError as err:
+        raise DataError(f"{path}: {not_utf8(err)}") from err
     except Exception as err:  # pandas and pyarrow raise many types for a bad file
-        raise DataError(f"{path}: cannot read ratings table ({err})") from err
+        raise DataError(f"{path}: cannot read ratings table ({what}: {err})") from err
 
 
 def _where(row: int, first_line: int | None) -> str:

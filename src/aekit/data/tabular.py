@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import pickle
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,8 +12,11 @@ import pandas as pd
 from pandas.api.types import is_bool_dtype, is_numeric_dtype, is_object_dtype, is_string_dtype
 
 from aekit.data.datasets import list_datasets, load_dataset
-from aekit.data.errors import DataError
+from aekit.data.checks import check_finite
+from aekit.data.delimited import separator_for, separator_hint
+from aekit.data.errors import DataError, not_utf8
 from aekit.data.idx import read_idx
+from aekit.data.npy import npz_names, read_npy, read_npz_member
 from aekit.data.splits import random_split
 
 __all__ = ["TableData", "DataSplits", "load_array", "load_table", "load_data", "split_arrays"]
@@ -54,13 +55,12 @@ class DataSplits:
 
 
 # ----------------------------------------------------------------------------- arrays
-# What np.load raises on a missing, truncated or foreign file.
-_LOAD_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, pickle.UnpicklingError)
-
-
 def load_array(source: str | os.PathLike | np.ndarray, key: str | None = None,
-               dtype: np.dtype | type | None = np.float32) -> np.ndarray:
+               dtype: np.dtype | type | None = np.float32, name: str | None = None) -> np.ndarray:
     """Load a numeric array from a ``.npy``/``.npz`` file or an in-memory array.
+
+    Files are never unpickled, and a header's shape is checked against the
+    bytes really there before anything is allocated (see :mod:`aekit.data.npy`).
 
     Parameters
     ----------
@@ -70,6 +70,9 @@ def load_array(source: str | os.PathLike | np.ndarray, key: str | None = None,
         Array to take from a ``.npz``; defaults to its only array, else ``"x"``.
     dtype : numpy dtype or None, default numpy.float32
         Result dtype; None keeps the stored one.
+    name : str, optional
+        What to call in-memory data in messages (e.g. the file it was read
+        from); default ``"array"``.
 
     Returns
     -------
@@ -79,8 +82,9 @@ def load_array(source: str | os.PathLike | np.ndarray, key: str | None = None,
     Raises
     ------
     DataError
-        Unreadable file, unknown or ambiguous ``.npz`` key, non-numeric dtype,
-        empty array, or a NaN/inf value (its index is given).
+        Unreadable file, damaged header, object (pickled) array, unknown or
+        ambiguous ``.npz`` key, non-numeric dtype, empty array, or a NaN/inf
+        value (its index is given).
 
     Examples
     --------
@@ -92,17 +96,16 @@ def load_array(source: str | os.PathLike | np.ndarray, key: str | None = None,
         reader = _ARRAY_READERS.get(path.suffix.lower())
         if reader is None:
             raise DataError(f"{path}: load_array reads {', '.join(_ARRAY_READERS)} files, not {path.suffix!r}")
+        if not path.is_file():
+            raise DataError(f"{path}: file not found")
         array, where = reader(path, key), f"{path}" + (f"[{key}]" if key else "")
     else:
-        array, where = np.asarray(source), "array"
+        array, where = np.asarray(source), name or "array"
     return _checked(array, where, dtype)
 
 
 def _read_npy(path: Path, key: str | None) -> np.ndarray:
-    try:
-        return np.load(path, allow_pickle=False)
-    except _LOAD_ERRORS as err:
-        raise DataError(f"{path}: not a readable .npy file ({err})") from err
+    return read_npy(path)
 
 
 def _read_npz(path: Path, key: str | None) -> np.ndarray:
@@ -111,19 +114,11 @@ def _read_npz(path: Path, key: str | None) -> np.ndarray:
         key = names[0] if len(names) == 1 else "x"
     if key not in names:
         raise DataError(f"{path}: no array {key!r}; it holds {sorted(names)} (pass key=...)")
-    try:  # decompress only the member asked for, not the whole archive
-        with np.load(path, allow_pickle=False) as archive:
-            return archive[key]
-    except _LOAD_ERRORS as err:
-        raise DataError(f"{path}: array {key!r} is unreadable ({err})") from err
+    return read_npz_member(path, key)  # decompresses only the member asked for, not the whole archive
 
 
 def _npz_names(path: Path) -> list[str]:
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            return list(archive.files)
-    except _LOAD_ERRORS as err:
-        raise DataError(f"{path}: not a readable .npz file ({err})") from err
+    return npz_names(path)
 
 
 _ARRAY_READERS: dict[str, Callable[[Path, str | None], np.ndarray]] = {".npy": _read_npy, ".npz": _read_npz}
@@ -134,10 +129,7 @@ def _checked(array: np.ndarray, where: str, dtype) -> np.ndarray:
         raise DataError(f"{where}: dtype {array.dtype} is not numeric")
     if array.ndim == 0 or len(array) == 0:
         raise DataError(f"{where}: array of shape {array.shape} holds no rows")
-    bad = np.argwhere(~np.isfinite(array))
-    if len(bad):
-        index = tuple(int(i) for i in bad[0])
-        raise DataError(f"{where}: value {array[index]} at index {index} is not finite ({len(bad)} such values)")
+    check_finite(array, where)
     return array if dtype is None else array.astype(dtype, copy=False)
 
 
@@ -152,7 +144,8 @@ def load_table(path: str | os.PathLike, columns: list[str] | None = None, label:
     Parameters
     ----------
     path : str or os.PathLike
-        A ``.csv`` (optionally ``.csv.gz``) or ``.parquet``/``.pq`` file.
+        A ``.csv`` (optionally ``.csv.gz``), tab-separated ``.tsv``/``.tab`` or
+        ``.parquet``/``.pq`` file.
     columns : list of str, optional
         Feature columns, in order. Default: every column except ``label``.
     label : str, optional
@@ -193,6 +186,8 @@ def _read_frame(path: Path) -> tuple[pd.DataFrame, int | None]:
         raise DataError(f"{path}: load_table reads {', '.join(_TABLE_READERS)} files")
     try:
         frame, line_offset = reader(path)
+    except UnicodeDecodeError as err:
+        raise DataError(f"{path}: {not_utf8(err)}") from err
     except (OSError, ValueError, pd.errors.ParserError, ImportError) as err:
         raise DataError(f"{path}: cannot read table ({err})") from err
     frame.columns = [str(c) for c in frame.columns]  # Parquet allows non-string names
@@ -202,7 +197,7 @@ def _read_frame(path: Path) -> tuple[pd.DataFrame, int | None]:
 def _read_csv(path: Path) -> tuple[pd.DataFrame, int]:
     # Every cell as its raw text, with no NA guessing and blank lines kept, so a
     # bad cell is reported exactly as written instead of silently becoming NaN.
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False)
+    frame = pd.read_csv(path, sep=separator_for(path), dtype=str, keep_default_na=False, skip_blank_lines=False)
     return frame, 2  # data row 1 is file line 2, after the header
 
 
@@ -210,7 +205,7 @@ def _read_parquet(path: Path) -> tuple[pd.DataFrame, None]:
     return pd.read_parquet(path), None
 
 
-_TABLE_READERS = {".csv": _read_csv, ".parquet": _read_parquet, ".pq": _read_parquet}
+_TABLE_READERS = {".csv": _read_csv, ".tsv": _read_csv, ".tab": _read_csv, ".parquet": _read_parquet, ".pq": _read_parquet}
 
 
 def _feature_columns(path: Path, frame: pd.DataFrame, columns: list[str] | None, label: str | None) -> list[str]:
@@ -218,7 +213,9 @@ def _feature_columns(path: Path, frame: pd.DataFrame, columns: list[str] | None,
     wanted = list(columns) if columns is not None else [c for c in available if c != label]
     for name in wanted + ([label] if label else []):
         if name not in available:
-            raise DataError(f"{path}: no column {name!r}; columns are {available}")
+            sep = separator_for(path)
+            hint = separator_hint(available, sep) if sep else ""
+            raise DataError(f"{path}: no column {name!r}; columns are {available}{hint}")
     if not wanted:
         raise DataError(f"{path}: no feature columns left (columns are {available}, label {label!r})")
     return wanted
@@ -371,13 +368,13 @@ def _from_table(path: Path, label: str | None, columns: list[str] | None) -> dic
 
 def _from_idx(path: Path, label: str | None, columns: list[str] | None) -> dict:
     array = read_idx(path)
-    x = load_array(np.multiply(array, 1 / 255, dtype=np.float32) if array.dtype == np.uint8 else array)
+    x = load_array(np.multiply(array, 1 / 255, dtype=np.float32) if array.dtype == np.uint8 else array, name=str(path))
     return {"x": x[:, None] if x.ndim == 3 else x}  # (N, H, W) -> (N, 1, H, W) like the image datasets
 
 
 # Name endings (after any ".gz") -> loader; the first match wins.
 _FILE_LOADERS: dict[str, Callable[[Path, str | None, list[str] | None], dict]] = {
-    ".npy": _from_npy, ".npz": _from_npz, ".csv": _from_table, ".parquet": _from_table,
+    ".npy": _from_npy, ".npz": _from_npz, ".csv": _from_table, ".tsv": _from_table, ".tab": _from_table, ".parquet": _from_table,
     ".pq": _from_table, "-ubyte": _from_idx, ".idx": _from_idx,
 }
 

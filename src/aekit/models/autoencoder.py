@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
@@ -14,7 +15,7 @@ from aekit.config import ModelConfig
 from aekit.models.corruption import CORRUPTIONS
 from aekit.models.latent import LATENTS, GaussianLatent, LatentOut
 from aekit.models.layers import ARCHITECTURES
-from aekit.models.losses import OUTPUT_ACTIVATIONS, reconstruction_error
+from aekit.models.losses import LOSSES, OUTPUT_ACTIVATIONS, reconstruction_error
 from aekit.models.regularizers import build_regularizers
 from aekit.models.scaler import FeatureScaler
 
@@ -77,8 +78,11 @@ class Autoencoder(nn.Module):
     def _probe_shape(module: nn.Module, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         was_training = module.training
         module.eval()
+        # the probe lives where the weights do: on the "meta" device (a model built only to learn its
+        # shapes, see aekit.load_model) neither allocates memory
+        device = next((p.device for p in module.parameters()), None)
         with torch.no_grad():
-            shape = tuple(module(torch.zeros(1, *input_shape)).shape[1:])
+            shape = tuple(module(torch.zeros(1, *input_shape, device=device)).shape[1:])
         module.train(was_training)
         return shape
 
@@ -121,6 +125,63 @@ class Autoencoder(nn.Module):
         if x.dim() >= 2 and int(np.prod(x.shape[1:])) == self.config.input_size:
             return x.reshape(x.shape[0], *shape)  # e.g. flat (B, 784) for a (1, 28, 28) model
         raise ValueError(f"input of shape {tuple(x.shape)} does not match the model's input_shape {shape}")
+
+    def check_inputs(self, x: ArrayLike, where: str = "data", *, strict: bool = False) -> None:
+        """Refuse data this model cannot use, naming ``where`` and the first bad index.
+
+        Rows must hold ``input_size`` values, every value finite, and the loss's
+        target range (``[0, 1]`` for ``bce``, ``>= 0`` for ``multinomial``) must hold
+        for what the loss sees, the *scaled* input:
+
+        * ``scaler="none"``: the data itself must lie in the range. Raw 0..255
+          pixels for a ``bce`` model are always a mistake (the loss is unbounded
+          below there and turns negative), so they are always refused.
+        * a fitted scaler (``"minmax"``): new data beyond the training range maps
+          outside the target range, and for anomaly scoring that may be exactly
+          the anomalies, so it is refused only with ``strict`` (the data the
+          scaler was fitted on, i.e. training data, where it means the scaler
+          was never fitted).
+
+        Parameters
+        ----------
+        x : array or Tensor, shape (N, *input_shape) or (N, input_size)
+            Other row sources (e.g. :class:`aekit.data.SparseRows`) are checked by their readers.
+        where : str, default "data"
+            What ``x`` is, for the message: a file name, ``"training data"``, ...
+        strict : bool, default False
+            Also check the range after a fitted scaler.
+
+        Raises
+        ------
+        aekit.DataError
+        """
+        from aekit.data.checks import check_finite, check_range, value_range
+        from aekit.data.errors import DataError
+
+        if not isinstance(x, (torch.Tensor, np.ndarray, list)):
+            return
+        x = x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x, dtype=np.float32))
+        if x.dim() < 2 or math.prod(x.shape[1:]) != self.config.input_size:
+            raise DataError(f"{where}: rows of shape {tuple(x.shape[1:])} do not fit the model's input_shape "
+                            f"{self.config.input_shape} ({self.config.input_size} values per row)")
+        check_finite(x, where)
+        loss = self.config.loss
+        low, high = LOSSES.get(loss).target_range
+        if (low, high) == (-math.inf, math.inf):
+            return
+        fix = ("rescale it (e.g. 8-bit pixels / 255), or train with scaler 'minmax' (--scaler minmax) "
+               "or loss 'mse' (--loss mse)")
+        if self.scaler.kind == "none":
+            check_range(x, low, high, where, f"loss {loss!r}", fix)
+        elif strict:
+            flat = x.reshape(len(x), *self.config.input_shape)
+            with torch.no_grad():  # per-feature extremes, scaled: no copy of the data
+                ends = self.scaler(torch.stack([flat.amin(0), flat.amax(0)]).to(self.scaler.scale))
+            found = value_range(ends)
+            if found[0] < low - 1e-6 or found[1] > high + 1e-6:
+                raise DataError(f"{where}: after the model's {self.scaler.kind!r} scaler values span "
+                                f"[{found[0]:.6g}, {found[1]:.6g}], but loss {loss!r} needs [{low:g}, {high:g}]; "
+                                "fit the scaler on this data first (model.scaler.fit(x))")
 
     # ------------------------------------------------------- numpy-friendly
     def _map(self, fn: Callable[..., torch.Tensor], x: ArrayLike, y: Optional[ArrayLike], batch_size: int) -> ArrayLike:

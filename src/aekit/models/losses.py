@@ -3,10 +3,16 @@
 A loss maps decoder output and the clean input to a per-example value summed
 over features, shape (B,). ``from_logits`` losses receive the raw decoder output
 (numerically stable); the others receive it after the output activation.
+
+A loss also declares the range its target (the model's scaled input) must lie
+in: BCE is a log-likelihood only for targets in [0, 1] (outside it the loss is
+unbounded below and training "improves" without limit), and a multinomial
+likelihood needs non-negative counts. Models and configs check data against it.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -21,6 +27,7 @@ class Loss:
     fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (pred, x) -> (B,)
     from_logits: bool
     output_activation: str | None = None  # the activation the loss assumes, if any
+    target_range: tuple[float, float] = (-math.inf, math.inf)  # where the clean target must lie
 
 
 def _bce(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -42,10 +49,11 @@ def _multinomial(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
 
 LOSSES: Registry[Loss] = Registry("loss")
-LOSSES.add("bce", Loss(_bce, from_logits=True, output_activation="sigmoid"))
+LOSSES.add("bce", Loss(_bce, from_logits=True, output_activation="sigmoid", target_range=(0.0, 1.0)))
 LOSSES.add("mse", Loss(_mse, from_logits=False))
 LOSSES.add("masked-mse", Loss(_masked_mse, from_logits=False))
-LOSSES.add("multinomial", Loss(_multinomial, from_logits=True, output_activation="softmax"))
+LOSSES.add("multinomial", Loss(_multinomial, from_logits=True, output_activation="softmax",
+                                target_range=(0.0, math.inf)))
 
 OUTPUT_ACTIVATIONS: Registry[Callable[[torch.Tensor], torch.Tensor]] = Registry("output activation")
 OUTPUT_ACTIVATIONS.add("sigmoid", torch.sigmoid)

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 from torch import nn
+
+# Where each scaler puts its training data; None: wherever the data itself lies.
+SCALER_RANGES: dict[str, tuple[float, float] | None] = {
+    "none": None,
+    "standard": (-math.inf, math.inf),  # mean 0, std 1: any sign
+    "minmax": (0.0, 1.0),
+}
 
 
 class FeatureScaler(nn.Module):

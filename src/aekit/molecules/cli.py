@@ -44,6 +44,7 @@ def _train(args: argparse.Namespace) -> int:
         ms = read_molecules(args.data, args.column)
     except _INPUT_ERRORS as err:
         return _fail(err)
+    print(f"read {len(ms) + len(ms.invalid)} molecule(s) from {args.data} ({ms.layout})")
     if ms.invalid:
         print(f"{args.data}: {len(ms.invalid)} invalid row(s):", file=sys.stderr)
         for row in ms.invalid:
@@ -118,11 +119,11 @@ def add_cli(subparsers: Any) -> argparse.ArgumentParser:
     mol = subparsers.add_parser("molecules", help="autoencoders for molecules (fingerprints, SMILES VAE)")
     sub = mol.add_subparsers(dest="molecules_command", required=True)
 
-    p = sub.add_parser("train", help="train on a SMILES file (.csv, .smi, .txt or .sdf)")
+    p = sub.add_parser("train", help="train on a SMILES file (.csv, .tsv/.tab, .smi, .txt or .sdf)")
     p.add_argument("data", help="molecule file")
     p.add_argument("--kind", choices=RUN_KINDS.names(), default="fingerprint")
     p.add_argument("--out", required=True, help="run directory to write")
-    p.add_argument("--column", default=None, help="CSV column with SMILES (default: 'smiles')")
+    p.add_argument("--column", default=None, help="table column with SMILES (default: 'smiles')")
     p.add_argument("--skip-invalid", action="store_true", help="train on the valid rows, listing the skipped ones")
     p.add_argument("--radius", type=range_type(RADIUS), default=2, help=f"Morgan radius ({RADIUS}; default 2)")
     p.add_argument("--n-bits", type=range_type(N_BITS), default=2048, help=f"fingerprint length ({N_BITS}; default 2048)")

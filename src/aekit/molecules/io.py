@@ -16,7 +16,8 @@ from typing import Iterable, Optional, Sequence
 
 from rdkit import Chem, rdBase
 
-from aekit.data.errors import DataError
+from aekit.data.delimited import describe_separator, separator_for, separator_hint
+from aekit.data.errors import DataError, not_utf8
 
 __all__ = ["InvalidRow", "InvalidSmilesError", "MoleculeSet", "parse_smiles", "read_molecules", "mol_from_smiles"]
 
@@ -57,6 +58,9 @@ class MoleculeSet:
     invalid : list of InvalidRow
     source : str
         File name or ``"<list>"``, used in messages.
+    layout : str
+        How the source was read: ``"comma-separated"``, ``"tab-separated"``,
+        ``"one SMILES per line"``, ``"SDF"`` or ``"list"``.
     """
 
     smiles: list[str]
@@ -64,6 +68,7 @@ class MoleculeSet:
     rows: list[int] = field(repr=False)
     invalid: list[InvalidRow]
     source: str = "<list>"
+    layout: str = "list"
 
     def __len__(self) -> int:
         return len(self.smiles)
@@ -146,20 +151,39 @@ def parse_smiles(smiles: Iterable[str], source: str = "<list>", first_row: int =
     return out
 
 
-def _read_csv_column(path: Path, column: Optional[str]) -> list[str]:
-    with open(path, newline="") as handle:
-        reader = csv.DictReader(handle)
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise DataError(f"{path}: {not_utf8(err)}") from None
+    except OSError as err:
+        raise DataError(f"{path}: cannot read ({err.strerror or err})") from None
+
+
+def _read_column(path: Path, column: Optional[str], sep: str) -> list[str]:
+    try:
+        reader = csv.DictReader(io.StringIO(_read_text(path), newline=""), delimiter=sep)
         names = reader.fieldnames or []
         col = column or next((c for c in names if c.strip().lower() == "smiles"), None)
         if col is None or col not in names:
-            raise DataError(f"{path}: no column {column or 'smiles'!r}; columns are {names}")
+            raise DataError(f"{path}: no column {column or 'smiles'!r} in this {describe_separator(sep)} file; "
+                            f"columns are {names}{separator_hint(names, sep)}")
         return [(r.get(col) or "").strip() for r in reader]
+    except csv.Error as err:
+        raise DataError(f"{path}: not a readable {describe_separator(sep)} file ({err})") from None
+
+
+def _read_lines(path: Path) -> list[str]:
+    return [ln.split()[0] if ln.split() else "" for ln in _read_text(path).splitlines()]
 
 
 def _read_sdf(path: Path) -> MoleculeSet:
-    out = MoleculeSet([], [], [], [], str(path))
+    out = MoleculeSet([], [], [], [], str(path), "SDF")
     with _rdkit_messages() as log:
-        supplier = Chem.SDMolSupplier(str(path), sanitize=True)
+        try:
+            supplier = Chem.SDMolSupplier(str(path), sanitize=True)
+        except (OSError, RuntimeError) as err:  # RDKit refuses e.g. an empty file outright
+            raise DataError(f"{path}: not a readable SDF file ({err})") from None
         for row, mol in enumerate(supplier, start=1):
             if mol is None:
                 title = ""
@@ -176,13 +200,18 @@ def _read_sdf(path: Path) -> MoleculeSet:
 
 
 def read_molecules(path: str | Path, column: Optional[str] = None) -> MoleculeSet:
-    """Read molecules from ``.csv`` (a named column), ``.smi``/``.txt`` (first token per line) or ``.sdf``.
+    """Read molecules from a table with a SMILES column, a SMILES list or an SDF file.
+
+    The layout follows the extension: ``.csv`` comma-separated and
+    ``.tsv``/``.tab`` tab-separated tables (a named column); ``.smi``/``.smiles``/``.txt``
+    one SMILES per line (its first whitespace-separated token, so a name may follow);
+    ``.sdf`` records. The layout used is kept in ``MoleculeSet.layout``.
 
     Parameters
     ----------
     path : str or Path
     column : str, optional
-        CSV column holding SMILES; default: the column named ``smiles`` (any case).
+        Table column holding SMILES; default: the column named ``smiles`` (any case).
 
     Returns
     -------
@@ -192,18 +221,22 @@ def read_molecules(path: str | Path, column: Optional[str] = None) -> MoleculeSe
     Raises
     ------
     DataError
-        Unreadable file, unknown format or missing column.
+        Unreadable or non-UTF-8 file, unknown format or missing column (naming
+        the separator used).
     """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: file not found")
     suffix = path.suffix.lower()
+    sep = separator_for(path)
     if suffix == ".sdf":
         return _read_sdf(path)
-    if suffix in (".csv", ".tsv"):
-        texts = _read_csv_column(path, column)
+    if sep is not None:
+        texts, layout = _read_column(path, column, sep), describe_separator(sep)
     elif suffix in (".smi", ".smiles", ".txt"):
-        texts = [ln.split()[0] if ln.split() else "" for ln in path.read_text().splitlines()]
+        texts, layout = _read_lines(path), "one SMILES per line"
     else:
-        raise DataError(f"{path}: unknown molecule file type {suffix!r}; use .csv, .smi, .txt or .sdf")
-    return parse_smiles(texts, source=str(path))
+        raise DataError(f"{path}: unknown molecule file type {suffix!r}; use .csv, .tsv, .tab, .smi, .txt or .sdf")
+    molecules = parse_smiles(texts, source=str(path))
+    molecules.layout = layout
+    return molecules

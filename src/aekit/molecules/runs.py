@@ -157,14 +157,25 @@ def train_run(molecules: MoleculeSet | Sequence[str], kind: str = "fingerprint",
 
 
 def load_run(path: str | Path) -> MoleculeRun:
-    """Load a run directory written by :func:`train_run`."""
+    """Load a run directory written by :func:`train_run`.
+
+    Raises
+    ------
+    ModelFileError
+        Naming the file: missing, damaged, or not a molecules run.
+    """
     path = Path(path)
-    doc = read_json(path / RUN_FILE)
+    file = path / RUN_FILE
+    doc = read_json(file)
     if not isinstance(doc, dict) or doc.get("format") != "aekit.molecules-run":
-        raise ModelFileError(f"{path / RUN_FILE}: not an aekit molecules run")
-    kind = RUN_KINDS.get(doc["kind"])
-    return MoleculeRun(doc["kind"], kind.load(path / "model"), doc["settings"], doc["train_smiles"],
-                       doc["test_smiles"], path)
+        raise ModelFileError(f"{file}: not an aekit molecules run")
+    if doc.get("kind") not in RUN_KINDS.names():
+        raise ModelFileError(f"{file}: unknown run kind {doc.get('kind')!r}; known: {', '.join(RUN_KINDS.names())}")
+    settings, smiles = doc.get("settings"), [doc.get("train_smiles"), doc.get("test_smiles")]
+    if not isinstance(settings, dict) or not all(isinstance(s, list) and all(isinstance(t, str) for t in s) for s in smiles):
+        raise ModelFileError(f"{file}: needs 'settings' (a mapping) and 'train_smiles', 'test_smiles' (lists of SMILES)")
+    model = RUN_KINDS.get(doc["kind"]).load(path / "model")
+    return MoleculeRun(doc["kind"], model, settings, *smiles, path)
 
 
 def similar(run: MoleculeRun, query: str, k: int = 10) -> dict[str, list[tuple[str, float]]]:

@@ -21,7 +21,7 @@ from aekit.config import FRACTION, WEIGHT, WIDTH, ConfigError, Range, TrainConfi
 from aekit.models.autoencoder import AEOutput
 from aekit.models.latent import GaussianLatent
 from aekit.molecules.tokenizer import SmilesTokenizer
-from aekit.serialization import ModelFileError, read_json, read_tensors, write_json, write_tensors
+from aekit.serialization import ModelFileError, build_from_file, read_json, write_json, write_tensors
 
 __all__ = ["SmilesVAEConfig", "SmilesVAE", "KLAnnealing", "load_smiles_vae", "SMILES_VAE_RECIPE"]
 
@@ -172,18 +172,28 @@ class SmilesVAE(nn.Module):
 
 
 def load_smiles_vae(path: str | Path) -> SmilesVAE:
-    """Rebuild a :class:`SmilesVAE` saved with :meth:`SmilesVAE.save` (in eval mode)."""
+    """Rebuild a :class:`SmilesVAE` saved with :meth:`SmilesVAE.save` (in eval mode).
+
+    As for :func:`aekit.load_model`, the weights' names and shapes are checked
+    against the config before anything is allocated.
+
+    Raises
+    ------
+    ModelFileError
+        Naming the file: missing, damaged, another format, or config and weights that disagree.
+    """
     path = Path(path)
     doc = read_json(path / CONFIG_FILE)
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise ModelFileError(f"{path / CONFIG_FILE}: not a SMILES VAE (missing \"format\": \"{FORMAT}\")")
     try:
-        config = SmilesVAEConfig.from_dict(doc["model"], where=f"{path / CONFIG_FILE} field 'model'")
-        model = SmilesVAE(config, SmilesTokenizer.from_dict(doc["tokenizer"]))
-        model.load_state_dict(read_tensors(path / WEIGHTS_FILE))
-    except (ConfigError, KeyError, ValueError, RuntimeError) as err:
-        raise ModelFileError(f"{path}: cannot rebuild the SMILES VAE: {err}") from None
-    return model.eval()
+        config = SmilesVAEConfig.from_dict(doc.get("model"), where=f"{path / CONFIG_FILE} field 'model'")
+        tokenizer = SmilesTokenizer.from_dict(doc.get("tokenizer"))
+        return build_from_file(lambda: SmilesVAE(config, tokenizer), path / WEIGHTS_FILE, path / CONFIG_FILE).eval()
+    except ModelFileError:
+        raise
+    except ValueError as err:  # ConfigError, a bad vocabulary
+        raise ModelFileError(f"{path / CONFIG_FILE}: cannot rebuild the SMILES VAE: {err}") from None
 
 
 class KLAnnealing(Callback):

@@ -111,7 +111,10 @@ class SmilesTokenizer:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "SmilesTokenizer":
-        tokens = list(data["tokens"])
+        """The tokenizer :meth:`to_dict` described; ValueError for anything else."""
+        tokens = data.get("tokens") if isinstance(data, dict) else None
+        if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens) or len(set(tokens)) < len(tokens):
+            raise ValueError("tokenizer: expected {'tokens': [distinct strings]}")
         if tokens[: len(SPECIALS)] != list(SPECIALS):
             raise ValueError(f"vocabulary must start with {list(SPECIALS)}, got {tokens[:4]}")
         return cls(tokens[len(SPECIALS):])

@@ -19,7 +19,7 @@ import pandas as pd
 
 from aekit.data import datasets
 from aekit.data.download import download as download_file
-from aekit.data.errors import DataError
+from aekit.data.errors import DataError, not_utf8
 from aekit.data.ratings import Ratings
 
 __all__ = ["MovieLensRelease", "RELEASES", "load_movielens"]
@@ -165,7 +165,14 @@ def _parse(raw: bytes, where: str, release: MovieLensRelease) -> Ratings:
     try:
         frame = pd.read_csv(io.BytesIO(raw), sep=sep, header=0 if release.header else None, names=names,
                             dtype={"user": np.int64, "item": np.int64, "rating": np.float32, "timestamp": np.int64})
+    except UnicodeDecodeError as err:
+        raise DataError(f"{where}: {not_utf8(err)}") from err
     except (ValueError, pd.errors.ParserError) as err:
         raise DataError(f"{where}: not a MovieLens ratings file ({err})") from err
+    bad = np.flatnonzero(~np.isfinite(frame["rating"].to_numpy()))
+    if bad.size:
+        line = int(bad[0]) + 1 + release.header
+        raise DataError(f"{where}: line {line}: rating {frame['rating'].iloc[bad[0]]} is not a finite number "
+                        f"({bad.size} such lines)")
     return Ratings.from_ids(frame["user"].to_numpy(), frame["item"].to_numpy(), frame["rating"].to_numpy(),
                             frame["timestamp"].to_numpy(), name=release.name)

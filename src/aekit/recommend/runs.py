@@ -19,6 +19,8 @@ import scipy.sparse as sp
 
 from aekit.recommend.api import _TASK_BY_NAME, Run
 from aekit.recommend.protocols import ExplicitSplit, ImplicitSplit
+from aekit.data.errors import DataError
+from aekit.data.npy import read_npz
 from aekit.serialization import ModelFileError, atomic_path, load_model, read_json, write_json
 
 __all__ = ["save_run", "load_run"]
@@ -84,18 +86,20 @@ def load_run(path: str | Path) -> Run:
     doc = read_json(path / "run.json")
     if not isinstance(doc, dict) or doc.get("format") != RUN_FORMAT or doc.get("task") not in _SPLITS:
         raise ModelFileError(f"{path / 'run.json'}: not an aekit recommender run (format {RUN_FORMAT!r})")
-    try:
-        arrays = dict(np.load(path / "data.npz", allow_pickle=False))
-    except (OSError, ValueError) as err:
-        raise ModelFileError(f"{path / 'data.npz'}: missing or damaged ({err})") from None
+    try:  # every array's header is checked against its size before it is read; never unpickled
+        arrays = read_npz(path / "data.npz") if (path / "data.npz").is_file() else None
+    except DataError as err:
+        raise ModelFileError(str(err)) from None
+    if arrays is None:
+        raise ModelFileError(f"{path / 'data.npz'}: file not found")
+    model = load_model(path / "model")
     try:
         split = _SPLITS[doc["task"]](**{k: _unpack(v, arrays) for k, v in doc["split"].items()})
         history = _unpack(doc["history"], arrays)
-    except (KeyError, TypeError, ValueError) as err:
-        raise ModelFileError(f"{path / 'data.npz'}: does not match run.json ({err})") from None
-    task = _TASK_BY_NAME[doc["task"]]
-    model = load_model(path / "model")
-    state = {k: tuple(v) if isinstance(v, list) else v for k, v in doc.get("state", {}).items()}
-    estimator = task.estimator.restore(model, split.train, doc.get("params", {}), **state)
-    return Run(doc["task"], estimator, split, history, np.asarray(doc["user_ids"]), np.asarray(doc["item_ids"]))
+        state = {k: tuple(v) if isinstance(v, list) else v for k, v in doc.get("state", {}).items()}
+        estimator = _TASK_BY_NAME[doc["task"]].estimator.restore(model, split.train, doc.get("params", {}), **state)
+        ids = np.asarray(doc["user_ids"]), np.asarray(doc["item_ids"])
+    except (KeyError, TypeError, ValueError, AttributeError) as err:  # a field of the wrong kind, a missing array
+        raise ModelFileError(f"{path / 'run.json'}: does not describe {path / 'data.npz'} ({type(err).__name__}: {err})") from None
+    return Run(doc["task"], estimator, split, history, *ids)
 
