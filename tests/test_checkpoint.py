@@ -15,6 +15,8 @@ from aekit.checkpoint import (
     find_checkpoint,
     recover_checkpoint,
 )
+from aekit.run_config import DataConfig, load_run_data
+from aekit.runs import RunError, train_run
 from aekit.training import Trainer
 
 CFG = aekit.TrainConfig(epochs=4, batch_size=16, lr=3e-3, schedule="cosine", seed=5, precision="fp32")
@@ -119,3 +121,30 @@ def test_no_complete_checkpoint_is_reported_and_nothing_is_touched(straight, tmp
     with pytest.raises(aekit.ModelFileError, match="no complete aekit checkpoint"):
         Trainer(_model(0), CFG, progress=False).load_checkpoint(tmp_path / "ckpt")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.tmp"]
+
+
+class CrashIn(aekit.Callback):
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_batch_end(self, trainer, loss, batch_size):
+        if trainer.epoch + 1 == self.epoch:
+            raise KeyboardInterrupt
+
+
+def test_train_run_resumes_from_a_swap_cut_between_its_renames(tmp_path):
+    sample = load_run_data(DataConfig("fashion-mnist-sample", train_size=64, test_size=32))
+    opts = {"epochs": 3, "batch_size": 32, "hidden": [16], "latent_dim": 4, "figures": False, "progress": False,
+            "data": sample}
+    full = train_run("vae", "fashion-mnist-sample", tmp_path / "full", **opts)
+    cut = tmp_path / "cut"
+    with pytest.raises(KeyboardInterrupt):
+        train_run("vae", "fashion-mnist-sample", cut, callbacks=[CrashIn(3)], **opts)  # checkpoint at epoch 2
+    (cut / "checkpoint").rename(cut / "checkpoint.tmp")  # as if the process died between the renames
+    resumed = train_run(out=cut, resume=True, data=sample, figures=False, progress=False)
+    assert [r["epoch"] for r in resumed.history.rows] == [1, 2, 3]
+    for key, value in full.model.state_dict().items():
+        assert torch.equal(value, resumed.model.state_dict()[key]), key
+    (cut / "checkpoint").rename(cut / "elsewhere")
+    with pytest.raises(RunError, match="no checkpoint to resume from"):
+        train_run(out=cut, resume=True, data=sample, progress=False)
