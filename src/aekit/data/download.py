@@ -106,7 +106,8 @@ def _fetch_verified(url: str, dest: Path, expected: str, timeout: float) -> None
     request = urllib.request.Request(url, headers={"User-Agent": f"aekit/{__version__}"})
     # the body streams into a temporary file that only replaces dest once its digest checks out;
     # a failure or an interruption (Ctrl-C included) deletes it
-    with urllib.request.urlopen(request, timeout=timeout) as response, atomic_path(dest) as tmp, open(tmp, "wb") as out:
+    with (urllib.request.urlopen(request, timeout=timeout) as response, atomic_path(dest) as tmp,
+          open(tmp, "wb") as out):
         actual = _copy(response, out)
         if actual != expected:
             raise DataError(f"SHA-256 mismatch for {url}: expected {expected}, got {actual}")
