@@ -35,13 +35,15 @@ def config(**kw) -> aekit.TrainConfig:
     return aekit.TrainConfig(**{**base, **kw})
 
 
-class StopAfter(aekit.Callback):
+class CrashAfter(aekit.Callback):
+    """Ctrl-C in every process at the first step after ``epochs`` epochs (a stop by should_stop would persist)."""
+
     def __init__(self, epochs: int) -> None:
         self.epochs = epochs
 
-    def on_epoch_end(self, trainer, logs) -> None:
-        if logs["epoch"] == self.epochs:
-            trainer.should_stop = True
+    def on_batch_end(self, trainer, loss, batch_size) -> None:
+        if trainer.epoch == self.epochs:
+            raise KeyboardInterrupt
 
 
 def main(out: Path) -> None:
@@ -55,7 +57,10 @@ def main(out: Path) -> None:
     net = model("denoising")
     runs["straight"] = (net, Trainer(net, config(epochs=4), progress=False).fit(x, val))
     first = model("denoising")
-    Trainer(first, config(epochs=4), callbacks=[StopAfter(2)], checkpoint_dir=out / "ckpt", progress=False).fit(x, val)
+    try:
+        Trainer(first, config(epochs=4), callbacks=[CrashAfter(2)], checkpoint_dir=out / "ckpt", progress=False).fit(x, val)
+    except KeyboardInterrupt:
+        pass
     net = model("denoising")
     runs["resumed"] = (net, Trainer(net, config(epochs=4), progress=False).fit(x, val, resume_from=out / "ckpt"))
     rank = torch.distributed.get_rank()

@@ -108,13 +108,13 @@ def test_a_failed_write_keeps_the_previous_file(tmp_path, monkeypatch):
     model.save(tmp_path / "m")
     good = (tmp_path / "m" / "model.safetensors").read_bytes()
 
-    def broken(*args, **kwargs):
+    def broken(*args, **kwargs):  # a full disk often shows only when the data is flushed
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("aekit.serialization.save_file", broken)
+    monkeypatch.setattr("aekit.atomic.os.fsync", broken)
     with torch.no_grad():
         next(model.parameters()).add_(1.0)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(aekit.OutputError, match=r"cannot write .*model\.safetensors: No space left"):
         model.save(tmp_path / "m")
     assert (tmp_path / "m" / "model.safetensors").read_bytes() == good
     assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["config.json", "model.safetensors"]  # no temp files
@@ -135,7 +135,7 @@ def test_checkpoint_swap_keeps_the_old_checkpoint_on_failure(tmp_path, monkeypat
     trainer = aekit.Trainer(model, aekit.TrainConfig(epochs=1, batch_size=4), checkpoint_dir=tmp_path / "ckpt", progress=False)
     trainer.fit(np.random.rand(8, 6))
     before = (tmp_path / "ckpt" / "state.safetensors").read_bytes()
-    monkeypatch.setattr("aekit.training.write_json", lambda *a, **k: (_ for _ in ()).throw(OSError("disk full")))
+    monkeypatch.setattr("aekit.checkpoint.write_json", lambda *a, **k: (_ for _ in ()).throw(OSError("disk full")))
     with pytest.raises(OSError):
         trainer.save_checkpoint(tmp_path / "ckpt")
     assert (tmp_path / "ckpt" / "state.safetensors").read_bytes() == before

@@ -19,7 +19,7 @@ from aekit.models.corruption import corrupt
 from aekit.models.presets import create_model, get_recipe, list_models, model_config, register_model
 from aekit.metrics import evaluate_model
 from aekit.runs import RunResult, evaluate_run, plot_run, train_run
-from aekit.serialization import ModelFileError, load_model
+from aekit.serialization import ModelFileError, OutputError, load_model
 from aekit.training import History, Trainer, TrainingDivergedError, fit
 
 # registers the recommender presets (i-autorec, mult-dae, mult-vae) and their input corruption,
@@ -39,6 +39,7 @@ __all__ = [
     "History",
     "ModelConfig",
     "ModelFileError",
+    "OutputError",
     "ProgressBar",
     "TrainConfig",
     "Trainer",

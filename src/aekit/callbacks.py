@@ -2,6 +2,9 @@
 
 A callback overrides any of the hooks below; the trainer calls them in list order.
 Setting ``trainer.should_stop = True`` ends training after the current epoch.
+A callback that keeps state across epochs returns it from ``state_dict`` and
+takes it back in ``load_state_dict``: checkpoints store it, so a resumed run
+continues exactly.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ if TYPE_CHECKING:
 
 
 class Callback:
-    """Base class with no-op hooks."""
+    """Base class with no-op hooks and no state."""
 
     def on_train_start(self, trainer: "Trainer") -> None: ...
 
@@ -28,6 +31,21 @@ class Callback:
     def on_epoch_end(self, trainer: "Trainer", logs: dict[str, Any]) -> None: ...
 
     def on_train_end(self, trainer: "Trainer") -> None: ...
+
+    def state_dict(self) -> dict[str, Any]:
+        """What a resumed run needs to continue as if never stopped (default: nothing).
+
+        Returns
+        -------
+        dict of str to JSON value or torch.Tensor
+            Saved in the trainer's checkpoint under the callback's class name
+            (numbered from the second callback of a class on) and handed to
+            :meth:`load_state_dict` when training resumes.
+        """
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Take back what :meth:`state_dict` returned (called only when the checkpoint holds some)."""
 
 
 class ProgressBar(Callback):
@@ -100,6 +118,18 @@ class EarlyStopping(Callback):
         self.best_epoch = 0
         self._best_state: Optional[dict[str, Any]] = None
 
+    def state_dict(self) -> dict[str, Any]:
+        """Best value and epoch (epochs without improvement follow from them) and the best weights."""
+        best = self.best if self.best != float("inf") else None  # JSON has no infinity
+        weights = {f"weights.{k}": v for k, v in (self._best_state or {}).items()}
+        return {"best": best, "best_epoch": self.best_epoch, **weights}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best = float("inf") if state.get("best") is None else float(state["best"])
+        self.best_epoch = int(state.get("best_epoch", 0))
+        weights = {k[len("weights."):]: v for k, v in state.items() if k.startswith("weights.")}
+        self._best_state = weights or None
+
     def on_epoch_end(self, trainer: "Trainer", logs: dict[str, Any]) -> None:
         value = logs.get(self.monitor, logs["loss"])
         if value < self.best:
@@ -116,7 +146,11 @@ class EarlyStopping(Callback):
 
 
 class Checkpoint(Callback):
-    """Write a resumable checkpoint to ``directory`` after every ``every`` epochs (atomically)."""
+    """Write a resumable checkpoint to ``directory`` after every ``every`` epochs (atomically).
+
+    The trainer runs checkpoint callbacks after all others, so a checkpoint holds
+    the state every callback reached at the end of the epoch.
+    """
 
     def __init__(self, directory: str | Path, every: int = 1) -> None:
         self.directory, self.every = Path(directory), every

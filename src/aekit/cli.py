@@ -5,7 +5,8 @@ Options of ``train`` and ``summary`` are generated from the fields of
 :class:`~aekit.run_config.DataConfig`: ``latent_dim`` becomes ``--latent-dim``,
 tuples take several values (``--hidden 256 128``, or none: ``--hidden``) and
 optional fields accept ``none``. Exit status: 0 success, 1 training diverged,
-2 bad usage, config or input, 130 interrupted.
+2 bad usage, config or input, 3 output cannot be written (no permission, disk
+full: what was there before is kept), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from aekit.config import (
 from aekit.data import DataError
 from aekit.report import format_value
 from aekit.run_config import DataConfig, preset_model_config, resolve_run_config
-from aekit.serialization import ModelFileError
+from aekit.serialization import ModelFileError, OutputError
 from aekit.training import TrainingDivergedError
 
 USAGE_ERRORS = (ConfigError, DataError, ModelFileError, FileNotFoundError)
@@ -329,12 +330,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if getattr(args, "func", None) is not None:  # a command added by another module
             return int(args.func(args))
         return args.handler(args, console)
+    except OutputError as err:  # before USAGE_ERRORS: it is an OSError too
+        return _fail(err, 3)
     except (*USAGE_ERRORS, RunError) as err:
         return _fail(err, 2)
     except TrainingDivergedError as err:
         return _fail(err, 1)
-    except KeyboardInterrupt:
-        print("aekit: interrupted; continue a run with: aekit train --out RUN --resume", file=sys.stderr)
+    except KeyboardInterrupt as err:
+        # train_run's RunInterrupted names the run; a bare Ctrl-C elsewhere says how to go on in general
+        text = str(err) or "interrupted; continue a run with: aekit train --out RUN --resume"
+        print(f"aekit: {text}", file=sys.stderr)
         return 130
     finally:
         if torch.distributed.is_available() and torch.distributed.is_initialized():

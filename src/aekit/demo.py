@@ -7,8 +7,6 @@ each model's code has numbers, so "beats PCA" means the same compression.
 
 from __future__ import annotations
 
-import json
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +23,15 @@ from aekit.metrics import sse_per_image
 from aekit.plots import plot_comparison
 from aekit.report import Section, format_value, write_report
 from aekit.run_config import DataConfig, load_run_data
+from aekit.run_directory import (
+    finish_output,
+    plan_output,
+    recover_directory,
+    start_output,
+)
 from aekit.run_report import model_section
 from aekit.runs import FIGURES_DIR, train_run
+from aekit.serialization import write_json
 
 # Short recipes, in place of each preset's full one: about a minute and a half in all on
 # two cores. One-cycle schedules at a higher peak rate get the most out of the few
@@ -51,7 +56,7 @@ REGULARISED_NOTE = (
 # Models this small gain little from intra-op threads, and on a busy machine threads
 # waiting on each other at every operation made training up to 20x slower.
 DEMO_THREADS = 1
-MARKER = "demo.json"  # marks a directory as aekit demo output, safe to replace
+DEMO_KIND = "demo"  # the kind in the output's aekit-run.json: only demo output is replaced by a demo
 
 
 @dataclass
@@ -89,14 +94,6 @@ def pca_sse(x_train: np.ndarray, x_test: np.ndarray, k: int) -> Optional[float]:
     return sse_per_image(b, pca.inverse_transform(pca.transform(b)))
 
 
-def _prepare(out: Path) -> None:
-    if out.exists() and any(out.iterdir()):
-        if not (out / MARKER).is_file():
-            raise ConfigError(f"{out} exists and is not aekit demo output; choose another --out")
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
-
-
 def _train_one(name: str, data: DataSplits, cfg: DataConfig, out: Path, epoch_scale: float,
                progress: bool, pca_cache: dict[int, Optional[float]]) -> dict[str, Any]:
     recipe = dict(DEMO_RECIPES[name])
@@ -126,8 +123,10 @@ def run_demo(dataset: str = "fashion-mnist-sample", out: str | Path = "demo-run"
     dataset : str, default "fashion-mnist-sample"
         A dataset name or data file (the bundled sample needs no download).
     out : str or Path, default "demo-run"
-        Output directory, one run directory per model inside; an earlier
-        demo's output there is replaced.
+        Output directory, one run directory per model inside. An earlier
+        demo's output there (marked ``aekit-run.json`` of kind ``"demo"``) is
+        replaced, atomically once the new one is complete; any other non-empty
+        directory is refused.
     train_size : int, optional
         Use only the first N training examples.
     epoch_scale : float, default 1.0
@@ -159,19 +158,22 @@ def run_demo(dataset: str = "fashion-mnist-sample", out: str | Path = "demo-run"
 def _run(cfg: DataConfig, out: Path, epoch_scale: float, models: list[str], console: Console,
          progress: bool) -> DemoResult:
     start = time.perf_counter()
+    recover_directory(out)
+    plan = plan_output(out, DEMO_KIND, overwrite=True, replaceable=(DEMO_KIND,))
     data = load_run_data(cfg)
-    _prepare(out)
-    (out / MARKER).write_text(json.dumps({"dataset": cfg.dataset, "models": models}) + "\n")
+    start_output(plan)
+    stage = plan.write_to  # out itself, or out.aekit-new swapped in at the end
     rows, skipped, pca_cache = [], {}, {}
     for name in models:
         console.print(f"training {name} ...", markup=False, highlight=False)
         try:
-            rows.append(_train_one(name, data, cfg, out, epoch_scale, progress, pca_cache))
+            rows.append(_train_one(name, data, cfg, stage, epoch_scale, progress, pca_cache))
         except ConfigError as err:  # e.g. a conv model asked to train on a table
             skipped[name] = str(err)
     seconds = time.perf_counter() - start
-    report = _write_demo_report(out, rows, skipped, cfg, data, seconds)
-    (out / "summary.json").write_text(json.dumps({"rows": rows, "skipped": skipped, "seconds": seconds}, indent=2) + "\n")
+    _write_demo_report(stage, rows, skipped, cfg, data, seconds, shown_as=out)
+    write_json(stage / "summary.json", {"rows": rows, "skipped": skipped, "seconds": seconds})
+    report = finish_output(plan) / "report.html"
     console.print(comparison_table(rows))
     console.print(REGULARISED_NOTE, markup=False, highlight=False)
     for name, why in skipped.items():
@@ -195,7 +197,7 @@ def comparison_table(rows: list[dict[str, Any]]) -> Table:
 
 
 def _write_demo_report(out: Path, rows: list[dict[str, Any]], skipped: dict[str, str], cfg: DataConfig,
-                       data: DataSplits, seconds: float) -> Path:
+                       data: DataSplits, seconds: float, shown_as: Path) -> Path:
     chart = out / "comparison.png"
     if rows:
         plot_comparison(rows, path=chart, title="test SSE per image: autoencoder vs PCA with the same code size")
@@ -213,7 +215,7 @@ def _write_demo_report(out: Path, rows: list[dict[str, Any]], skipped: dict[str,
                     figures=[("Test SSE per image of each model and of PCA at the same code size.", chart)] if rows else [])
     per_model = [
         model_section(row["model"], sorted((out / row["model"] / FIGURES_DIR).glob("*.png"), key=_figure_order),
-                      text=f"Run directory: {out / row['model']} (config.yaml, model/, report.html).")
+                      text=f"Run directory: {shown_as / row['model']} (config.yaml, model/, report.html).")
         for row in rows
     ]
     return write_report(out / "report.html", "aekit demo: seven autoencoder families", [first, *per_model],

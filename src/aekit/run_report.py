@@ -105,7 +105,7 @@ def model_section(title: str, figures: Sequence[Path], metrics: Optional[dict[st
 
 
 def write_run_report(run: str | Path, cfg: Any, metrics: dict[str, Any], history: Sequence[dict[str, Any]],
-                     figures: Sequence[Path]) -> Path:
+                     figures: Sequence[Path], shown_as: str | Path | None = None) -> Path:
     """Write ``run/report.html``: metrics, figures, history, and the full configuration.
 
     Parameters
@@ -117,13 +117,17 @@ def write_run_report(run: str | Path, cfg: Any, metrics: dict[str, Any], history
         Contents of ``metrics.json``.
     history : sequence of dict
     figures : sequence of Path
+    shown_as : str or Path, optional
+        The run directory as the report names it (default ``run``): where a
+        run written beside its final place will live.
 
     Returns
     -------
     Path
     """
     run = Path(run)
-    repeat = f"Repeat this run with: aekit train --config {run / 'config.yaml'} --out NEW_RUN"
+    shown = Path(shown_as) if shown_as is not None else run
+    repeat = f"Repeat this run with: aekit train --config {shown / 'config.yaml'} --out NEW_RUN"
     sections = [model_section("Results", figures, metrics, text=repeat)]
     if history:
         sections.append(Section("Training history", tables=[("Per epoch", history_summary(history))]))
@@ -132,7 +136,7 @@ def write_run_report(run: str | Path, cfg: Any, metrics: dict[str, Any], history
         ("Training", cfg.train.to_dict()), ("Data", cfg.data.to_dict()),
     ]))
     title = f"aekit run: {cfg.model_name} on {Path(cfg.data.dataset).name}"
-    return write_report(run / "report.html", title, sections, subtitle=str(run))
+    return write_report(run / "report.html", title, sections, subtitle=str(shown))
 
 
 __all__ = ["CAPTIONS", "corrupted_copy", "draw_run_figures", "model_section", "write_run_report"]

@@ -3,18 +3,29 @@
 ::
 
     RUN/
+      aekit-run.json  marks the directory as an aekit run (kind "autoencoder"): only such a
+                      directory is ever replaced (--overwrite) or deleted by aekit
       config.yaml     resolved model + train + data config (aekit train --config RUN/config.yaml)
       model/          the trained model (aekit.load_model("RUN/model"))
-      checkpoint/     resumable trainer state, rewritten after every epoch
+      checkpoint/     resumable trainer state, rewritten after every epoch (see aekit.checkpoint)
       history.csv     one row per epoch
       metrics.json    test metrics, timing, epochs run and why training stopped
       figures/*.png   loss curves, reconstructions, latent map, samples, manifold
       report.html     one self-contained page with all of the above
+    RUN.aekit-new/    while --overwrite trains a replacement: the new run, swapped in at RUN only
+                      when complete; after a failure it holds the attempt (--resume continues it)
+    RUN.aekit-old/    the previous run, for the moment between the two renames of that swap
+
+:func:`train_run` first plans (resolves the config, loads the data, builds the
+model, the device and the trainer, reads a checkpoint to resume) and writes
+nothing until all of that has succeeded. A crash in the middle of a swap is
+repaired by the next ``train_run`` on the same directory (see
+:mod:`aekit.run_directory`).
 """
 
 from __future__ import annotations
 
-import shutil
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -25,6 +36,7 @@ import torch
 
 from aekit import distributed
 from aekit.callbacks import Callback
+from aekit.checkpoint import find_checkpoint
 from aekit.data import DataSplits
 from aekit.metrics import evaluate_model
 from aekit.models.autoencoder import Autoencoder
@@ -34,6 +46,16 @@ from aekit.run_config import (
     resolve_run_config,
     split_validation,
 )
+from aekit.run_directory import (
+    MARKER_FILE,
+    OutputPlan,
+    RunError,
+    finish_output,
+    plan_output,
+    plan_resume,
+    recover_directory,
+    start_output,
+)
 from aekit.serialization import (
     ModelFileError,
     atomic_path,
@@ -41,7 +63,7 @@ from aekit.serialization import (
     read_json,
     write_json,
 )
-from aekit.training import STATE_FILE, History, Trainer, TrainingDivergedError
+from aekit.training import History, Trainer, TrainingDivergedError
 
 CONFIG_FILE = "config.yaml"
 MODEL_DIR = "model"
@@ -50,10 +72,11 @@ HISTORY_FILE = "history.csv"
 METRICS_FILE = "metrics.json"
 FIGURES_DIR = "figures"
 REPORT_FILE = "report.html"
+RUN_KIND = "autoencoder"
 
 
-class RunError(ValueError):
-    """A run directory cannot be used as asked (exists, is not a run, has nothing to resume)."""
+class RunInterrupted(KeyboardInterrupt):
+    """Training was interrupted (Ctrl-C); the message says where the run is and how to continue it."""
 
 
 @dataclass
@@ -79,6 +102,18 @@ class RunResult:
     metrics: dict[str, Any]
 
 
+@dataclass
+class _Job:
+    """Everything planned before the first byte is written."""
+
+    plan: OutputPlan
+    cfg: RunConfig
+    splits: DataSplits
+    train_xy: tuple[Any, Any]
+    val_xy: tuple[Any, Any] | None
+    trainer: Trainer
+
+
 def train_run(model_name: Optional[str] = None, dataset: Optional[str] = None, out: str | Path = "run", *,
               config_file: Optional[str | Path] = None, resume: bool = False, overwrite: bool = False,
               callbacks: Sequence[Callback] = (), progress: bool = True, figures: bool = True,
@@ -93,14 +128,17 @@ def train_run(model_name: Optional[str] = None, dataset: Optional[str] = None, o
         A name from :func:`aekit.data.list_datasets` or a data file; default
         from ``config_file`` or ``"fashion-mnist"``.
     out : str or Path, default "run"
-        The run directory. It must not exist unless ``resume`` or ``overwrite``.
+        The run directory. It must be missing or empty unless ``resume`` or ``overwrite``.
     config_file : str or Path, optional
         A ``config.yaml`` (e.g. from an earlier run) whose values the
         ``overrides`` then change. With ``resume`` it defaults to ``out/config.yaml``.
     resume : bool, default False
         Continue from ``out/checkpoint`` to ``epochs`` (exactly as if never stopped).
+        Resuming a failed replacement (``RUN.aekit-new``) replaces ``RUN`` when done.
     overwrite : bool, default False
-        Replace an existing run directory.
+        Replace an existing run directory: only one that aekit marked as a run
+        (``aekit-run.json``). The new run is written beside it and swapped in
+        when complete; if training fails, the previous run is untouched.
     callbacks : sequence of Callback, optional
         Extra trainer callbacks.
     progress : bool, default True
@@ -119,15 +157,24 @@ def train_run(model_name: Optional[str] = None, dataset: Optional[str] = None, o
 
     Notes
     -----
-    Under ``torchrun`` each process calls this; they train together (see
-    :mod:`aekit.distributed`) and rank 0 writes the run directory. The other
-    ranks return a result with empty ``metrics``.
+    Nothing is written until the config, data, model, device and trainer are
+    ready (and, when resuming, the checkpoint is loaded), so an error in any of
+    them leaves the disk as it was. Under ``torchrun`` each process calls this;
+    they train together (see :mod:`aekit.distributed`) and rank 0 writes the
+    run directory. The other ranks return a result with empty ``metrics``.
 
     Raises
     ------
+    RunError
+        When ``out`` is not a directory this call may write (see ``overwrite``).
     aekit.TrainingDivergedError
         On a NaN/inf loss; ``checkpoint/`` keeps the last good epoch and
         ``metrics.json`` records the reason.
+    RunInterrupted
+        A ``KeyboardInterrupt`` whose message says how to continue the run.
+    aekit.OutputError
+        When the run cannot be written (no permission, disk full); what was
+        on disk before is kept.
 
     Examples
     --------
@@ -136,61 +183,103 @@ def train_run(model_name: Optional[str] = None, dataset: Optional[str] = None, o
     >>> result.metrics["test_sse_per_image"]  # doctest: +SKIP
     """
     out = Path(out)
+    if distributed.context().is_main:
+        recover_directory(out)  # a replacement a crash interrupted is finished first
+    plan = _check_directory(out, resume, overwrite)
     if resume and config_file is None and (out / CONFIG_FILE).is_file():
         config_file = out / CONFIG_FILE
     if dataset is not None:
         overrides["dataset"] = dataset
-    _check_directory(out, resume, overwrite)
-    cfg, splits = resolve_run_config(model_name, config_file, overrides, data)  # fails before anything is written
-    # under torchrun every process gets here; rank 0 alone writes, once all have checked the directory
-    ctx = distributed.init_process_group(distributed.resolve_device(cfg.train.device))
-    distributed.barrier()
-    if ctx.is_main:
-        if not resume:
-            shutil.rmtree(out, ignore_errors=True)  # empty, or a run that overwrite allows replacing
-            out.mkdir(parents=True)
-        with atomic_path(out / CONFIG_FILE) as tmp:
-            tmp.write_text(cfg.to_yaml())
+    job = _plan(plan, model_name, config_file, overrides, data, callbacks, progress)
+    return _write(job, figures)
+
+
+def _check_directory(out: Path, resume: bool, overwrite: bool) -> OutputPlan:
+    """Where the run goes; refuses a directory that is neither free, resumable nor an aekit run to replace."""
+    if not resume:
+        return plan_output(out, RUN_KIND, overwrite=overwrite)
+    if find_checkpoint(out / CHECKPOINT_DIR) is None:
+        raise RunError(f"{out}: no checkpoint to resume from (no complete checkpoint in {out / CHECKPOINT_DIR})")
+    return plan_resume(out, RUN_KIND)
+
+
+def _plan(plan: OutputPlan, model_name: str | None, config_file: str | Path | None, overrides: dict[str, Any],
+          data: DataSplits | None, callbacks: Sequence[Callback], progress: bool) -> _Job:
+    """Everything that can fail before training, with nothing written (a checkpoint's repair aside)."""
+    cfg, splits = resolve_run_config(model_name, config_file, overrides, data)
+    distributed.init_process_group(distributed.resolve_device(cfg.train.device))
     train_xy, val_xy = split_validation(splits.x_train, _labels(cfg, splits.y_train), cfg.data.val_fraction, cfg.train.seed)
     torch.manual_seed(cfg.train.seed)  # initial weights depend on the seed alone
     model = Autoencoder(cfg.model, preset=cfg.model_name)
     model.scaler.fit(train_xy[0])
-    trainer = Trainer(model, cfg.train, callbacks=callbacks, checkpoint_dir=out / CHECKPOINT_DIR, progress=progress)
+    trainer = Trainer(model, cfg.train, callbacks=callbacks, checkpoint_dir=plan.write_to / CHECKPOINT_DIR,
+                      progress=progress)
+    if plan.resume:
+        trainer.load_checkpoint(plan.write_to / CHECKPOINT_DIR)
+    return _Job(plan, cfg, splits, train_xy, val_xy, trainer)
+
+
+def _write(job: _Job, figures: bool) -> RunResult:
+    """Train and write the run; a staged replacement is swapped in only once it is complete."""
+    plan, cfg, trainer = job.plan, job.cfg, job.trainer
+    ctx = distributed.context()
+    distributed.barrier()  # every process has planned: rank 0 alone writes
+    if ctx.is_main:
+        _start(plan, cfg)
     try:
-        trainer.fit(train_xy, val_xy, resume_from=out / CHECKPOINT_DIR if resume else None)
+        trainer.fit(job.train_xy, job.val_xy)
     except (TrainingDivergedError, KeyboardInterrupt) as err:
         if ctx.is_main:
-            _record_failure(out, trainer, err)
-        raise
-    model.eval()
+            _record_failure(plan.write_to, trainer, err)
+        explained = _explained(err, plan)
+        if explained is err:
+            raise
+        raise explained from err
+    model = trainer.model.eval()
     if not ctx.is_main:
-        return RunResult(out, cfg, model, trainer.history, {})
-    model.save(str(out / MODEL_DIR))
-    trainer.history.to_csv(out / HISTORY_FILE)
-    sizes = {"train_examples": len(train_xy[0]), "val_examples": 0 if val_xy is None else len(val_xy[0])}
-    metrics = {**_test_metrics(model, cfg, splits), **sizes, **training_stats(trainer)}
-    write_json(out / METRICS_FILE, metrics)
+        return RunResult(plan.target, cfg, model, trainer.history, {})
+    run = plan.write_to
+    model.save(str(run / MODEL_DIR))
+    trainer.history.to_csv(run / HISTORY_FILE)
+    sizes = {"train_examples": len(job.train_xy[0]), "val_examples": 0 if job.val_xy is None else len(job.val_xy[0])}
+    metrics = {**_test_metrics(model, cfg, job.splits), **sizes, **training_stats(trainer)}
+    write_json(run / METRICS_FILE, metrics)
     if figures:
-        plot_run(out, model=model, data=splits)
-    return RunResult(out, cfg, model, trainer.history, metrics)
+        _plot(run, cfg, model, job.splits, shown_as=plan.target)
+    return RunResult(finish_output(plan), cfg, model, trainer.history, metrics)
+
+
+def _start(plan: OutputPlan, cfg: RunConfig) -> None:
+    """Create and mark the run directory and write its config; a failure here leaves nothing new behind."""
+    keep_dir = plan.write_to.exists() and not plan.staged
+    try:
+        start_output(plan)
+        with atomic_path(plan.write_to / CONFIG_FILE) as tmp:
+            tmp.write_text(cfg.to_yaml())
+    except BaseException:
+        if not plan.resume:
+            for path in (plan.write_to / CONFIG_FILE, plan.write_to / MARKER_FILE):
+                with contextlib.suppress(OSError):
+                    path.unlink(missing_ok=True)
+            if not keep_dir:
+                with contextlib.suppress(OSError):
+                    plan.write_to.rmdir()  # only when empty: never anything but what was just written
+        raise
+
+
+def _explained(err: BaseException, plan: OutputPlan) -> BaseException:
+    """The error of a failed training, saying where the run is and how to go on."""
+    where = plan.write_to
+    kept = f" The previous run in {plan.target} is untouched; this attempt is in {where}." if plan.staged else ""
+    if isinstance(err, KeyboardInterrupt):
+        then = f" (it then replaces {plan.target})" if plan.staged else ""
+        return RunInterrupted(f"interrupted.{kept} Continue with: aekit train --out {where} --resume{then}")
+    return TrainingDivergedError(f"{err}{kept}") if kept else err
 
 
 def _labels(cfg: RunConfig, y: Optional[np.ndarray]) -> Optional[np.ndarray]:
     """Labels go to the model only when it is conditioned on them."""
     return y if cfg.model.num_classes and y is not None else None
-
-
-def _check_directory(out: Path, resume: bool, overwrite: bool) -> None:
-    """Refuse to touch a directory unless it is empty, resumable, or a run that may be replaced."""
-    if resume:
-        if not (out / CHECKPOINT_DIR / STATE_FILE).is_file():
-            raise RunError(f"{out}: no checkpoint to resume from ({out / CHECKPOINT_DIR / STATE_FILE} not found)")
-        return
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        if not overwrite:
-            raise RunError(f"{out} already exists; pass --resume to continue it or --overwrite to replace it")
-        if not (out / CONFIG_FILE).is_file():
-            raise RunError(f"{out} is not an aekit run directory (no {CONFIG_FILE}); refusing to overwrite it")
 
 
 def _record_failure(out: Path, trainer: Trainer, err: BaseException) -> None:
@@ -290,16 +379,21 @@ def plot_run(run: str | Path, model: Optional[Autoencoder] = None, data: Optiona
     list of Path
         The PNG files written.
     """
-    from aekit.run_report import draw_run_figures, write_run_report
-
     run = Path(run)
     cfg, saved = read_run(run) if model is None else (RunConfig.from_file(run / CONFIG_FILE), None)
     model = model if model is not None else saved
-    splits = data if data is not None else load_run_data(cfg.data)
-    paths = draw_run_figures(run / FIGURES_DIR, model, splits, read_history(run), seed=cfg.train.seed)
-    write_run_report(run, cfg, _read_metrics(run), read_history(run), paths)
+    return _plot(run, cfg, model, data if data is not None else load_run_data(cfg.data), shown_as=run)
+
+
+def _plot(run: Path, cfg: RunConfig, model: Autoencoder, splits: DataSplits, shown_as: Path) -> list[Path]:
+    """Figures and report of the run in ``run``, whose report calls it ``shown_as`` (where it will live)."""
+    from aekit.run_report import draw_run_figures, write_run_report
+
+    history = read_history(run)
+    paths = draw_run_figures(run / FIGURES_DIR, model, splits, history, seed=cfg.train.seed)
+    write_run_report(run, cfg, _read_metrics(run), history, paths, shown_as=shown_as)
     return paths
 
 
-__all__ = ["RunError", "RunResult", "evaluate_run", "plot_run", "read_history", "read_run", "train_run",
+__all__ = ["RunError", "RunInterrupted", "RunResult", "evaluate_run", "plot_run", "read_history", "read_run", "train_run",
            "training_stats"]

@@ -1,24 +1,23 @@
 """Saving and loading without pickle: safetensors for tensors, JSON for everything else.
 
-Every write goes to a temporary file in the target directory and is moved into
-place with ``os.replace``, so a failed write never destroys the previous file.
+Every write goes through :func:`aekit.atomic.atomic_path` (a temporary file in the
+target directory, moved into place with ``os.replace``), so a failed write never
+destroys the previous file, and fails with an :class:`OutputError` naming the file.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
 from aekit._version import __version__
+from aekit.atomic import OutputError, atomic_path, atomic_write_bytes
 from aekit.config import ConfigError, ModelConfig
 
 MODEL_FORMAT = "aekit.model"
@@ -31,24 +30,13 @@ class ModelFileError(ValueError):
     """A saved model or checkpoint is missing, damaged or of another format; names the file."""
 
 
-@contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; move it over ``path`` only if the block succeeds."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+__all__ = ["ModelFileError", "OutputError", "atomic_path", "load_model", "read_json", "read_model_config",
+           "read_tensors", "save_model", "write_json", "write_tensors"]
 
 
 def write_json(path: str | Path, data: Any) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
+    """Write ``data`` as indented JSON, atomically (:class:`OutputError` if it cannot be written)."""
+    atomic_write_bytes(path, (json.dumps(data, indent=2, sort_keys=False) + "\n").encode())
 
 
 def read_json(path: str | Path) -> Any:
@@ -62,10 +50,12 @@ def read_json(path: str | Path) -> Any:
 
 
 def write_tensors(path: str | Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None) -> None:
+    """Write ``tensors`` as a safetensors file, atomically (:class:`OutputError` if it cannot be written)."""
     # safetensors refuses shared or strided storage: store contiguous copies
     clean = {k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()}
-    with atomic_path(path) as tmp:
-        save_file(clean, str(tmp), metadata=metadata)
+    # serialised in memory and written by Python: safetensors' own file writer reports a full
+    # disk as a SafetensorError without errno or file name
+    atomic_write_bytes(path, save(clean, metadata=metadata))
 
 
 # what safetensors raises on a missing, damaged or foreign file (its header is checked by the library)

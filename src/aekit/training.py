@@ -4,44 +4,32 @@ from __future__ import annotations
 
 import copy
 import math
-import shutil
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, ContextManager, Optional, Sequence
+from typing import Any, ContextManager, Optional, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
-from aekit import distributed
+from aekit import checkpoint, distributed
 from aekit.callbacks import Callback, Checkpoint, EarlyStopping, ProgressBar
+from aekit.checkpoint import STATE_FILE, TENSORS_FILE
 from aekit.config import TrainConfig
-from aekit.serialization import ModelFileError, read_json, read_tensors, write_json, write_tensors
+from aekit.distributed import bf16_supported, device_of, native_bf16
+from aekit.history import History
+from aekit.schedules import SCHEDULES
+from aekit.serialization import ModelFileError
+
+# checkpoint file names, bf16 detection, schedules and History live in their own modules, re-exported here
+__all__ = ["SCHEDULES", "STATE_FILE", "TENSORS_FILE", "History", "Trainer", "TrainingDivergedError", "as_tensors",
+           "bf16_supported", "fit"]
 
 
 class TrainingDivergedError(RuntimeError):
     """The loss became NaN or infinite; the model holds the last good weights."""
-
-
-@dataclass
-class History:
-    """Per-epoch logs: ``rows[i]`` has epoch, loss, terms, val_loss, lr, seconds."""
-
-    rows: list[dict[str, Any]] = field(default_factory=list)
-
-    def __getitem__(self, key: str) -> list[Any]:
-        return [r.get(key, float("nan")) for r in self.rows]
-
-    def to_csv(self, path: str | Path) -> None:
-        """Write one row per epoch (atomically)."""
-        from aekit.serialization import atomic_path
-
-        keys = list(dict.fromkeys(k for r in self.rows for k in r))
-        lines = [",".join(keys)] + [",".join(_fmt(r.get(k, "")) for k in keys) for r in self.rows]
-        with atomic_path(path) as tmp:
-            tmp.write_text("\n".join(lines) + "\n")
 
 
 @dataclass
@@ -50,50 +38,6 @@ class StepOutput:
 
     loss: torch.Tensor
     terms: dict[str, torch.Tensor]
-
-
-def _fmt(v: Any) -> str:
-    return f"{v:.6g}" if isinstance(v, float) else str(v)
-
-
-# learning-rate multiplier as a pure function of (step, total): resuming needs no scheduler state
-SCHEDULES: dict[str, Callable[[int, int], float]] = {
-    "constant": lambda step, total: 1.0,
-    "cosine": lambda step, total: 0.5 * (1 + math.cos(math.pi * min(step / max(total, 1), 1.0))),
-    # one-cycle: 30% cosine warm-up from lr/25, then cosine decay to ~0 (Smith & Topin 2019)
-    "onecycle": lambda step, total: _one_cycle(step / max(total, 1)),
-}
-
-
-def _one_cycle(t: float, warm: float = 0.3, start: float = 1 / 25, end: float = 1e-4) -> float:
-    if t < warm:
-        return start + (1 - start) * 0.5 * (1 - math.cos(math.pi * t / warm))
-    u = min((t - warm) / (1 - warm), 1.0)
-    return end + (1 - end) * 0.5 * (1 + math.cos(math.pi * u))
-
-
-def bf16_supported() -> bool:
-    """True when this CPU has native bf16 matrix instructions (where autocast pays off)."""
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
-
-
-def _native_bf16(device: torch.device) -> bool:
-    """Where ``precision="auto"`` turns bf16 autocast on: CPUs with bf16 instructions, GPUs from Ampere on."""
-    if device.type == "cpu":
-        return bf16_supported()
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    return False
-
-
-def _device_of(model: nn.Module) -> torch.device:
-    """The device of a model's first parameter or buffer (the CPU for an empty model)."""
-    for tensor in (*model.parameters(), *model.buffers()):
-        return tensor.device
-    return torch.device("cpu")
 
 
 def as_tensors(data: Any, where: str = "data") -> tuple[Any, Optional[torch.Tensor]]:
@@ -144,6 +88,10 @@ class Trainer:
 
     Notes
     -----
+    Resuming. A checkpoint holds the model, optimizer, random streams, counters,
+    ``should_stop`` and every callback's ``state_dict`` (checkpoints run last in
+    each epoch), so a resumed :meth:`fit` ends bit for bit as an uninterrupted one.
+
     Devices. ``config.device`` says where to train. The model is moved there for
     :meth:`fit` and back to the device it came on afterwards, so a model built
     on the CPU is on the CPU again when training ends; batches are moved one at a
@@ -168,23 +116,17 @@ class Trainer:
     from a stream seeded by ``seed + rank``.
     """
 
-    def __init__(
-        self,
-        model: nn.Module,
-        config: TrainConfig,
-        callbacks: Sequence[Callback] = (),
-        checkpoint_dir: Optional[str | Path] = None,
-        progress: bool = True,
-    ) -> None:
+    def __init__(self, model: nn.Module, config: TrainConfig, callbacks: Sequence[Callback] = (),
+                 checkpoint_dir: Optional[str | Path] = None, progress: bool = True) -> None:
         self.model, self.config = model, config
         self.device = distributed.resolve_device(config.device)
         self.dist = distributed.init_process_group(self.device)
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else None
-        self.callbacks: list[Callback] = ([ProgressBar()] if progress and self.dist.is_main else []) + list(callbacks)
-        if config.patience:
-            self.callbacks.append(EarlyStopping(config.patience))
-        if self.checkpoint_dir:
-            self.callbacks.append(Checkpoint(self.checkpoint_dir))
+        given = ([ProgressBar()] if progress and self.dist.is_main else []) + list(callbacks)
+        given += [EarlyStopping(config.patience)] if config.patience else []
+        given += [Checkpoint(self.checkpoint_dir)] if self.checkpoint_dir else []
+        # checkpoints last: they save the state every other callback reached at the end of the epoch
+        self.callbacks: list[Callback] = sorted(given, key=lambda cb: isinstance(cb, Checkpoint))
         # seeds input noise and latent samples; rank 0 draws what a single process would
         torch.manual_seed(config.seed + self.dist.rank)
         self.optimizer = self._make_optimizer()
@@ -206,7 +148,7 @@ class Trainer:
     def autocast(self) -> ContextManager[Any]:
         """bf16 autocast on this trainer's device when ``precision`` asks for it (``auto``: where it is native)."""
         if self.config.precision == "auto":
-            use_bf16 = _native_bf16(self.device)
+            use_bf16 = native_bf16(self.device)
         else:
             use_bf16 = self.config.precision == "bf16"
         return torch.autocast(self.device.type, dtype=torch.bfloat16) if use_bf16 else nullcontext()
@@ -222,7 +164,8 @@ class Trainer:
         val : same as train, optional
             Evaluated after every epoch (``val_loss`` in the history).
         resume_from : path, optional
-            A checkpoint directory; training continues exactly where it stopped.
+            A checkpoint directory; training continues exactly where it stopped
+            (from the newest complete checkpoint, should a crash have cut a write short).
 
         Returns
         -------
@@ -236,9 +179,9 @@ class Trainer:
         bs = self.config.batch_size
         self.steps_per_epoch = math.ceil(len(x) / bs)
         total = self.steps_per_epoch * self.config.epochs
-        home = _device_of(self.model)
+        home = device_of(self.model)
         channels_last = any(isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) for m in self.model.modules())
-        self._place(self.device, torch.channels_last if channels_last else None)
+        distributed.place(self.model, self.optimizer, self.device, torch.channels_last if channels_last else None)
         self._last_good = copy.deepcopy(self.model.state_dict())
         try:  # whatever fails from here on, the model goes back to its device and layout
             self._net = self._wrap()
@@ -257,7 +200,7 @@ class Trainer:
             for cb in self.callbacks:
                 cb.on_train_end(self)
             self._net = self.model
-            self._place(home, torch.contiguous_format if channels_last else None)
+            distributed.place(self.model, self.optimizer, home, torch.contiguous_format if channels_last else None)
         return self.history
 
     def _check_inputs(self, x: Any, val_xy: tuple[Any, Any] | None) -> None:
@@ -268,29 +211,6 @@ class Trainer:
         check(x, "training data", strict=True)  # the data the model's scaler was fitted on
         if val_xy is not None:
             check(val_xy[0], "validation data")
-
-    def _place(self, device: torch.device, memory_format: Optional[torch.memory_format]) -> None:
-        """Move the model and the optimizer state to ``device`` and lay out 4-D tensors as ``memory_format``.
-
-        oneDNN trains 2-D convolutions 1.2-2.5x faster on CPU in channels-last (NHWC)
-        layout, and with NHWC weights every conv picks it for its activations too.
-        The optimizer state must follow: the fused Adam kernel silently miscomputes
-        when a parameter and its moments have different strides. Training ends on
-        the model's own device in the default layout, so inference and saved models
-        depend on neither. ``Module.to`` keeps the parameter objects, so the
-        optimizer still holds them.
-        """
-        self.model.to(device)
-        if memory_format is not None:
-            self.model.to(memory_format=memory_format)
-        for state in self.optimizer.state.values():
-            for key, value in state.items():
-                # fused Adam keeps its step counter on the parameter's device too
-                if isinstance(value, torch.Tensor):
-                    value = value.to(device)
-                    if memory_format is not None and value.dim() == 4:
-                        value = value.contiguous(memory_format=memory_format)
-                    state[key] = value
 
     def _wrap(self) -> nn.Module:
         """The model, wrapped in DistributedDataParallel when there are several processes."""
@@ -394,7 +314,7 @@ class Trainer:
         must call it.
         """
         x, y = as_tensors((x, y) if y is not None else x)
-        device = _device_of(self.model)
+        device = device_of(self.model)
         # each process scores every W-th example (all of them when there are fewer than W)
         sharded = self.dist.is_distributed and len(x) >= self.dist.world_size
         mine = distributed.shard(torch.arange(len(x)), self.dist) if sharded else torch.arange(len(x))
@@ -415,131 +335,53 @@ class Trainer:
 
     # -------------------------------------------------------- checkpoints
     def save_checkpoint(self, directory: str | Path) -> None:
-        """Write model, optimizer, RNG and history so :meth:`fit` can resume exactly.
+        """Write model, optimizer, RNG, history and callback state so :meth:`fit` can resume exactly.
 
-        Written to a sibling temporary directory first and swapped in, so the
-        previous checkpoint survives any failure during the write. With several
-        processes every one must call it (their random states are gathered) and
-        rank 0 writes; it returns in every process once the checkpoint is complete.
-        """
-        rng = self._gather_rng_states()
-        if self.dist.is_main:
-            self._write_checkpoint(Path(directory), rng)
-        distributed.barrier()
-
-    def _write_checkpoint(self, directory: Path, rng: dict[str, torch.Tensor]) -> None:
-        tmp = directory.with_name(directory.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        opt = self.optimizer.state_dict()
-        tensors = {f"model.{k}": v for k, v in self.model.state_dict().items()}
-        for pid, state in opt["state"].items():
-            tensors.update({f"optim.{pid}.{k}": torch.as_tensor(v) for k, v in state.items()})
-        tensors.update(rng)
-        tensors["rng.shuffle"] = self.shuffle_gen.get_state()
-        groups = [{k: list(v) if isinstance(v, tuple) else v for k, v in g.items()} for g in opt["param_groups"]]
-        try:
-            write_tensors(tmp / TENSORS_FILE, tensors)
-            write_json(tmp / STATE_FILE, {
-                "format": "aekit.checkpoint", "epoch": self.epoch, "step": self.step,
-                "train_config": self.config.to_dict(), "param_groups": groups, "history": self.history.rows,
-            })  # fmt: skip
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        old = directory.with_name(directory.name + ".old")
-        if directory.exists():
-            directory.rename(old)
-        tmp.rename(directory)
-        shutil.rmtree(old, ignore_errors=True)
-
-    def _gather_rng_states(self) -> dict[str, torch.Tensor]:
-        """Every process's noise-stream state, keyed ``rng.torch`` (rank 0) and ``rng.torch.rank{r}``."""
-        states = {"torch": torch.get_rng_state()}  # uint8 (5056,)
-        if self.device.type == "cuda":
-            states["cuda"] = torch.cuda.get_rng_state(self.device)
-        out = {}
-        for name, state in states.items():
-            if self.dist.is_distributed:
-                local = state.to(self.device)
-                parts = [torch.empty_like(local) for _ in range(self.dist.world_size)]
-                torch.distributed.all_gather(parts, local)
-            else:
-                parts = [state]
-            out.update({_rng_key(name, rank): part.cpu() for rank, part in enumerate(parts)})
-        return out
-
-    def load_checkpoint(self, directory: str | Path) -> None:
-        """Restore everything :meth:`save_checkpoint` wrote.
+        Written to a sibling temporary directory first and swapped in (see
+        :mod:`aekit.checkpoint`), so a complete checkpoint survives any failure or
+        crash during the write. With several processes every one must call it
+        (their random states are gathered) and rank 0 writes; it returns in every
+        process once the checkpoint is complete.
 
         Raises
         ------
-        ModelFileError
-            Naming the file: missing, damaged, or a checkpoint of another model.
+        aekit.OutputError
+            When the checkpoint cannot be written (the previous one is kept).
+        """
+        rng = checkpoint.gather_rng_states(self)
+        if self.dist.is_main:
+            state, tensors = checkpoint.trainer_state(self, rng)
+            checkpoint.write_checkpoint(directory, state, tensors)
+        distributed.barrier()
+
+    def load_checkpoint(self, directory: str | Path) -> None:
+        """Restore everything :meth:`save_checkpoint` wrote, including every callback's state.
+
+        A checkpoint whose write a crash interrupted is recovered first
+        (:func:`aekit.checkpoint.recover_checkpoint`, by rank 0): the newest
+        complete one is loaded.
+
+        Raises
+        ------
+        aekit.ModelFileError
+            When there is no complete checkpoint, or it does not fit the model.
         """
         directory = Path(directory)
-        state = read_json(directory / STATE_FILE)
-        _check_checkpoint_state(state, directory / STATE_FILE)
-        tensors = read_tensors(directory / TENSORS_FILE)
+        if self.dist.is_main:
+            checkpoint.recover_checkpoint(directory)
+        distributed.barrier()
+        state, tensors = checkpoint.read_checkpoint(directory)
         try:
-            self._restore(directory, state, tensors)
+            checkpoint.restore_trainer(self, state, tensors, directory)
+        except ModelFileError:
+            raise
         except (KeyError, ValueError, TypeError, RuntimeError, IndexError) as err:
             raise ModelFileError(f"{directory / TENSORS_FILE}: damaged checkpoint ({type(err).__name__}: {err})") from None
 
-    def _restore(self, directory: Path, state: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
-        model_state = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
-        try:
-            self.model.load_state_dict(model_state)
-        except RuntimeError as err:
-            raise ModelFileError(f"{directory / TENSORS_FILE}: checkpoint does not fit this model: {err}") from None
-        opt_state: dict[int, dict[str, torch.Tensor]] = {}
-        for key, value in tensors.items():
-            if key.startswith("optim."):
-                _, pid, name = key.split(".", 2)
-                opt_state.setdefault(int(pid), {})[name] = value
-        self.optimizer.load_state_dict({"state": opt_state, "param_groups": state["param_groups"]})
-        self.shuffle_gen.set_state(tensors["rng.shuffle"])
-        self.epoch, self.step = int(state["epoch"]), int(state["step"])
-        rank = self.dist.rank
-        if _rng_key("torch", rank) in tensors:
-            torch.set_rng_state(tensors[_rng_key("torch", rank)])
-        else:  # more processes than the checkpoint had: a fresh stream for this one
-            torch.manual_seed(self.config.seed + rank + 7919 * self.step)
-        if self.device.type == "cuda" and _rng_key("cuda", rank) in tensors:
-            torch.cuda.set_rng_state(tensors[_rng_key("cuda", rank)], self.device)
-        self.history = History(list(state["history"]))
 
-
-STATE_FILE = "state.json"
-TENSORS_FILE = "state.safetensors"
-
-
-def _check_checkpoint_state(state: Any, file: Path) -> None:
-    """Refuse a ``state.json`` that is not one :meth:`Trainer.save_checkpoint` could have written."""
-    if not isinstance(state, dict) or state.get("format") != "aekit.checkpoint":
-        raise ModelFileError(f"{file}: not an aekit checkpoint")
-    counters = [state.get(k) for k in ("epoch", "step")]
-    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in counters):
-        raise ModelFileError(f"{file}: 'epoch' and 'step' must be counts, got {counters}")
-    for key in ("param_groups", "history"):
-        if not isinstance(state.get(key), list) or not all(isinstance(v, dict) for v in state[key]):
-            raise ModelFileError(f"{file}: {key!r} must be a list of mappings")
-
-
-def _rng_key(name: str, rank: int) -> str:
-    return f"rng.{name}" if rank == 0 else f"rng.{name}.rank{rank}"
-
-
-def fit(
-    model: nn.Module,
-    train: Any,
-    val: Any = None,
-    config: Optional[TrainConfig] = None,
-    callbacks: Sequence[Callback] = (),
-    checkpoint_dir: Optional[str | Path] = None,
-    resume_from: Optional[str | Path] = None,
-    progress: bool = True,
-    **overrides: Any,
-) -> History:
+def fit(model: nn.Module, train: Any, val: Any = None, config: Optional[TrainConfig] = None,
+        callbacks: Sequence[Callback] = (), checkpoint_dir: Optional[str | Path] = None,
+        resume_from: Optional[str | Path] = None, progress: bool = True, **overrides: Any) -> History:
     """Train ``model`` with its preset's recipe (or ``config``), overridden by keyword.
 
     Parameters

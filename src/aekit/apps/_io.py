@@ -10,7 +10,7 @@ import numpy as np
 
 from aekit.config import ConfigError
 from aekit.data import DataError, list_datasets, load_array, load_dataset, load_table, read_idx
-from aekit.serialization import ModelFileError, load_model
+from aekit.serialization import ModelFileError, OutputError, load_model
 
 INPUT_ERRORS = (DataError, ModelFileError, ConfigError, ValueError, FileNotFoundError)
 
@@ -92,11 +92,14 @@ def run_command(subparsers: Any, name: str, fn: Callable[[Any], int], help: str,
 
 
 def guarded(command: str, fn: Callable[[Any], int]) -> Callable[[Any], int]:
-    """Wrap a handler: input errors print one line to stderr and return exit status 2."""
+    """Wrap a handler: errors print one line to stderr; exit status 2 for input, 3 for output that cannot be written."""
 
     def handler(args: Any) -> int:
         try:
             return fn(args)
+        except OutputError as err:  # before INPUT_ERRORS, which hold OSError subclasses
+            print(f"aekit {command}: error: {err}", file=sys.stderr)
+            return 3
         except INPUT_ERRORS as err:
             print(f"aekit {command}: error: {err}", file=sys.stderr)
             return 2

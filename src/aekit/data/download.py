@@ -5,15 +5,15 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 from aekit._version import __version__
+from aekit.atomic import OutputError, atomic_path, output_errors
 from aekit.data.errors import DataError
-from aekit.data.idx import new_file_mode
 
 __all__ = ["download", "sha256_file"]
 
@@ -86,12 +86,15 @@ def download(
     if not urls:
         raise DataError(f"{dest}: no URL given to download from")
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    with output_errors(dest.parent):
+        dest.parent.mkdir(parents=True, exist_ok=True)
     failures = []
     for candidate in urls:
         try:
             _fetch_verified(candidate, dest, sha256.lower(), timeout)
             return dest
+        except OutputError:
+            raise  # dest cannot be written (disk full, no permission): no mirror will fix that
         # URLError/HTTPError are OSErrors; IncompleteRead (connection cut mid-body)
         # is an HTTPException; a malformed URL raises ValueError, as does DataError.
         except (OSError, http.client.HTTPException, ValueError) as err:
@@ -100,29 +103,28 @@ def download(
 
 
 def _fetch_verified(url: str, dest: Path, expected: str, timeout: float) -> None:
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            actual = _stream(url, out, timeout)
+    request = urllib.request.Request(url, headers={"User-Agent": f"aekit/{__version__}"})
+    # the body streams into a temporary file that only replaces dest once its digest checks out;
+    # a failure or an interruption (Ctrl-C included) deletes it
+    with (urllib.request.urlopen(request, timeout=timeout) as response, atomic_path(dest) as tmp,
+          open(tmp, "wb") as out):
+        actual = _copy(response, out)
         if actual != expected:
             raise DataError(f"SHA-256 mismatch for {url}: expected {expected}, got {actual}")
-        os.chmod(tmp, new_file_mode())
-        os.replace(tmp, dest)
-    finally:
-        # Runs on success too, where the rename already consumed the file.
-        # BaseException (e.g. Ctrl-C) also lands here, so no .part file survives.
-        tmp.unlink(missing_ok=True)
 
 
-def _stream(url: str, out, timeout: float) -> str:
-    request = urllib.request.Request(url, headers={"User-Agent": f"aekit/{__version__}"})
+def _copy(response: BinaryIO, out: BinaryIO) -> str:
+    """Stream ``response`` into ``out``; returns the hex SHA-256 of what was copied."""
     digest = hashlib.sha256()
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        for chunk in iter(lambda: response.read(_CHUNK), b""):
-            digest.update(chunk)
-            out.write(chunk)
-    return digest.hexdigest()
+    while True:
+        try:
+            chunk = response.read(_CHUNK)
+        except OSError as err:  # a read error is the network's, not a failure to write dest
+            raise DataError(f"network error: {err}") from err
+        if not chunk:
+            return digest.hexdigest()
+        digest.update(chunk)
+        out.write(chunk)
 
 
 def _describe(err: Exception) -> str:

@@ -11,12 +11,12 @@ import gzip
 import math
 import os
 import struct
-import tempfile
 import zlib
 from pathlib import Path
 
 import numpy as np
 
+from aekit.atomic import atomic_write_bytes
 from aekit.data.checks import check_finite
 from aekit.data.errors import DataError
 
@@ -253,7 +253,8 @@ def write_idx(path: str | os.PathLike, array: np.ndarray) -> Path:
     """Write ``array`` as an IDX file, gzip-compressed when the name ends in ``.gz``.
 
     The file is written to a temporary name in the same directory and moved into
-    place with ``os.replace``, so readers never see a half-written file.
+    place with ``os.replace`` (:func:`aekit.atomic.atomic_path`), so readers never
+    see a half-written file; it gets the mode the umask gives a new file.
 
     Parameters
     ----------
@@ -279,26 +280,3 @@ def write_idx(path: str | os.PathLike, array: np.ndarray) -> Path:
         data = gzip.compress(data, compresslevel=9, mtime=0)
     atomic_write_bytes(path, data)
     return path
-
-
-def new_file_mode() -> int:
-    """Permissions of a newly created ordinary file under the current umask."""
-    # mkstemp creates files as 0600; files written for others to read (bundled
-    # samples, shared caches) should get the mode a plain open() would give.
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, new_file_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

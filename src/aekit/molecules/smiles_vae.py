@@ -200,7 +200,8 @@ class KLAnnealing(Callback):
     """Raise ``model.kl_weight`` linearly from 0 to 1 over the first ``epochs`` epochs (per step).
 
     Early in training the decoder learns to use the code before the KL term
-    pulls every posterior onto the prior ("posterior collapse").
+    pulls every posterior onto the prior ("posterior collapse"). The weight
+    follows the trainer's step count alone, so a resumed run needs no saved state.
     """
 
     def __init__(self, epochs: int) -> None:

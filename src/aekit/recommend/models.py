@@ -55,7 +55,8 @@ class BetaAnnealing(Callback):
     """Raise a Gaussian latent's KL weight linearly from 0 by ``1 / anneal_steps`` per step, up to ``cap``.
 
     Liang et al. (2018) anneal beta this way for Mult-VAE (cap 0.2). The value
-    follows the trainer's step count, so a resumed run continues the schedule.
+    follows the trainer's step count, so a resumed run continues the schedule;
+    the checkpoint keeps :attr:`values` too.
 
     Parameters
     ----------
@@ -96,6 +97,13 @@ class BetaAnnealing(Callback):
     def on_batch_end(self, trainer: "Trainer", loss: float, batch_size: int) -> None:
         self.values.append(self._latent(trainer).beta)
         self._set(trainer)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The betas used so far (beta itself follows from the step count)."""
+        return {"values": list(self.values)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.values = [float(v) for v in state.get("values", [])]
 
 
 # ----------------------------------------------------------------------------- presets

@@ -1,0 +1,143 @@
+"""Atomic file writes with the user's file mode, and the one error for output that cannot be written.
+
+Every file aekit writes goes through :func:`atomic_path`: the content goes to a
+hidden temporary file in the target's directory, is flushed to disk, gets the
+mode a plain ``open()`` would give (``0o666 & ~umask``) and is renamed over the
+target. A failed write leaves the previous file as it was; a crash leaves at
+most a ``.NAME.*.tmp`` file next to it. Any ``OSError`` on the way (no
+permission, read-only file system, disk full, file size limit) becomes an
+:class:`OutputError` that names the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+__all__ = ["OutputError", "atomic_path", "atomic_write_bytes", "fsync_directory", "new_file_mode",
+           "output_errors"]
+
+_FULL = {errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+
+class OutputError(OSError):
+    """An output file or directory cannot be written; the message names it.
+
+    Parameters
+    ----------
+    path : str or Path
+        What aekit was writing.
+    cause : OSError
+        The error the operating system gave (``errno`` and ``strerror`` are kept).
+    """
+
+    def __init__(self, path: str | os.PathLike, cause: OSError) -> None:
+        super().__init__(cause.errno, cause.strerror or str(cause))
+        self.path = Path(path)
+
+    def __str__(self) -> str:
+        # ENOSPC and EFBIG name no file, and "File too large" misleads when a size limit is to blame;
+        # a short write without errno (numpy's) has the same causes
+        hint = " (disk full or file size limit reached)" if self.errno in _FULL or self.errno is None else ""
+        return f"cannot write {self.path}: {self.strerror}{hint}"
+
+
+@contextlib.contextmanager
+def output_errors(path: str | os.PathLike) -> Iterator[None]:
+    """Turn any ``OSError`` raised in the block into an :class:`OutputError` naming ``path``."""
+    try:
+        yield
+    except OutputError:
+        raise
+    except OSError as err:
+        raise OutputError(path, err) from err
+
+
+def new_file_mode() -> int:
+    """Permissions of a newly created ordinary file under the current umask (``0o666 & ~umask``)."""
+    # mkstemp creates files as 0600: a model or report would be unreadable to the group and others
+    # that the user's umask lets read every other file they create
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; move it over ``path`` only if the block succeeds.
+
+    The block writes the temporary file (by name: ``save_file(t, tmp)``,
+    ``frame.to_parquet(tmp)``); afterwards it is flushed to disk, given the
+    umask's mode and renamed over ``path``. Parent directories are created.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write.
+
+    Yields
+    ------
+    Path
+        The temporary file (it exists, empty).
+
+    Raises
+    ------
+    OutputError
+        When any step, the block's writing included, fails with an ``OSError``;
+        ``path`` is then unchanged.
+
+    Examples
+    --------
+    >>> with atomic_path("/tmp/aekit-example.txt") as tmp:  # doctest: +SKIP
+    ...     tmp.write_text("hello")
+    """
+    path = Path(path)
+    with output_errors(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+    tmp = Path(name)
+    try:
+        with output_errors(path):  # the block only writes tmp: its OSErrors are failures to write path
+            yield tmp
+            _fsync_file(tmp)
+            os.chmod(tmp, new_file_mode())
+            os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through :func:`atomic_path`; returns the path."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
+
+
+def _fsync_file(path: Path) -> None:
+    # the data must be on disk before the rename makes it the file: after a power cut a renamed
+    # but unflushed file can be empty
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_directory(path: str | os.PathLike) -> None:
+    """Flush a directory's entries (renames, new files) to disk; a no-op where directories cannot be opened."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # e.g. Windows
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems do not sync directories; the rename itself is still atomic
+    finally:
+        os.close(fd)
