@@ -35,7 +35,7 @@ from sklearn.metrics import roc_auc_score
 from threadpoolctl import threadpool_limits
 
 import aekit
-from aekit.apps.anomaly import PARTS, SCORES, AnomalyScorer, fit_image_detector
+from aekit.anomaly import PARTS, SCORES, AnomalyScorer, fit_image_detector
 
 
 def autoencoder_scores(x_train: np.ndarray, x_test: np.ndarray, args: argparse.Namespace) -> np.ndarray:

@@ -23,8 +23,8 @@ from PIL import Image
 
 import aekit
 from aekit.apps.compress import bits_per_pixel, code_range, compress, decompress
-from aekit.metrics import per_example_psnr
 from aekit.apps.generate import image_grid
+from aekit.metrics import per_example_psnr
 
 
 def pillow_size(img: np.ndarray, fmt: str, **opts) -> tuple[int, np.ndarray]:

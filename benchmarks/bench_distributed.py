@@ -24,10 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import _common as common
 import numpy as np
 import torch
 
+import _common as common
 import aekit
 
 

@@ -20,7 +20,7 @@ import time
 import torch
 from rdkit import Chem
 
-from aekit.data.errors import DataError
+from aekit.errors import DataError
 from aekit.molecules import KNOWN_DRUGS, evaluate_run, load_public_set, parse_smiles, train_run
 
 SUBSTITUENTS = {"F": 9, "Cl": 17, "C": 6, "O": 8}

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import argparse
 
-import _common as common
 import numpy as np
 import torch
 from sklearn.decomposition import PCA
 
+import _common as common
 import aekit
 
 

@@ -23,7 +23,7 @@ import torch
 from scipy.special import log_ndtr
 
 import aekit.recommend as rec
-from aekit.data import DataError
+from aekit.errors import DataError
 from aekit.recommend.protocols import evaluate_explicit, ranking_metrics
 
 PUBLISHED = {("ml-1m", "i-autorec"): "RMSE 0.831 (Sedhain et al. 2015)",

@@ -23,11 +23,11 @@ import math
 import time
 from typing import Any
 
-import _common as common
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+import _common as common
 import aekit
 
 DEFAULT_EPOCHS = {"vanilla": 20, "conv": 4}

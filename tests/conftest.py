@@ -7,3 +7,6 @@ import torch
 # machine (measured: a 2-thread backward of a toy model took 400x longer under load).
 torch.set_num_threads(1)
 matplotlib.use("Agg")
+
+# scripts that tests start as child processes: they run on import, so doctest collection must not import them
+collect_ignore = ["cli_child.py", "ddp_worker.py", "faults/victim.py"]

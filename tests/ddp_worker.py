@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 import aekit
-from aekit.training import Trainer
+from aekit.training.trainer import Trainer
 
 # batches of 16; 51 = 3 x 16 + 3: the last batch splits 2 + 1 between two processes, so each local
 # mean must be weighted by its share; 49 = 3 x 16 + 1: rank 1 has no example in the last batch

@@ -8,9 +8,14 @@ import pytest
 import torch
 
 import aekit
+from aekit.anomaly import (
+    AnomalyEnsemble,
+    AnomalyScorer,
+    detection_metrics,
+    fit_image_detector,
+    threshold_from_contamination,
+)
 from aekit.apps import detect
-from aekit.apps.anomaly import (AnomalyEnsemble, AnomalyScorer, detection_metrics, fit_image_detector,
-                                threshold_from_contamination)
 
 
 def _images(n, rng, outliers=0):

@@ -9,15 +9,11 @@ import pytest
 import torch
 
 import aekit
-from aekit.checkpoint import (
-    STATE_FILE,
-    TENSORS_FILE,
-    find_checkpoint,
-    recover_checkpoint,
-)
-from aekit.run_config import DataConfig, load_run_data
-from aekit.runs import RunError, train_run
-from aekit.training import Trainer
+from aekit.errors import RunError
+from aekit.runs.config import DataConfig, load_run_data
+from aekit.runs.core import train_run
+from aekit.training.checkpoint import STATE_FILE, TENSORS_FILE, find_checkpoint, recover_checkpoint
+from aekit.training.trainer import Trainer
 
 CFG = aekit.TrainConfig(epochs=4, batch_size=16, lr=3e-3, schedule="cosine", seed=5, precision="fp32")
 TIMING = {"train_seconds", "examples_per_second"}

@@ -166,7 +166,7 @@ def test_divergence_exits_nonzero_and_keeps_the_checkpoint(trained, capsys, tmp_
 
 
 def test_installed_command_reports_errors_without_traceback(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "aekit.cli", "train", "--model", "vanila", "--out", str(tmp_path / "r")],
+    proc = subprocess.run([sys.executable, "-m", "aekit", "train", "--model", "vanila", "--out", str(tmp_path / "r")],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert_one_line_error(proc.stderr, "unknown model 'vanila'")

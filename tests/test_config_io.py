@@ -11,7 +11,7 @@ import yaml
 
 import aekit
 from aekit.config import read_config_file
-from aekit.serialization import atomic_path
+from aekit.io import atomic_path
 
 
 def test_config_round_trips_through_json_and_yaml():
@@ -111,7 +111,7 @@ def test_a_failed_write_keeps_the_previous_file(tmp_path, monkeypatch):
     def broken(*args, **kwargs):  # a full disk often shows only when the data is flushed
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("aekit.atomic.os.fsync", broken)
+    monkeypatch.setattr("aekit.io.os.fsync", broken)
     with torch.no_grad():
         next(model.parameters()).add_(1.0)
     with pytest.raises(aekit.OutputError, match=r"cannot write .*model\.safetensors: No space left"):
@@ -135,7 +135,7 @@ def test_checkpoint_swap_keeps_the_old_checkpoint_on_failure(tmp_path, monkeypat
     trainer = aekit.Trainer(model, aekit.TrainConfig(epochs=1, batch_size=4), checkpoint_dir=tmp_path / "ckpt", progress=False)
     trainer.fit(np.random.rand(8, 6))
     before = (tmp_path / "ckpt" / "state.safetensors").read_bytes()
-    monkeypatch.setattr("aekit.checkpoint.write_json", lambda *a, **k: (_ for _ in ()).throw(OSError("disk full")))
+    monkeypatch.setattr("aekit.training.checkpoint.write_json", lambda *a, **k: (_ for _ in ()).throw(OSError("disk full")))
     with pytest.raises(OSError):
         trainer.save_checkpoint(tmp_path / "ckpt")
     assert (tmp_path / "ckpt" / "state.safetensors").read_bytes() == before

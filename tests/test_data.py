@@ -17,10 +17,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from aekit.data import DataError, download, list_datasets, load_array, load_data, load_dataset, load_table
 from aekit.data import datasets as ds_module
+from aekit.data import download, list_datasets, load_array, load_data, load_dataset, load_table
 from aekit.data.datasets import SPLIT_FILES, BundledSample, IdxDatasetSpec, IdxFile, register_dataset
 from aekit.data.idx import encode_idx, parse_idx, read_idx, write_idx
+from aekit.errors import DataError
 from aekit.registry import Registry
 
 REPO = Path(__file__).resolve().parent.parent

@@ -15,8 +15,8 @@ import torch
 from safetensors.torch import load_file
 
 import aekit
-from aekit import distributed
-from aekit.training import Trainer
+from aekit.training import distributed
+from aekit.training.trainer import Trainer
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))

@@ -20,11 +20,11 @@ import torch
 import aekit
 from aekit.apps import compress as aez
 from aekit.cli import main
-from aekit.data import DataError, load_array, read_idx
+from aekit.data import load_array, read_idx
 from aekit.data.idx import encode_idx
 from aekit.data.ratings import load_ratings
+from aekit.errors import DataError, ModelFileError
 from aekit.molecules.io import read_molecules
-from aekit.serialization import ModelFileError
 
 
 # ----------------------------------------------------------------------------- 8. IDX gzip streams, .npy headers

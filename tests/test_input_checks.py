@@ -17,9 +17,10 @@ from torch import nn
 
 import aekit
 from aekit.cli import main
-from aekit.config import ConfigError, read_config_file
-from aekit.data import DataError, load_array, load_data, load_table, read_idx, write_idx
+from aekit.config import read_config_file
+from aekit.data import load_array, load_data, load_table, read_idx, write_idx
 from aekit.data.ratings import load_ratings
+from aekit.errors import ConfigError, DataError
 from aekit.models.losses import LOSSES
 from aekit.molecules.io import read_molecules
 from aekit.recommend import movielens

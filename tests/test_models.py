@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import aekit
-from aekit.training import Trainer
+from aekit.training.trainer import Trainer
 
 MODELS = aekit.list_models()
 SHAPE = (1, 28, 28)

@@ -18,13 +18,28 @@ pytest.importorskip("rdkit")
 from rdkit import Chem, DataStructs  # noqa: E402
 from rdkit.Chem import rdFingerprintGenerator  # noqa: E402
 
-from aekit.data.errors import DataError  # noqa: E402
+from aekit.errors import DataError  # noqa: E402
 from aekit.molecules import (  # noqa: E402
-    KNOWN_DRUGS, InvalidSmilesError, PublicSet, SmilesTokenizer, SmilesVAE, SmilesVAEConfig, add_cli, evaluate_run,
-    load_run, load_smiles_vae, morgan_fingerprints, parse_smiles, read_molecules, reconstruction_accuracy,
-    sample_quality, tanimoto_matrix, tokenize, train_run,
+    KNOWN_DRUGS,
+    InvalidSmilesError,
+    PublicSet,
+    SmilesTokenizer,
+    SmilesVAE,
+    SmilesVAEConfig,
+    add_cli,
+    evaluate_run,
+    load_run,
+    load_smiles_vae,
+    morgan_fingerprints,
+    parse_smiles,
+    read_molecules,
+    reconstruction_accuracy,
+    sample_quality,
+    tanimoto_matrix,
+    tokenize,
+    train_run,
 )  # fmt: skip
-from aekit.training import fit  # noqa: E402
+from aekit.training.trainer import fit  # noqa: E402
 
 INVALID = {2: ("C1CC", "unclosed ring"), 4: ("C(C)(C)(C)(C)C", "valence"), 5: ("xyz", "Parse Error")}
 

@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 
 import aekit
 from aekit import metrics, plots
-from aekit.report import Section, html_table, write_report
+from aekit.runs.report import Section, html_table, write_report
 
 X = np.array([[0.0, 1.0], [1.0, 0.0]])
 X_HAT = np.array([[0.5, 1.0], [1.0, 0.25]])

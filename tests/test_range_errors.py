@@ -13,7 +13,7 @@ import aekit
 import aekit.recommend as rec
 from aekit.cli import main
 from aekit.molecules import similar, train_run
-from aekit.run_config import RunConfig, resolve_run_config
+from aekit.runs.config import RunConfig, resolve_run_config
 
 INT_RANGES = {"epochs": "[1, 1000000]", "seed": "[0, 9223372036854775807]", "top-k": "[1, 1000000]"}
 
@@ -167,7 +167,7 @@ def test_sklearn_estimators_refuse_zero_epochs_instead_of_using_the_recipe():
 
 
 def test_library_functions_check_the_ranges_their_options_declare():
-    from aekit.apps.anomaly import threshold_from_contamination
+    from aekit.anomaly import threshold_from_contamination
     from aekit.apps.compress import compress
     from aekit.sklearn import AutoencoderAnomalyDetector
 

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 import aekit
+from aekit.apps.demo import DEMO_RECIPES
 from aekit.cli import build_parser
-from aekit.config import Range, _Config, field_specs
-from aekit.demo import DEMO_RECIPES
+from aekit.config import Config, Range, field_specs
 from aekit.models.presets import MODELS
-from aekit.molecules.smiles_vae import SmilesVAEConfig
-from aekit.run_config import SECTIONS, DataConfig, option_owner, preset_model_config
+from aekit.models.sequence import SmilesVAEConfig
+from aekit.runs.config import SECTIONS, DataConfig, option_owner, preset_model_config
 
 CONFIGS = (aekit.ModelConfig, aekit.TrainConfig, DataConfig, SmilesVAEConfig)
 NUMERIC = [(cls, name, spec) for cls in CONFIGS for name, spec in field_specs(cls).items() if spec.kind in (int, float)]
@@ -109,7 +109,7 @@ def test_check_returns_the_normalised_number():
 
 def test_a_numeric_field_without_a_range_is_a_definition_error():
     @dataclass
-    class Unbounded(_Config):
+    class Unbounded(Config):
         size: int = 3  # no declared range
 
     with pytest.raises(TypeError, match=r"Unbounded\.size: a numeric field needs Annotated\[int, Range"):

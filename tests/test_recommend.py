@@ -10,7 +10,7 @@ import torch
 import aekit
 import aekit.recommend as rec
 from aekit.recommend.metrics import ndcg_at_k, ranking_metrics, recall_at_k, rmse, top_k
-from aekit.recommend.models import BetaAnnealing, L2Dropout
+from aekit.models.corruption import L2Dropout
 
 
 @pytest.fixture(scope="module")
@@ -45,15 +45,23 @@ def test_l2_dropout_normalises_then_drops_with_rescaling():
         aekit.create_model("mult-dae", input_shape=(10,), noise_level=1.0)
 
 
-def test_beta_annealing_rises_linearly_to_the_cap():
+def test_kl_warmup_reproduces_mult_vae_beta_annealing():
+    # Liang et al.: beta grows by 1/total per step up to its cap of 0.2; the recipe's kl_warmup 0.2
+    # on a beta of 0.2 gives exactly that weight, beta * min(1, step / (0.2 * total))
     model = aekit.create_model("mult-vae", input_shape=(20,), hidden=(8,), latent_dim=4)
-    cb = BetaAnnealing(cap=0.3, anneal_steps=10)
-    aekit.fit(model, (torch.rand(40, 20) > 0.7).float(), epochs=4, batch_size=10, callbacks=[cb], progress=False)
-    assert cb.values[:4] == pytest.approx([0.0, 0.1, 0.2, 0.3])
-    assert cb.values[-1] == pytest.approx(0.3) and model.latent.beta == pytest.approx(0.3)
-    with pytest.raises(TypeError, match="Gaussian latent"):
-        aekit.fit(aekit.create_model("mult-dae", input_shape=(20,)), torch.zeros(4, 20), epochs=1,
-                  callbacks=[BetaAnnealing()], progress=False)
+    assert aekit.get_recipe("mult-vae").kl_warmup == 0.2 and model.config.beta == 0.2
+    seen = []
+
+    class Record(aekit.Callback):
+        def on_batch_end(self, trainer, loss, batch_size):  # runs after KLAnnealing's own update
+            seen.append(model.latent.beta * model.latent.kl_scale)
+
+    trainer = aekit.Trainer(model, aekit.get_recipe("mult-vae").replace(epochs=5, batch_size=10), progress=False)
+    trainer.callbacks.insert(len(trainer.callbacks), Record())
+    trainer.fit((torch.rand(40, 20) > 0.7).float())
+    total = 5 * 4  # epochs x steps per epoch
+    assert seen == pytest.approx([min(0.2, step / total) for step in range(1, total + 1)])
+    assert model.latent.kl_scale == 1.0  # the full objective again after training
 
 
 # ----------------------------------------------------------------------------- metrics by hand

@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 
 import aekit.recommend as rec
-from aekit.data import DataError, datasets
+from aekit.data import datasets
+from aekit.errors import DataError
 from aekit.recommend import movielens
 from aekit.recommend.cli import add_cli
 

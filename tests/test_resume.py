@@ -7,8 +7,7 @@ import pytest
 import torch
 
 import aekit
-from aekit.recommend import BetaAnnealing
-from aekit.training import Trainer
+from aekit.training.trainer import Trainer
 
 TIMING = {"train_seconds", "examples_per_second"}
 
@@ -52,12 +51,6 @@ def _smiles_ids(seed=0):
     return np.random.default_rng(seed).permutation(np.concatenate([ids] * 8))  # (64, 12) token ids
 
 
-def _kl_annealing():
-    from aekit.molecules import KLAnnealing
-
-    return [KLAnnealing(epochs=3)]
-
-
 SMILES = ["CCO", "CCN", "c1ccccc1", "CC(=O)O", "OCCO", "CC(C)O", "C1CCCCC1", "CCOC"]
 BASE = {"epochs": 5, "batch_size": 16, "lr": 3e-3, "seed": 5, "precision": "fp32"}
 
@@ -78,10 +71,9 @@ CASES = {
     "cosine": (_preset("vae"), _table, {"schedule": "cosine"}, list),
     "onecycle": (_preset("denoising"), _table, {"schedule": "onecycle"}, list),
     "micro-batches": (_preset("vae"), _table, {"micro_batch_size": 5, "schedule": "cosine"}, list),
-    "beta-annealing-vae": (_preset("vae"), _table, {}, lambda: [BetaAnnealing(cap=0.5)]),
-    "beta-annealing-mult-vae": (_preset("mult-vae", hidden=(8,)), _clicks, {"patience": 3},
-                                lambda: [BetaAnnealing()]),
-    "kl-annealing-smiles-vae": (_smiles_vae, _smiles_ids, {"lr": 1e-2, "grad_clip": 5.0}, _kl_annealing),
+    "kl-annealing-vae": (_preset("vae"), _table, {"kl_warmup": 0.5}, list),
+    "kl-annealing-mult-vae": (_preset("mult-vae", hidden=(8,)), _clicks, {"patience": 3, "kl_warmup": 0.2}, list),
+    "kl-annealing-smiles-vae": (_smiles_vae, _smiles_ids, {"lr": 1e-2, "grad_clip": 5.0, "kl_warmup": 0.6}, list),
 }
 
 

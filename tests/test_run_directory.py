@@ -6,19 +6,13 @@ import pytest
 import torch
 
 import aekit
-from aekit.callbacks import Callback
+from aekit.apps.demo import run_demo
 from aekit.cli import main
-from aekit.demo import run_demo
-from aekit.run_config import DataConfig, load_run_data
-from aekit.run_directory import (
-    MARKER_FILE,
-    RunError,
-    is_run_directory,
-    read_run_marker,
-    recover_directory,
-    write_run_marker,
-)
-from aekit.runs import train_run
+from aekit.errors import RunError
+from aekit.runs.config import DataConfig, load_run_data
+from aekit.runs.core import train_run
+from aekit.runs.directory import MARKER_FILE, is_run_directory, read_run_marker, recover_directory, write_run_marker
+from aekit.training.callbacks import Callback
 
 TINY = {"epochs": 2, "batch_size": 32, "hidden": [16], "latent_dim": 4, "figures": False, "progress": False}
 

@@ -8,12 +8,12 @@ import pytest
 import torch
 
 import aekit
-from aekit.callbacks import Callback
-from aekit.config import ConfigError
-from aekit.demo import run_demo
+from aekit.apps.demo import run_demo
+from aekit.errors import ConfigError, RunError
 from aekit.metrics import evaluate_model
-from aekit.run_config import RunConfig, load_run_data
-from aekit.runs import RunError, evaluate_run, plot_run, read_history, train_run
+from aekit.runs.config import RunConfig, load_run_data
+from aekit.runs.core import evaluate_run, plot_run, read_history, train_run
+from aekit.training.callbacks import Callback
 
 SMALL = dict(train_size=256, test_size=64, batch_size=64, progress=False)
 RUN_FILES = ["config.yaml", "model/config.json", "model/model.safetensors", "checkpoint/state.json",
@@ -23,7 +23,7 @@ RUN_FILES = ["config.yaml", "model/config.json", "model/model.safetensors", "che
 
 @pytest.fixture(scope="module")
 def sample():
-    return load_run_data(aekit.run_config.DataConfig("fashion-mnist-sample", train_size=256, test_size=64))
+    return load_run_data(aekit.runs.config.DataConfig("fashion-mnist-sample", train_size=256, test_size=64))
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +121,7 @@ def test_divergence_keeps_the_last_good_checkpoint(tmp_path, sample):
         train_run("vanilla", "fashion-mnist-sample", out, epochs=3, data=sample, callbacks=[PoisonWeights()], **SMALL)
     state = json.loads((out / "checkpoint" / "state.json").read_text())
     assert state["epoch"] == 1
-    tensors = aekit.serialization.read_tensors(out / "checkpoint" / "state.safetensors")
+    tensors = aekit.io.read_tensors(out / "checkpoint" / "state.safetensors")
     assert all(torch.isfinite(v).all() for k, v in tensors.items() if k.startswith("model."))
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["status"] == "diverged" and metrics["epochs_run"] == 1 and "nan" in metrics["stop_reason"]

@@ -12,7 +12,7 @@ import torch
 from rich.console import Console
 
 import aekit
-from aekit.training import SCHEDULES, Trainer
+from aekit.training.trainer import SCHEDULES, Trainer
 
 
 def _data(n: int = 96, d: int = 12, seed: int = 0) -> np.ndarray:

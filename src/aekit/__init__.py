@@ -11,20 +11,18 @@ True
 """
 
 from aekit._version import __version__
-from aekit.callbacks import Callback, Checkpoint, EarlyStopping, ProgressBar
-from aekit.config import ConfigError, ModelConfig, TrainConfig
-from aekit.data import DataError, ImageDataset, list_datasets, load_data, load_dataset
+from aekit.data import ImageDataset, list_datasets, load_data, load_dataset
+from aekit.errors import ConfigError, DataError, ModelFileError, OutputError, TrainingDivergedError
+from aekit.metrics import evaluate_model
 from aekit.models.autoencoder import AEOutput, Autoencoder
+from aekit.models.config import ModelConfig
 from aekit.models.corruption import corrupt
 from aekit.models.presets import create_model, get_recipe, list_models, model_config, register_model
-from aekit.metrics import evaluate_model
-from aekit.runs import RunResult, evaluate_run, plot_run, train_run
-from aekit.serialization import ModelFileError, OutputError, load_model
-from aekit.training import History, Trainer, TrainingDivergedError, fit
-
-# registers the recommender presets (i-autorec, mult-dae, mult-vae) and their input corruption,
-# so saved recommender models load in a fresh process
-import aekit.recommend  # noqa: E402,F401  isort: skip
+from aekit.models.serialization import load_model
+from aekit.runs.core import RunResult, evaluate_run, plot_run, train_run
+from aekit.training.callbacks import Callback, Checkpoint, EarlyStopping, ProgressBar
+from aekit.training.config import TrainConfig
+from aekit.training.trainer import History, Trainer, fit
 
 __all__ = [
     "__version__",

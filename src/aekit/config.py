@@ -1,7 +1,9 @@
-"""Typed configurations for models and training, with validation and JSON/YAML round trips.
+"""Typed configurations: the :class:`Config` base, declared :class:`Range` s, JSON/YAML files.
 
-Every field has a commented default, and every numeric field a declared
-:class:`Range` (``epochs: Annotated[int, EPOCHS]``). One check in ``_Config``
+Every config in aekit (:class:`~aekit.ModelConfig`, :class:`~aekit.TrainConfig`,
+the run and command configs) is a dataclass deriving from :class:`Config`. Every
+field has a commented default (the CLI's help text), and every numeric field a
+declared :class:`Range` (``epochs: Annotated[int, EPOCHS]``). One check in :class:`Config`
 refuses unknown keys, values of the wrong type and values out of range with a
 message that names the field, the value and the allowed range, so a typo in
 ``run.yaml`` fails loudly instead of being ignored.
@@ -11,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import importlib
 import json
 import math
 import numbers
@@ -19,16 +20,13 @@ import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Optional, TypeVar
+from typing import Any, TypeVar
 
-import torch
 import yaml
 
-C = TypeVar("C", bound="_Config")
+from aekit.errors import ConfigError
 
-
-class ConfigError(ValueError):
-    """A configuration value is missing, unknown or out of range; the message names the field."""
+C = TypeVar("C", bound="Config")
 
 
 # ------------------------------------------------------------------------------ ranges
@@ -42,7 +40,7 @@ class Range:
 
     Declared once on a config field (``epochs: Annotated[int, EPOCHS]``) or next
     to a command-line option, then checked the same way everywhere: by
-    :class:`_Config` for fields, by :func:`aekit.cli.range_type` for options, by
+    :class:`Config` for fields, by :func:`aekit.cli.range_type` for options, by
     :meth:`check` in functions.
 
     Parameters
@@ -59,7 +57,7 @@ class Range:
     >>> Range(1, 10, integer=True).check("epochs", 0)
     Traceback (most recent call last):
     ...
-    aekit.config.ConfigError: epochs: must be an integer in [1, 10], got 0
+    aekit.errors.ConfigError: epochs: must be an integer in [1, 10], got 0
     >>> str(Range(0, 1, low_open=True))
     '(0, 1]'
     """
@@ -211,7 +209,7 @@ def _choice(name: str, value: Any, choices: typing.Iterable[Any]) -> None:
         raise ConfigError(f"{name}: {value!r} is not one of {choices}")
 
 
-class _Config:
+class Config:
     """Shared validation and JSON/YAML round trip for the config dataclasses.
 
     Every field is checked against its annotation, including a declared
@@ -251,135 +249,6 @@ class _Config:
         return type(self).from_dict({**self.to_dict(), **changes})
 
 
-SCALERS = ("none", "standard", "minmax")
-
-# choices that live in registries, so a registered extension is a valid value
-_REGISTRY_HOMES = {
-    "arch": ("aekit.models.layers", "ARCHITECTURES"),
-    "latent": ("aekit.models.latent", "LATENTS"),
-    "activation": ("aekit.models.activations", "ACTIVATIONS"),
-    "sparsity": ("aekit.models.regularizers", "SPARSITIES"),
-    "loss": ("aekit.models.losses", "LOSSES"),
-    "output_activation": ("aekit.models.losses", "OUTPUT_ACTIVATIONS"),
-    "corruption": ("aekit.models.corruption", "CORRUPTIONS"),
-}
-
-
-def _registered(field_name: str) -> Any:
-    """The registry behind a field (imported late: the models import this module)."""
-    module, attr = _REGISTRY_HOMES[field_name]
-    return getattr(importlib.import_module(module), attr)
-
-
-def _choice_registered(name: str, value: Any, kind: str) -> None:
-    _choice(name, value, sorted(_registered(kind)))
-
-
-def _check_scaler_fits_loss(scaler: str, loss: str) -> None:
-    """Refuse a scaler whose output can leave the loss's target range (e.g. standard + bce)."""
-    from aekit.models.scaler import SCALER_RANGES  # late: the models import this module
-
-    low, high = _registered("loss").get(loss).target_range
-    out = SCALER_RANGES[scaler]
-    if out is not None and (out[0] < low or out[1] > high):
-        raise ConfigError(f"scaler: {scaler!r} maps inputs to [{out[0]:g}, {out[1]:g}], but loss {loss!r} needs "
-                          f"them in [{low:g}, {high:g}]; use scaler 'minmax' (or 'none' for data already in range) "
-                          "or loss 'mse'")
-
-
-@dataclass
-class ModelConfig(_Config):
-    """Everything needed to rebuild an :class:`aekit.Autoencoder` exactly.
-
-    The fields describe parts, not variants: "denoising" is ``corruption``,
-    "sparse" is ``sparsity``, "contractive" is ``contractive_weight`` and "VAE" is
-    ``latent="gaussian"``.
-    """
-
-    input_shape: tuple[Annotated[int, AXIS], ...] = (1, 28, 28)  # (D,) for tables, (C, H, W) for images
-    arch: str = "mlp"  # registered encoder/decoder pair: "mlp", "conv", "deep-conv", ...
-    hidden: tuple[Annotated[int, WIDTH], ...] = (128, 64)  # MLP widths, or conv channels per stage
-    latent: str = "dense"  # "dense" (projection), "identity" (code = feature map), "gaussian" (VAE)
-    latent_dim: Annotated[int, WIDTH] = 32  # size of the code; ignored by latent="identity"
-    activation: str = "relu"  # hidden-layer nonlinearity
-    latent_activation: str = "linear"  # applied to a dense code
-    loss: str = "bce"  # "bce" (inputs in [0, 1]), "mse", "masked-mse" (0 = unobserved), "multinomial"
-    output_activation: str = "sigmoid"  # maps decoder output to data space: "sigmoid", "linear", "softmax"
-    corruption: Optional[str] = None  # denoising: "gaussian", "masking" or "salt-and-pepper"
-    noise_level: Annotated[float, NOISE_LEVEL] = 0.0  # std (gaussian) or fraction of pixels (masking, salt-and-pepper)
-    sparsity: Optional[str] = None  # "l1" activity penalty or "kl" divergence to a target rate
-    sparsity_weight: Annotated[float, WEIGHT] = 0.0  # weight of the sparsity term
-    sparsity_target: Annotated[float, OPEN_FRACTION] = 0.05  # target mean activation rho for sparsity="kl"
-    contractive_weight: Annotated[float, WEIGHT] = 0.0  # weight of ||dz/dx||_F^2
-    beta: Annotated[float, WEIGHT] = 1.0  # weight of the KL term for latent="gaussian"
-    scaler: str = "none"  # per-feature input scaling fitted on training data
-    num_classes: Annotated[int, CLASSES] = 0  # > 0 conditions encoder and decoder on a one-hot label
-
-    def _validate(self) -> None:
-        if len(self.input_shape) not in (1, 3):
-            raise ConfigError(f"input_shape: expected (D,) or (C, H, W), got {self.input_shape!r}")
-        if self.input_size > MAX_INPUT_SIZE:
-            raise ConfigError(f"input_shape: at most {MAX_INPUT_SIZE} values per example, got "
-                              f"{self.input_shape!r} ({self.input_size})")
-        _choice_registered("arch", self.arch, "arch")
-        if self.arch != "mlp" and len(self.input_shape) != 3:
-            raise ConfigError(f"arch: {self.arch!r} needs an image input_shape (C, H, W), got {self.input_shape!r}")
-        _choice_registered("latent", self.latent, "latent")
-        if self.latent == "identity" and (self.arch != "conv" or self.num_classes):
-            raise ConfigError("latent: 'identity' (the feature map is the code) needs arch='conv' and no num_classes")
-        _choice_registered("activation", self.activation, "activation")
-        _choice_registered("latent_activation", self.latent_activation, "activation")
-        _choice_registered("output_activation", self.output_activation, "output_activation")
-        _choice_registered("loss", self.loss, "loss")
-        needed = _registered("loss").get(self.loss).output_activation
-        if needed and self.output_activation != needed:
-            raise ConfigError(f"loss: {self.loss!r} needs output_activation={needed!r} (the decoder emits logits)")
-        if self.corruption is not None:
-            _choice_registered("corruption", self.corruption, "corruption")
-        if self.corruption in ("masking", "salt-and-pepper") and self.noise_level > 1:
-            raise ConfigError(f"noise_level: a fraction in [0, 1] for {self.corruption}, got {self.noise_level}")
-        if self.sparsity is not None:
-            _choice_registered("sparsity", self.sparsity, "sparsity")
-        if self.sparsity == "kl" and self.latent_activation != "sigmoid":
-            raise ConfigError("sparsity: 'kl' needs latent_activation='sigmoid' (rates must lie in (0, 1))")
-        _choice("scaler", self.scaler, SCALERS)
-        _check_scaler_fits_loss(self.scaler, self.loss)
-
-    @property
-    def input_size(self) -> int:
-        return math.prod(self.input_shape)
-
-
-SCHEDULES = ("constant", "cosine", "onecycle")
-PRECISIONS = ("auto", "bf16", "fp32")
-
-
-@dataclass
-class TrainConfig(_Config):
-    """A training recipe. Every preset carries one that works on Fashion-MNIST."""
-
-    epochs: Annotated[int, EPOCHS] = 20  # full passes over the training set
-    batch_size: Annotated[int, BATCH_SIZE] = 256  # examples per optimizer step
-    lr: Annotated[float, LR] = 1e-3  # peak learning rate (Adam)
-    weight_decay: Annotated[float, DECAY] = 0.0  # decoupled weight decay (AdamW when > 0)
-    schedule: str = "constant"  # learning-rate schedule over all steps
-    patience: Optional[Annotated[int, EPOCHS]] = None  # early stopping: epochs without val improvement
-    seed: Annotated[int, SEED] = 0  # seeds shuffling, initialisation and noise
-    precision: str = "auto"  # "auto" uses bf16 autocast where the CPU has native bf16
-    grad_clip: Optional[Annotated[float, GRAD_NORM]] = None  # max global grad norm
-    device: str = "auto"  # "auto" (a GPU when there is one), "cpu", "cuda", "cuda:N" or "mps"
-    micro_batch_size: Optional[Annotated[int, BATCH_SIZE]] = None  # accumulate gradients over micro-batches of this size
-
-    def _validate(self) -> None:
-        _choice("schedule", self.schedule, SCHEDULES)
-        _choice("precision", self.precision, PRECISIONS)
-        if self.device != "auto":
-            try:
-                torch.device(self.device)
-            except RuntimeError:
-                raise ConfigError(f"device: expected 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got {self.device!r}") from None
-
-
 def read_config_file(path: str | Path) -> dict[str, Any]:
     """Read a JSON or YAML mapping; errors name the file."""
     path = Path(path)
@@ -401,5 +270,4 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     return data
 
 
-__all__ = ["ConfigError", "FieldSpec", "ModelConfig", "Range", "TrainConfig", "check_field", "field_specs",
-           "read_config_file"]
+__all__ = ["Config", "ConfigError", "FieldSpec", "Range", "check_field", "field_specs", "read_config_file"]

@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from aekit.serialization import atomic_path
+from aekit.io import atomic_path
 
 DPI = 100
 LOSS_TERMS_FIRST = ("loss", "recon")

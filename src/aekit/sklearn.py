@@ -34,7 +34,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from aekit.config import Range
 from aekit.models.presets import create_model, get_recipe
-from aekit.training import fit as train_model
+from aekit.training.trainer import fit as train_model
 
 __all__ = ["AutoencoderTransformer", "AutoencoderAnomalyDetector"]
 
@@ -141,7 +141,7 @@ class _AutoencoderEstimator(BaseEstimator):
     # ------------------------------------------------------------- computing
     def _recon_error(self, X: np.ndarray) -> np.ndarray:
         """Per-sample mean squared error after the model's scaler, shape (N,), float64."""
-        from aekit.apps.anomaly import reconstruction_errors
+        from aekit.anomaly import reconstruction_errors
 
         return reconstruction_errors(self.model_, self._tensor(X)).astype(np.float64)
 
@@ -262,7 +262,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, _AutoencoderEstimator):
 
     def fit(self, X: Any, y: Any = None) -> "AutoencoderAnomalyDetector":
         """Train on ``X`` (N, D) or (N, C, H, W) and set the threshold; ``y`` is ignored."""
-        from aekit.apps.anomaly import AnomalyScorer, threshold_from_contamination
+        from aekit.anomaly import AnomalyScorer, threshold_from_contamination
 
         DETECTOR_CONTAMINATION.check("contamination", self.contamination)
         X = self._fit_model(X)

@@ -26,18 +26,20 @@ import aekit
 import aekit.recommend as rec
 from aekit.apps import detect
 from aekit.apps.compress import AezError, compress, decompress, read_aez
-from aekit.config import ConfigError, ModelConfig, TrainConfig, read_config_file
-from aekit.data import DataError, load_array, load_data, load_table, read_idx, write_idx
+from aekit.config import read_config_file
+from aekit.data import load_array, load_data, load_table, read_idx, write_idx
 from aekit.data.datasets import SPLIT_FILES, _load_split_dir
 from aekit.data.ratings import load_ratings
+from aekit.errors import ConfigError, DataError, ModelFileError
+from aekit.models.config import ModelConfig
+from aekit.models.sequence import SmilesVAE, SmilesVAEConfig, load_smiles_vae
+from aekit.models.tokenizer import SmilesTokenizer
 from aekit.molecules import runs as mol_runs
 from aekit.molecules.io import read_molecules
-from aekit.molecules.smiles_vae import SmilesVAE, SmilesVAEConfig, load_smiles_vae
-from aekit.molecules.tokenizer import SmilesTokenizer
 from aekit.recommend import movielens
-from aekit.run_config import DataConfig, RunConfig
-from aekit.serialization import ModelFileError
-from aekit.training import Trainer
+from aekit.runs.config import DataConfig, RunConfig
+from aekit.training.config import TrainConfig
+from aekit.training.trainer import Trainer
 
 AEKIT_ERRORS = (DataError, ModelFileError, AezError, ConfigError)
 SMILES = ["CCO", "c1ccccc1", "CC(=O)O", "CCN", "CCCl", "c1ccncc1", "CC(C)O", "OCCO", "CCOC", "C1CCCCC1"]

@@ -12,8 +12,8 @@ import numpy as np
 import torch
 
 import aekit
-from aekit.checkpoint import find_checkpoint
-from aekit.training import Trainer
+from aekit.training.checkpoint import find_checkpoint
+from aekit.training.trainer import Trainer
 
 RUN_OPTIONS = {"batch_size": 32, "hidden": [16], "latent_dim": 4, "figures": False, "progress": False}
 

@@ -28,10 +28,10 @@ from pathlib import Path
 
 import torch
 
-import aekit.checkpoint
-import aekit.run_directory
-from aekit.run_config import DataConfig, load_run_data
-from aekit.runs import train_run
+import aekit.runs.directory
+import aekit.training.checkpoint
+from aekit.runs.config import DataConfig, load_run_data
+from aekit.runs.core import train_run
 
 sys.path.insert(0, str(Path(__file__).parent))
 fault_recipe = importlib.import_module("fault_recipe")
@@ -119,13 +119,13 @@ def checkpoint_kills(out: Path) -> dict:
     points = []
     for write in (1, 2):  # the first write (nothing to keep yet) and one that replaces a checkpoint
         counting = out / f"count{write}" / "ckpt"  # laid out as the runs below: the same steps
-        steps = steps_inside(aekit.checkpoint, "write_checkpoint", write,
+        steps = steps_inside(aekit.training.checkpoint, "write_checkpoint", write,
                              lambda counting=counting: fault_recipe.train(counting), out)
         for step in range(1, steps + 1):
             directory = out / f"w{write}-{step}"
 
             def work(write=write, step=step, directory=directory):
-                arm(aekit.checkpoint, "write_checkpoint", write, step)
+                arm(aekit.training.checkpoint, "write_checkpoint", write, step)
                 fault_recipe.train(directory / "ckpt")
 
             points.append({"dir": directory.name, "status": in_child(work)})
@@ -172,13 +172,13 @@ def overwrite_kills(out: Path) -> dict:
         shutil.copytree(out / "base", out / name)
         return out / name / "run"
 
-    steps = steps_inside(aekit.run_directory, "replace_directory", 1, lambda: replace(fresh_copy("count")), out)
+    steps = steps_inside(aekit.runs.directory, "replace_directory", 1, lambda: replace(fresh_copy("count")), out)
     points = []
     for step in range(1, steps + 1):
         target = fresh_copy(f"k{step}")
 
         def work(step=step, target=target):
-            arm(aekit.run_directory, "replace_directory", 1, step)
+            arm(aekit.runs.directory, "replace_directory", 1, step)
             replace(target)
 
         points.append({"dir": f"k{step}", "status": in_child(work)})

@@ -8,9 +8,9 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from aekit.config import ConfigError
-from aekit.data import DataError, list_datasets, load_array, load_dataset, load_table, read_idx
-from aekit.serialization import ModelFileError, OutputError, load_model
+from aekit.data import list_datasets, load_array, load_dataset, load_table, read_idx
+from aekit.errors import ConfigError, DataError, ModelFileError, OutputError
+from aekit.models.serialization import load_model
 
 INPUT_ERRORS = (DataError, ModelFileError, ConfigError, ValueError, FileNotFoundError)
 

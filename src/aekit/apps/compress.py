@@ -66,8 +66,9 @@ from aekit.apps.aez_coding import encode_symbols as _encode_symbols
 from aekit.apps.denoise import save_npy
 from aekit.config import Range
 from aekit.data.checks import check_finite
+from aekit.errors import InputError
+from aekit.io import atomic_path
 from aekit.metrics import per_example_psnr
-from aekit.serialization import atomic_path
 
 MAGIC = b"AEZ\x1a"
 FORMAT_VERSION = 2
@@ -79,7 +80,7 @@ _FIXED = struct.Struct("<4sBBBBI32s")
 _U32 = struct.Struct("<I")
 
 
-class AezError(ValueError):
+class AezError(InputError):
     """An ``.aez`` file is damaged, truncated, of a newer format or made with another model."""
 
 

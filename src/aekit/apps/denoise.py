@@ -171,7 +171,7 @@ def figures_dir(args: argparse.Namespace) -> Path:
 
 def save_npy(path: str | Path, array: np.ndarray) -> None:
     """Write ``array`` to ``path`` atomically (the previous file survives a failed write)."""
-    from aekit.serialization import atomic_path
+    from aekit.io import atomic_path
 
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         np.save(fh, array)

@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from aekit.apps.anomaly import SCORES, AnomalyScorer, detection_metrics, threshold_from_contamination
+from aekit.anomaly import SCORES, AnomalyScorer, detection_metrics, threshold_from_contamination
 from aekit.config import Range
 from aekit.plots import new_figure, save_figure
 
@@ -105,7 +105,8 @@ def read_label_file(path: str | Path) -> np.ndarray:
     aekit.DataError
         Naming the file: unreadable, not numeric, more than one column, or a label other than 0 and 1.
     """
-    from aekit.data import DataError, load_array, load_table
+    from aekit.data import load_array, load_table
+    from aekit.errors import DataError
 
     path = Path(path)
     if not path.is_file():
@@ -127,7 +128,7 @@ def read_label_file(path: str | Path) -> np.ndarray:
 
 
 def _read_labels(args: argparse.Namespace, y: Optional[np.ndarray], n: int) -> Optional[np.ndarray]:
-    from aekit.data import DataError
+    from aekit.errors import DataError
 
     if args.labels:
         labels = read_label_file(args.labels)
@@ -147,7 +148,7 @@ def _detect(args: argparse.Namespace) -> int:
 
     from aekit.apps._io import fit_rows, load_model_rows, load_run_model
     from aekit.data import load_data
-    from aekit.serialization import atomic_path
+    from aekit.io import atomic_path
 
     model = load_run_model(args.run)
     x, y = load_model_rows(model, args.data)

@@ -116,8 +116,8 @@ def _encode(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from aekit.apps._io import load_model_rows, load_run_model
-    from aekit.data import DataError
-    from aekit.serialization import atomic_path
+    from aekit.errors import DataError
+    from aekit.io import atomic_path
 
     out = Path(args.out)
     if out.suffix not in (".npy", ".parquet"):

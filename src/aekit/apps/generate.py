@@ -126,7 +126,7 @@ def save_grid(path: str | Path, images: np.ndarray, ncols: Optional[int] = None)
     """Write :func:`image_grid` of ``images`` as a PNG, atomically; returns the path."""
     from matplotlib.image import imsave
 
-    from aekit.serialization import atomic_path
+    from aekit.io import atomic_path
 
     # one pixel per grid value: imsave writes the array itself, where a Figure would resample and pad it
     with atomic_path(path) as tmp:

@@ -6,10 +6,10 @@ names the file and the field, row, column or value at fault.
 
 from aekit.data.datasets import ImageDataset, list_datasets, load_dataset, register_dataset
 from aekit.data.download import download
-from aekit.data.errors import DataError
 from aekit.data.idx import read_idx, write_idx
 from aekit.data.sparse import SparseRows
 from aekit.data.tabular import DataSplits, TableData, load_array, load_data, load_table
+from aekit.errors import DataError
 
 __all__ = [
     "DataError",

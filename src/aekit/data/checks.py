@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from aekit.data.errors import DataError
+from aekit.errors import DataError
 
 __all__ = ["check_finite", "check_range", "value_range"]
 
@@ -57,7 +57,7 @@ def check_finite(x: Any, where: str) -> None:
     >>> check_finite([[0.0, float("nan")]], "x.npy")
     Traceback (most recent call last):
     ...
-    aekit.data.errors.DataError: x.npy: value nan at index (0, 1) is not finite (1 such values)
+    aekit.errors.DataError: x.npy: value nan at index (0, 1) is not finite (1 such values)
     """
     x = _rows(x)
     if not (x.dtype.is_floating_point if isinstance(x, torch.Tensor) else x.dtype.kind in "fc"):
@@ -100,7 +100,7 @@ def check_range(x: Any, low: float, high: float, where: str, need: str = "", fix
     >>> check_range([0.0, 255.0], 0.0, 1.0, "raw.npy", "loss 'bce'")
     Traceback (most recent call last):
     ...
-    aekit.data.errors.DataError: raw.npy: values span [0, 255], but loss 'bce' needs values in [0, 1]; first outside: 255 at index (1,) (1 such values)
+    aekit.errors.DataError: raw.npy: values span [0, 255], but loss 'bce' needs values in [0, 1]; first outside: 255 at index (1,) (1 such values)
     """
     x = _rows(x)
     found_low, found_high = value_range(x)

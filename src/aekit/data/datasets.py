@@ -13,8 +13,8 @@ from typing import Protocol
 import numpy as np
 
 from aekit.data.download import download as download_file
-from aekit.data.errors import DataError
 from aekit.data.idx import gunzip_if_needed, parse_idx
+from aekit.errors import DataError
 from aekit.registry import Registry
 
 __all__ = ["ImageDataset", "IdxFile", "IdxDatasetSpec", "BundledSample", "DATASETS",

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from aekit._version import __version__
-from aekit.atomic import OutputError, atomic_path, output_errors
-from aekit.data.errors import DataError
+from aekit.errors import DataError, OutputError
+from aekit.io import atomic_path, output_errors
 
 __all__ = ["download", "sha256_file"]
 

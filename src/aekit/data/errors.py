@@ -1,23 +1,8 @@
-"""The one exception type of the data layer."""
+"""The data layer's error (:class:`aekit.errors.DataError`, importable from here too) and its wording helpers."""
 
 from __future__ import annotations
 
-
-class DataError(ValueError):
-    """Bad or missing input data.
-
-    Every message names the file (or array) at fault and what is wrong with it:
-    the field, shape, value, row or column, so a user can fix the input without
-    reading aekit's source. It subclasses ``ValueError`` so generic handlers that
-    expect bad values keep working.
-
-    Examples
-    --------
-    >>> raise DataError("train.csv: column 'age', row 3: 'abc' is not a number")
-    Traceback (most recent call last):
-    ...
-    aekit.data.errors.DataError: train.csv: column 'age', row 3: 'abc' is not a number
-    """
+from aekit.errors import DataError
 
 
 def not_utf8(err: UnicodeDecodeError) -> str:
@@ -28,3 +13,6 @@ def not_utf8(err: UnicodeDecodeError) -> str:
     """
     byte = err.object[err.start : err.start + 1]
     return f"not UTF-8 text (byte 0x{byte.hex()}: {err.reason}); save it as UTF-8"
+
+
+__all__ = ["DataError", "not_utf8"]

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from aekit.atomic import atomic_write_bytes
 from aekit.data.checks import check_finite
-from aekit.data.errors import DataError
+from aekit.errors import DataError
+from aekit.io import atomic_write_bytes
 
 __all__ = ["read_idx", "read_idx_payload", "gunzip_if_needed", "parse_idx", "write_idx"]
 

@@ -20,7 +20,7 @@ from typing import IO
 import numpy as np
 import numpy.lib.format as npformat
 
-from aekit.data.errors import DataError
+from aekit.errors import DataError
 
 __all__ = ["npz_names", "read_npy", "read_npz", "read_npz_member"]
 

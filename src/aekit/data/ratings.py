@@ -16,7 +16,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from aekit.data.delimited import describe_separator, separator_for, separator_hint
-from aekit.data.errors import DataError, not_utf8
+from aekit.data.errors import not_utf8
+from aekit.errors import DataError
 
 __all__ = ["Ratings", "SyntheticRatings", "load_ratings", "synthetic_ratings"]
 

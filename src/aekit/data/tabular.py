@@ -11,13 +11,14 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import is_bool_dtype, is_numeric_dtype, is_object_dtype, is_string_dtype
 
-from aekit.data.datasets import list_datasets, load_dataset
 from aekit.data.checks import check_finite
+from aekit.data.datasets import list_datasets, load_dataset
 from aekit.data.delimited import separator_for, separator_hint
-from aekit.data.errors import DataError, not_utf8
+from aekit.data.errors import not_utf8
 from aekit.data.idx import read_idx
 from aekit.data.npy import npz_names, read_npy, read_npz_member
 from aekit.data.splits import random_split
+from aekit.errors import DataError
 
 __all__ = ["TableData", "DataSplits", "load_array", "load_table", "load_data", "split_arrays"]
 

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from aekit.config import ModelConfig
+from aekit.models.config import ModelConfig
 from aekit.models.corruption import CORRUPTIONS
 from aekit.models.latent import LATENTS, GaussianLatent, LatentOut
 from aekit.models.layers import ARCHITECTURES
@@ -156,7 +156,7 @@ class Autoencoder(nn.Module):
         aekit.DataError
         """
         from aekit.data.checks import check_finite, check_range, value_range
-        from aekit.data.errors import DataError
+        from aekit.errors import DataError
 
         if not isinstance(x, (torch.Tensor, np.ndarray, list)):
             return
@@ -257,7 +257,7 @@ class Autoencoder(nn.Module):
 
     def save(self, path: str) -> None:
         """Save config (JSON) and weights (safetensors) to directory ``path``; see :func:`aekit.load_model`."""
-        from aekit.serialization import save_model
+        from aekit.models.serialization import save_model
 
         save_model(self, path)
 

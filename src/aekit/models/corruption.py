@@ -9,8 +9,10 @@ from __future__ import annotations
 from typing import Callable, Optional
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
+from aekit.errors import ConfigError
 from aekit.registry import Registry
 
 
@@ -52,10 +54,28 @@ class SaltAndPepper(Corruption):
         return torch.where((u >= self.level / 2) & (u < self.level), torch.full_like(x, high), out)
 
 
+def normalize_rows(x: torch.Tensor) -> torch.Tensor:
+    """Scale each row of (B, D) to unit L2 norm; all-zero rows stay zero."""
+    return F.normalize(x.flatten(1), dim=1).view_as(x)
+
+
+class L2Dropout(Corruption):
+    """Unit-L2-norm rows, then zero a fraction ``level`` of entries and scale the rest by ``1 / (1 - level)``."""
+
+    def __init__(self, level: float, clip: Optional[tuple[float, float]] = None) -> None:
+        if not 0 <= level < 1:
+            raise ConfigError(f"noise_level: the dropout rate of 'l2-dropout' must be in [0, 1), got {level}")
+        super().__init__(level, clip)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.dropout(normalize_rows(x), p=self.level, training=True)
+
+
 CORRUPTIONS: Registry[Callable[..., Corruption]] = Registry("corruption")
 CORRUPTIONS.add("gaussian", GaussianNoise)
 CORRUPTIONS.add("masking", Masking)
 CORRUPTIONS.add("salt-and-pepper", SaltAndPepper)
+CORRUPTIONS.add("l2-dropout", L2Dropout)  # Mult-DAE / Mult-VAE input treatment (Liang et al. 2018)
 
 
 def corrupt(x: torch.Tensor, kind: str, level: float, clip: Optional[tuple[float, float]] = (0.0, 1.0)) -> torch.Tensor:

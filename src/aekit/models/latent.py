@@ -7,14 +7,16 @@ named loss terms it contributes (e.g. the KL divergence of a Gaussian latent).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import torch
 from torch import nn
 
-from aekit.config import ModelConfig
 from aekit.models.layers import activation
 from aekit.registry import Registry
+
+if TYPE_CHECKING:  # the config validates against these registries, so it is imported only for typing
+    from aekit.models.config import ModelConfig
 
 
 @dataclass
@@ -58,6 +60,7 @@ class GaussianLatent(nn.Module):
         super().__init__()
         self.proj = nn.Linear(in_features, 2 * latent_dim)
         self.beta = beta
+        self.kl_scale = 1.0  # KL annealing's factor in [0, 1] during training (aekit.training.KLAnnealing)
 
     def moments(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(mu, logvar) of q(z | x) from encoder features ``h``, each (B, k)."""
@@ -69,7 +72,7 @@ class GaussianLatent(nn.Module):
         mu, logvar = self.moments(h)  # (B, k) each
         z = mu + torch.randn_like(mu) * (0.5 * logvar).exp() if sample else mu
         kl = gaussian_kl(mu, logvar).mean()
-        return LatentOut(z, mu, {"kl": self.beta * kl})
+        return LatentOut(z, mu, {"kl": self.kl_scale * self.beta * kl})
 
 
 LATENTS: Registry[Callable[[ModelConfig, int], nn.Module]] = Registry("latent")

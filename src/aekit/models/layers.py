@@ -7,14 +7,17 @@ matching decoder once the code shape is known (the latent sits between them).
 from __future__ import annotations
 
 import math
-from typing import Callable, NamedTuple
+from typing import TYPE_CHECKING, Callable, NamedTuple
 
 import torch
 from torch import nn
 
-from aekit.config import ModelConfig
 from aekit.models.activations import activation
 from aekit.registry import Registry
+
+if TYPE_CHECKING:  # the config validates against these registries, so it is imported only for typing
+    from aekit.models.config import ModelConfig
+
 
 class Crop(nn.Module):
     """Crop (B, C, H', W') to (B, C, H, W): undoes the padding of ceil-mode downsampling."""

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from aekit.config import ConfigError, ModelConfig, TrainConfig
+from aekit.errors import ConfigError
 from aekit.models.autoencoder import Autoencoder
+from aekit.models.config import ModelConfig
 from aekit.registry import Registry
+from aekit.training.config import TrainConfig
 
 
 @dataclass(frozen=True)
@@ -164,3 +166,30 @@ def deep_conv() -> dict[str, Any]:
 def fingerprint() -> dict[str, Any]:
     """Morgan bits -> 512 -> 64-d linear code, mirrored decoder, BCE on bits (use input_shape=(n_bits,))."""
     return dict(arch="mlp", hidden=(512,), latent="dense", latent_dim=64, latent_activation="linear", loss="bce")
+
+
+# ----------------------------------------------------------------------------- recommenders
+# Recipes use Adam; "L2 weight decay" is AdamW's decoupled decay rather than the papers'
+# penalty term (Sedhain et al. trained with L-BFGS / RProp). fp32: ratings need the precision.
+@register_model(TrainConfig(epochs=100, batch_size=32, lr=1e-3, weight_decay=1e-2, precision="fp32"))
+def i_autorec() -> dict[str, Any]:
+    """I-AutoRec (Sedhain et al. 2015): item rating vectors -> 500 sigmoid units -> identity, masked MSE."""
+    return dict(arch="mlp", hidden=(), latent="dense", latent_dim=500, latent_activation="sigmoid",
+                output_activation="linear", loss="masked-mse")
+
+
+@register_model(TrainConfig(epochs=50, batch_size=500, lr=1e-3, weight_decay=1e-2, precision="fp32"))
+def mult_dae() -> dict[str, Any]:
+    """Mult-DAE (Liang et al. 2018): L2-normalised clicks with dropout 0.5, tanh 600-200, multinomial loss."""
+    return dict(arch="mlp", hidden=(600,), activation="tanh", latent="dense", latent_dim=200,
+                latent_activation="tanh", loss="multinomial", output_activation="softmax",
+                corruption="l2-dropout", noise_level=0.5)
+
+
+# kl_warmup 0.2 with beta 0.2: the KL weight grows by 1/total per step up to 0.2 (Liang et al.'s annealing)
+@register_model(TrainConfig(epochs=50, batch_size=500, lr=1e-3, precision="fp32", kl_warmup=0.2))
+def mult_vae() -> dict[str, Any]:
+    """Mult-VAE (Liang et al. 2018): as Mult-DAE with a 200-d Gaussian latent; beta annealed to 0.2."""
+    return dict(arch="mlp", hidden=(600,), activation="tanh", latent="gaussian", latent_dim=200,
+                loss="multinomial", output_activation="softmax", corruption="l2-dropout", noise_level=0.5,
+                beta=0.2)

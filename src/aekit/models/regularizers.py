@@ -6,15 +6,17 @@ its weighted scalar loss term; the model adds it to the loss under ``reg.name``.
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 import torch
 from torch import nn
 
-from aekit.config import ModelConfig
 from aekit.models.activations import ACTIVATIONS
 from aekit.models.latent import GaussianLatent, LatentOut
 from aekit.registry import Registry
+
+if TYPE_CHECKING:  # the config validates against these registries, so it is imported only for typing
+    from aekit.models.config import ModelConfig
 
 _EPS = 1e-6
 

@@ -10,17 +10,17 @@
 ["row 2: 'C1CC': SMILES Parse Error: unclosed ring for input: 'C1CC'"]
 """
 
+from aekit.models.sequence import SmilesVAE, SmilesVAEConfig, load_smiles_vae
+from aekit.models.tokenizer import SmilesTokenizer, tokenize
 from aekit.molecules.cli import add_cli
 from aekit.molecules.datasets import KNOWN_DRUGS, PUBLIC_SETS, PublicSet, list_public_sets, load_public_set
 from aekit.molecules.fingerprints import bit_accuracy, mean_tanimoto, morgan_fingerprints, overlap_at_k, tanimoto_matrix
 from aekit.molecules.io import InvalidRow, InvalidSmilesError, MoleculeSet, parse_smiles, read_molecules
 from aekit.molecules.metrics import molecular_properties, property_r2, reconstruction_accuracy, sample_quality
 from aekit.molecules.runs import MoleculeRun, evaluate_run, load_run, similar, train_run
-from aekit.molecules.smiles_vae import KLAnnealing, SmilesVAE, SmilesVAEConfig, load_smiles_vae
-from aekit.molecules.tokenizer import SmilesTokenizer, tokenize
 
 __all__ = [
-    "KNOWN_DRUGS", "PUBLIC_SETS", "InvalidRow", "InvalidSmilesError", "KLAnnealing", "MoleculeRun", "MoleculeSet",
+    "KNOWN_DRUGS", "PUBLIC_SETS", "InvalidRow", "InvalidSmilesError", "MoleculeRun", "MoleculeSet",
     "PublicSet", "SmilesTokenizer", "SmilesVAE", "SmilesVAEConfig", "add_cli", "bit_accuracy", "evaluate_run",
     "list_public_sets", "load_public_set", "load_run", "load_smiles_vae", "mean_tanimoto", "molecular_properties",
     "morgan_fingerprints", "overlap_at_k", "parse_smiles", "property_r2", "read_molecules",

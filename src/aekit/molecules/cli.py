@@ -12,8 +12,8 @@ import sys
 from typing import Any
 
 from aekit.cli import range_type
-from aekit.config import EPOCHS, FRACTION, LR, SEED, WIDTH, ConfigError, Range
-from aekit.data.errors import DataError
+from aekit.config import EPOCHS, FRACTION, LR, SEED, WIDTH, Range
+from aekit.errors import ConfigError, DataError, ModelFileError
 from aekit.molecules.fingerprints import N_BITS, RADIUS
 from aekit.molecules.io import read_molecules
 from aekit.molecules.metrics import canonical
@@ -26,7 +26,6 @@ from aekit.molecules.runs import (
     similar,
     train_run,
 )
-from aekit.serialization import ModelFileError
 
 __all__ = ["add_cli"]
 

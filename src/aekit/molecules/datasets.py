@@ -23,7 +23,7 @@ from typing import Optional
 
 from aekit.data.datasets import cache_dir, search_dirs
 from aekit.data.download import download
-from aekit.data.errors import DataError
+from aekit.errors import DataError
 from aekit.molecules.io import MoleculeSet, read_molecules
 from aekit.registry import Registry
 

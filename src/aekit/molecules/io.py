@@ -17,7 +17,8 @@ from typing import Iterable, Optional, Sequence
 from rdkit import Chem, rdBase
 
 from aekit.data.delimited import describe_separator, separator_for, separator_hint
-from aekit.data.errors import DataError, not_utf8
+from aekit.data.errors import not_utf8
+from aekit.errors import DataError
 
 __all__ = ["InvalidRow", "InvalidSmilesError", "MoleculeSet", "parse_smiles", "read_molecules", "mol_from_smiles"]
 

@@ -8,8 +8,8 @@ import numpy as np
 from rdkit import Chem
 from rdkit.Chem import QED, Crippen
 
+from aekit.models.tokenizer import TokenizerError, tokenize
 from aekit.molecules.io import mol_from_smiles
-from aekit.molecules.tokenizer import TokenizerError, tokenize
 
 __all__ = ["canonical", "sample_quality", "reconstruction_accuracy", "molecular_properties", "property_r2"]
 

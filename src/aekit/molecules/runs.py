@@ -17,15 +17,24 @@ import torch
 
 from aekit.config import FRACTION, SEED, Range
 from aekit.data.splits import random_split
+from aekit.errors import ModelFileError
+from aekit.io import read_json, write_json
 from aekit.models.presets import create_model
-from aekit.molecules.fingerprints import bit_accuracy, mean_tanimoto, morgan_fingerprints, overlap_at_k, tanimoto_matrix, top_k
+from aekit.models.sequence import SMILES_VAE_RECIPE, SmilesVAE, SmilesVAEConfig, load_smiles_vae
+from aekit.models.serialization import load_model
+from aekit.models.tokenizer import SmilesTokenizer, tokenize
+from aekit.molecules.fingerprints import (
+    bit_accuracy,
+    mean_tanimoto,
+    morgan_fingerprints,
+    overlap_at_k,
+    tanimoto_matrix,
+    top_k,
+)
 from aekit.molecules.io import MoleculeSet, mol_from_smiles, parse_smiles
 from aekit.molecules.metrics import molecular_properties, property_r2, reconstruction_accuracy, sample_quality
-from aekit.molecules.smiles_vae import SMILES_VAE_RECIPE, KLAnnealing, SmilesVAE, SmilesVAEConfig, load_smiles_vae
-from aekit.molecules.tokenizer import SmilesTokenizer, tokenize
 from aekit.registry import Registry
-from aekit.serialization import ModelFileError, load_model, read_json, write_json
-from aekit.training import fit
+from aekit.training.trainer import fit
 
 __all__ = ["MoleculeRun", "RUN_KINDS", "train_run", "load_run", "similar", "evaluate_run", "split_indices"]
 
@@ -106,9 +115,8 @@ def _train_smiles_vae(smiles: list[str], settings: dict[str, Any], train_kw: dic
     config = SmilesVAEConfig(vocab_size=len(tok), max_len=settings.get("max_len", longest + 2), **fields)
     model = SmilesVAE(config, tok)
     recipe = SMILES_VAE_RECIPE.replace(**{k: v for k, v in train_kw.items() if k != "progress"})
-    warm = settings.get("kl_warmup_epochs", max(recipe.epochs // 3, 1))
     fit(model, torch.as_tensor(tok.encode(smiles, config.max_len)), config=recipe,
-        callbacks=[KLAnnealing(warm)], progress=train_kw.get("progress", False))
+        progress=train_kw.get("progress", False))
     return model.eval(), {"radius": 2, "n_bits": 2048, **settings, "max_len": config.max_len}
 
 
@@ -134,7 +142,7 @@ def train_run(molecules: MoleculeSet | Sequence[str], kind: str = "fingerprint",
         Seeds the split and training.
     settings : dict, optional
         Kind-specific: ``radius``, ``n_bits``, ``latent_dim``, ``hidden`` (fingerprint);
-        ``latent_dim``, ``hidden``, ``embed_dim``, ``beta``, ``word_dropout``, ``kl_warmup_epochs`` (VAE).
+        ``latent_dim``, ``hidden``, ``embed_dim``, ``beta``, ``word_dropout`` (VAE); ``kl_warmup`` is a training field.
     **train_kw
         :class:`~aekit.TrainConfig` fields, e.g. ``epochs=50``.
 

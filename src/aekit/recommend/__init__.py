@@ -1,7 +1,7 @@
 """Recommenders from autoencoders: I-AutoRec for ratings, Mult-DAE and Mult-VAE for clicks.
 
-Importing this package registers the ``i-autorec``, ``mult-dae`` and ``mult-vae``
-presets and the ``l2-dropout`` corruption.
+The ``i-autorec``, ``mult-dae`` and ``mult-vae`` presets and the ``l2-dropout``
+corruption are core parts (:mod:`aekit.models.presets`, :mod:`aekit.models.corruption`).
 
 >>> import aekit.recommend as rec
 >>> from aekit.data.ratings import synthetic_ratings
@@ -16,18 +16,16 @@ NDCG@100 0.426 on MovieLens 20M with 10,000 held-out test users (Liang et al.
 """
 
 from aekit.data.ratings import Ratings, SyntheticRatings, load_ratings, synthetic_ratings
-from aekit.recommend import models as _models  # noqa: F401  (registers presets and the corruption)
 from aekit.recommend.api import Run, evaluate, recommend, recommend_for_items, train
 from aekit.recommend.baselines import BiasedSVD, MeanRating, Popularity, PureSVD
 from aekit.recommend.estimators import ClickAutoencoder, RatingAutoencoder
 from aekit.recommend.metrics import ndcg_at_k, ranking_metrics, recall_at_k, rmse
-from aekit.recommend.models import BetaAnnealing
 from aekit.recommend.movielens import load_movielens
 from aekit.recommend.protocols import split_explicit, split_implicit
 from aekit.recommend.runs import load_run, save_run
 
 __all__ = [
-    "BetaAnnealing", "BiasedSVD", "ClickAutoencoder", "MeanRating", "Popularity", "PureSVD", "RatingAutoencoder",
+    "BiasedSVD", "ClickAutoencoder", "MeanRating", "Popularity", "PureSVD", "RatingAutoencoder",
     "Ratings", "Run", "SyntheticRatings", "evaluate", "load_movielens", "load_ratings", "load_run", "ndcg_at_k",
     "ranking_metrics", "recall_at_k", "recommend", "recommend_for_items", "rmse", "save_run", "split_explicit",
     "split_implicit", "synthetic_ratings", "train",

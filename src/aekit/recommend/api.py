@@ -28,8 +28,15 @@ from aekit.data.ratings import Ratings
 from aekit.models.presets import model_config
 from aekit.recommend import baselines as bl
 from aekit.recommend.estimators import ClickAutoencoder, RatingAutoencoder
-from aekit.recommend.protocols import (ExplicitSplit, ImplicitSplit, clicks, evaluate_explicit, evaluate_implicit,
-                                       split_explicit, split_implicit)
+from aekit.recommend.protocols import (
+    ExplicitSplit,
+    ImplicitSplit,
+    clicks,
+    evaluate_explicit,
+    evaluate_implicit,
+    split_explicit,
+    split_implicit,
+)
 
 __all__ = ["Run", "train", "evaluate", "recommend", "recommend_for_items", "TASKS"]
 

@@ -16,11 +16,10 @@ import sys
 from typing import Any
 
 from aekit.cli import range_type
-from aekit.config import EPOCHS, SEED, ConfigError
-from aekit.data.errors import DataError
+from aekit.config import EPOCHS, SEED
 from aekit.data.ratings import Ratings, load_ratings, synthetic_ratings
+from aekit.errors import ConfigError, DataError, ModelFileError
 from aekit.recommend.api import TOP_K
-from aekit.serialization import ModelFileError
 
 __all__ = ["add_cli"]
 

@@ -20,12 +20,13 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from aekit.config import ModelConfig, TrainConfig
 from aekit.data.sparse import SparseRows
 from aekit.models.autoencoder import Autoencoder
+from aekit.models.config import ModelConfig
+from aekit.models.corruption import normalize_rows
 from aekit.models.presets import create_model, get_recipe
-from aekit.recommend.models import BetaAnnealing, normalize_rows
-from aekit.training import fit as train_model
+from aekit.training.config import TrainConfig
+from aekit.training.trainer import fit as train_model
 
 __all__ = ["RatingAutoencoder", "ClickAutoencoder"]
 
@@ -53,8 +54,7 @@ class _AutoencoderEstimator:
         torch.manual_seed(config.seed)  # initial weights follow the seed too
         model = create_model(self.preset, input_shape=(rows.shape[1],), **model_kw)
         self._init_model(model, rows)
-        callbacks = [BetaAnnealing()] if model.is_variational else []
-        self.history_ = train_model(model, SparseRows(rows), config=config, callbacks=callbacks,
+        self.history_ = train_model(model, SparseRows(rows), config=config,
                                     progress=self.progress)
         return model.eval()
 
@@ -182,7 +182,7 @@ class ClickAutoencoder(_AutoencoderEstimator):
 
     Inputs are scaled to unit L2 norm per user, as in training; ``score`` gives
     the multinomial probabilities over items. A Gaussian-latent model is trained
-    with :class:`~aekit.recommend.models.BetaAnnealing`.
+    with KL annealing (``kl_warmup`` of its recipe).
 
     Parameters
     ----------

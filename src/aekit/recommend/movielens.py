@@ -19,8 +19,9 @@ import pandas as pd
 
 from aekit.data import datasets
 from aekit.data.download import download as download_file
-from aekit.data.errors import DataError, not_utf8
+from aekit.data.errors import not_utf8
 from aekit.data.ratings import Ratings
+from aekit.errors import DataError
 
 __all__ = ["MovieLensRelease", "RELEASES", "load_movielens"]
 

@@ -16,8 +16,8 @@ from typing import Callable
 import numpy as np
 import scipy.sparse as sp
 
-from aekit.data.errors import DataError
 from aekit.data.ratings import Ratings
+from aekit.errors import DataError
 from aekit.recommend.metrics import ranking_metrics, rmse
 
 __all__ = ["ExplicitSplit", "ImplicitSplit", "split_explicit", "split_implicit", "evaluate_explicit",

@@ -17,11 +17,12 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from aekit.data.npy import read_npz
+from aekit.errors import DataError, ModelFileError
+from aekit.io import atomic_path, read_json, write_json
+from aekit.models.serialization import load_model
 from aekit.recommend.api import _TASK_BY_NAME, Run
 from aekit.recommend.protocols import ExplicitSplit, ImplicitSplit
-from aekit.data.errors import DataError
-from aekit.data.npy import read_npz
-from aekit.serialization import ModelFileError, atomic_path, load_model, read_json, write_json
 
 __all__ = ["save_run", "load_run"]
 

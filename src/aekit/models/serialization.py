@@ -1,24 +1,22 @@
 """Saving and loading without pickle: safetensors for tensors, JSON for everything else.
 
-Every write goes through :func:`aekit.atomic.atomic_path` (a temporary file in the
+Every write goes through :func:`aekit.io.atomic_path` (a temporary file in the
 target directory, moved into place with ``os.replace``), so a failed write never
 destroys the previous file, and fails with an :class:`OutputError` naming the file.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save
 
 from aekit._version import __version__
-from aekit.atomic import OutputError, atomic_path, atomic_write_bytes
-from aekit.config import ConfigError, ModelConfig
+from aekit.errors import ConfigError, ModelFileError
+from aekit.io import read_json, read_tensor_shapes, read_tensors, write_json, write_tensors
+from aekit.models.config import ModelConfig
 
 MODEL_FORMAT = "aekit.model"
 FORMAT_VERSION = 1
@@ -26,64 +24,7 @@ CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 
 
-class ModelFileError(ValueError):
-    """A saved model or checkpoint is missing, damaged or of another format; names the file."""
-
-
-__all__ = ["ModelFileError", "OutputError", "atomic_path", "load_model", "read_json", "read_model_config",
-           "read_tensors", "save_model", "write_json", "write_tensors"]
-
-
-def write_json(path: str | Path, data: Any) -> None:
-    """Write ``data`` as indented JSON, atomically (:class:`OutputError` if it cannot be written)."""
-    atomic_write_bytes(path, (json.dumps(data, indent=2, sort_keys=False) + "\n").encode())
-
-
-def read_json(path: str | Path) -> Any:
-    path = Path(path)
-    if not path.is_file():
-        raise ModelFileError(f"{path}: file not found")
-    try:
-        return json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ModelFileError(f"{path}: not valid JSON ({err})") from None
-
-
-def write_tensors(path: str | Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None) -> None:
-    """Write ``tensors`` as a safetensors file, atomically (:class:`OutputError` if it cannot be written)."""
-    # safetensors refuses shared or strided storage: store contiguous copies
-    clean = {k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()}
-    # serialised in memory and written by Python: safetensors' own file writer reports a full
-    # disk as a SafetensorError without errno or file name
-    atomic_write_bytes(path, save(clean, metadata=metadata))
-
-
-# what safetensors raises on a missing, damaged or foreign file (its header is checked by the library)
-_SAFETENSORS_ERRORS = (SafetensorError, OSError, ValueError, RuntimeError, TypeError)
-
-
-def read_tensors(path: str | Path) -> dict[str, torch.Tensor]:
-    """Every tensor of a safetensors file; :class:`ModelFileError` naming the file if it is missing or damaged."""
-    path = Path(path)
-    if not path.is_file():
-        raise ModelFileError(f"{path}: file not found")
-    try:
-        return load_file(str(path))
-    except _SAFETENSORS_ERRORS as err:
-        raise ModelFileError(f"{path}: damaged or not a safetensors file ({err})") from None
-
-
-def read_tensor_shapes(path: str | Path) -> dict[str, tuple[int, ...]]:
-    """Name -> shape of every tensor in a safetensors file, from its header alone (no tensor is read)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ModelFileError(f"{path}: file not found")
-    try:
-        with safe_open(str(path), "pt") as handle:
-            names = handle.keys()  # a safetensors handle, not a dict: keys() is its only listing
-            return {key: tuple(int(d) for d in handle.get_slice(key).get_shape()) for key in names}
-    except _SAFETENSORS_ERRORS as err:
-        raise ModelFileError(f"{path}: damaged or not a safetensors file ({err})") from None
+__all__ = ["build_from_file", "load_model", "read_model_config", "save_model"]
 
 
 def save_model(model: torch.nn.Module, path: str | Path, extra: dict[str, Any] | None = None) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from aekit._version import __version__
-from aekit.serialization import atomic_path
+from aekit.io import atomic_path
 
 Rows = Sequence[Mapping[str, Any]]
 

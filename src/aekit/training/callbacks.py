@@ -1,4 +1,4 @@
-"""Trainer callbacks: progress bar, early stopping, checkpoints.
+"""Trainer callbacks: progress bar, early stopping, checkpoints, KL annealing.
 
 A callback overrides any of the hooks below; the trainer calls them in list order.
 Setting ``trainer.should_stop = True`` ends training after the current epoch.
@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 if TYPE_CHECKING:
-    from aekit.training import Trainer
+    from aekit.training.trainer import Trainer
 
 
 class Callback:
@@ -158,3 +158,51 @@ class Checkpoint(Callback):
     def on_epoch_end(self, trainer: "Trainer", logs: dict[str, Any]) -> None:
         if logs["epoch"] % self.every == 0 or trainer.should_stop:
             trainer.save_checkpoint(self.directory)
+
+
+class KLAnnealing(Callback):
+    """Raise the KL weight of every Gaussian latent linearly from 0 to its full value over the first ``warmup`` of training.
+
+    Early in training the decoder learns to use the code before the KL term
+    pulls every posterior onto the prior ("posterior collapse"; Bowman et al.
+    2016). With a latent's ``beta`` b and ``warmup`` w the KL term is weighted
+    ``b * min(1, step / (w * total_steps))``: Liang et al.'s Mult-VAE annealing
+    (beta grows by 1/total per step up to 0.2) is ``beta=0.2, warmup=0.2``.
+    The weight follows the step count alone, so a resumed run needs no saved
+    state. The trainer adds this callback when ``TrainConfig.kl_warmup > 0``.
+
+    Parameters
+    ----------
+    warmup : float
+        Share of all training steps, in (0, 1].
+
+    Examples
+    --------
+    >>> import aekit, torch
+    >>> model = aekit.create_model("vae", input_shape=(8,), hidden=(4,), latent_dim=2)
+    >>> trainer = aekit.Trainer(model, aekit.TrainConfig(epochs=4, batch_size=8, kl_warmup=0.5), progress=False)
+    >>> [type(cb).__name__ for cb in trainer.callbacks]
+    ['KLAnnealing']
+    >>> _ = trainer.fit(torch.rand(32, 8))
+    >>> model.latent.kl_scale  # the full weight again once training ends
+    1.0
+    """
+
+    def __init__(self, warmup: float) -> None:
+        self.warmup = warmup
+
+    def _scale(self, scale: float, trainer: Trainer) -> None:
+        for module in trainer.model.modules():
+            if hasattr(module, "kl_scale"):  # Gaussian latents; the trainer itself knows no model parts
+                module.kl_scale = scale
+
+    def on_train_start(self, trainer: Trainer) -> None:
+        self.on_batch_end(trainer, 0.0, 0)
+
+    def on_batch_end(self, trainer: Trainer, loss: float, batch_size: int) -> None:
+        total = self.warmup * trainer.steps_per_epoch * trainer.config.epochs
+        self._scale(min(1.0, trainer.step / max(total, 1.0)), trainer)
+
+    def on_train_end(self, trainer: Trainer) -> None:
+        self._scale(1.0, trainer)
+

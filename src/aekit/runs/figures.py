@@ -18,7 +18,7 @@ from aekit.plots import (
     plot_prior_samples,
     plot_reconstructions,
 )
-from aekit.report import Section, history_summary, write_report
+from aekit.runs.report import Section, history_summary, write_report
 
 LATENT_POINTS = 2000  # test examples in the latent map: enough to see structure, quick to draw
 

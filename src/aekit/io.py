@@ -1,4 +1,4 @@
-"""Atomic file writes with the user's file mode, and the one error for output that cannot be written.
+"""Files on disk: atomic writes with the user's file mode, JSON and safetensors, no pickle.
 
 Every file aekit writes goes through :func:`atomic_path`: the content goes to a
 hidden temporary file in the target's directory, is flushed to disk, gets the
@@ -12,39 +12,21 @@ permission, read-only file system, disk full, file size limit) becomes an
 from __future__ import annotations
 
 import contextlib
-import errno
+import json
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-__all__ = ["OutputError", "atomic_path", "atomic_write_bytes", "fsync_directory", "new_file_mode",
-           "output_errors"]
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import load_file, save
 
-_FULL = {errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}
+from aekit.errors import ModelFileError, OutputError
 
-
-class OutputError(OSError):
-    """An output file or directory cannot be written; the message names it.
-
-    Parameters
-    ----------
-    path : str or Path
-        What aekit was writing.
-    cause : OSError
-        The error the operating system gave (``errno`` and ``strerror`` are kept).
-    """
-
-    def __init__(self, path: str | os.PathLike, cause: OSError) -> None:
-        super().__init__(cause.errno, cause.strerror or str(cause))
-        self.path = Path(path)
-
-    def __str__(self) -> str:
-        # ENOSPC and EFBIG name no file, and "File too large" misleads when a size limit is to blame;
-        # a short write without errno (numpy's) has the same causes
-        hint = " (disk full or file size limit reached)" if self.errno in _FULL or self.errno is None else ""
-        return f"cannot write {self.path}: {self.strerror}{hint}"
-
+__all__ = ["atomic_path", "atomic_write_bytes", "fsync_directory", "new_file_mode", "output_errors", "read_json",
+           "read_tensor_shapes", "read_tensors", "write_json", "write_tensors"]
 
 @contextlib.contextmanager
 def output_errors(path: str | os.PathLike) -> Iterator[None]:
@@ -141,3 +123,56 @@ def fsync_directory(path: str | os.PathLike) -> None:
         pass  # some file systems do not sync directories; the rename itself is still atomic
     finally:
         os.close(fd)
+
+
+# ------------------------------------------------------------------------------ JSON and tensors
+def write_json(path: str | Path, data: Any) -> None:
+    """Write ``data`` as indented JSON, atomically (:class:`OutputError` if it cannot be written)."""
+    atomic_write_bytes(path, (json.dumps(data, indent=2, sort_keys=False) + "\n").encode())
+
+
+def read_json(path: str | Path) -> Any:
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"{path}: file not found")
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ModelFileError(f"{path}: not valid JSON ({err})") from None
+
+
+def write_tensors(path: str | Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None) -> None:
+    """Write ``tensors`` as a safetensors file, atomically (:class:`OutputError` if it cannot be written)."""
+    # safetensors refuses shared or strided storage: store contiguous copies
+    clean = {k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()}
+    # serialised in memory and written by Python: safetensors' own file writer reports a full
+    # disk as a SafetensorError without errno or file name
+    atomic_write_bytes(path, save(clean, metadata=metadata))
+
+
+# what safetensors raises on a missing, damaged or foreign file (its header is checked by the library)
+_SAFETENSORS_ERRORS = (SafetensorError, OSError, ValueError, RuntimeError, TypeError)
+
+
+def read_tensors(path: str | Path) -> dict[str, torch.Tensor]:
+    """Every tensor of a safetensors file; :class:`ModelFileError` naming the file if it is missing or damaged."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"{path}: file not found")
+    try:
+        return load_file(str(path))
+    except _SAFETENSORS_ERRORS as err:
+        raise ModelFileError(f"{path}: damaged or not a safetensors file ({err})") from None
+
+
+def read_tensor_shapes(path: str | Path) -> dict[str, tuple[int, ...]]:
+    """Name -> shape of every tensor in a safetensors file, from its header alone (no tensor is read)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"{path}: file not found")
+    try:
+        with safe_open(str(path), "pt") as handle:
+            names = handle.keys()  # a safetensors handle, not a dict: keys() is its only listing
+            return {key: tuple(int(d) for d in handle.get_slice(key).get_shape()) for key in names}
+    except _SAFETENSORS_ERRORS as err:
+        raise ModelFileError(f"{path}: damaged or not a safetensors file ({err})") from None

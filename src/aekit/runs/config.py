@@ -17,17 +17,10 @@ from typing import Annotated, Any, Optional
 import numpy as np
 import yaml
 
-from aekit.config import (
-    FRACTION,
-    OPEN_FRACTION,
-    ROWS,
-    SEED,
-    ConfigError,
-    ModelConfig,
-    TrainConfig,
-    _Config,
-    read_config_file,
-)
+from aekit.config import FRACTION, OPEN_FRACTION, ROWS, SEED, Config, read_config_file
+from aekit.errors import ConfigError
+from aekit.models.config import ModelConfig
+from aekit.training.config import TrainConfig
 from aekit.data import DataSplits, list_datasets, load_data
 from aekit.data.splits import random_split
 from aekit.metrics import in_unit_range
@@ -36,7 +29,7 @@ from aekit.models.presets import MODELS
 
 
 @dataclass
-class DataConfig(_Config):
+class DataConfig(Config):
     """Where the examples of a run come from and how they are split."""
 
     dataset: str = "fashion-mnist"  # a name from aekit.data.list_datasets(), or a .npy/.npz/.csv/.parquet/IDX file
@@ -51,7 +44,7 @@ class DataConfig(_Config):
     download: bool = True  # allow downloading named datasets that are not found locally
 
 
-SECTIONS: dict[str, type[_Config]] = {"model": ModelConfig, "train": TrainConfig, "data": DataConfig}
+SECTIONS: dict[str, type[Config]] = {"model": ModelConfig, "train": TrainConfig, "data": DataConfig}
 
 
 def option_owner(name: str) -> str:
@@ -268,7 +261,7 @@ def preset_model_config(name: str, fields: Optional[dict[str, Any]] = None, wher
     return ModelConfig.from_dict({**MODELS.get(name).fields(), **(fields or {})}, where=where or f"model {name!r}")
 
 
-def _layer(cls: type[_Config], base: dict, from_file: dict, from_args: dict, what: str,
+def _layer(cls: type[Config], base: dict, from_file: dict, from_args: dict, what: str,
            config_file: Optional[str | Path]) -> Any:
     where = f"{config_file} section {what!r}" if from_file and config_file else what
     merged = cls.from_dict({**base, **from_file}, where=where)

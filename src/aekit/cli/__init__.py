@@ -2,7 +2,7 @@
 
 Options of ``train`` and ``summary`` are generated from the fields of
 :class:`~aekit.ModelConfig`, :class:`~aekit.TrainConfig` and
-:class:`~aekit.run_config.DataConfig`: ``latent_dim`` becomes ``--latent-dim``,
+:class:`~aekit.runs.config.DataConfig`: ``latent_dim`` becomes ``--latent-dim``,
 tuples take several values (``--hidden 256 128``, or none: ``--hidden``) and
 optional fields accept ``none``. Exit status: 0 success, 1 training diverged,
 2 bad usage, config or input, 3 output cannot be written (no permission, disk
@@ -26,23 +26,15 @@ import torch.distributed
 from rich.console import Console
 from rich.table import Table
 
-from aekit import distributed
 from aekit._version import __version__
-from aekit.callbacks import Callback
-from aekit.config import (
-    ROWS,
-    ConfigError,
-    FieldSpec,
-    ModelConfig,
-    Range,
-    TrainConfig,
-    field_specs,
-)
-from aekit.data import DataError
-from aekit.report import format_value
-from aekit.run_config import DataConfig, preset_model_config, resolve_run_config
-from aekit.serialization import ModelFileError, OutputError
-from aekit.training import TrainingDivergedError
+from aekit.config import ROWS, FieldSpec, Range, field_specs
+from aekit.errors import ConfigError, DataError, ModelFileError, OutputError, TrainingDivergedError
+from aekit.models.config import ModelConfig
+from aekit.runs.config import DataConfig, preset_model_config, resolve_run_config
+from aekit.runs.report import format_value
+from aekit.training import distributed
+from aekit.training.callbacks import Callback
+from aekit.training.config import TrainConfig
 
 USAGE_ERRORS = (ConfigError, DataError, ModelFileError, FileNotFoundError)
 NONE_WORDS = {"none", "null"}
@@ -239,7 +231,7 @@ class EpochLog(Callback):
 
 
 def _cmd_train(args: argparse.Namespace, console: Console) -> int:
-    from aekit.runs import CONFIG_FILE, train_run
+    from aekit.runs.core import CONFIG_FILE, train_run
 
     overrides = config_overrides(args)
     config_file = args.config
@@ -278,14 +270,14 @@ def _print_metrics(console: Console, metrics: dict[str, Any], title: str) -> Non
 
 
 def _cmd_evaluate(args: argparse.Namespace, console: Console) -> int:
-    from aekit.runs import evaluate_run
+    from aekit.runs.core import evaluate_run
 
     _print_metrics(console, evaluate_run(args.run), f"run {args.run}")
     return 0
 
 
 def _cmd_plot(args: argparse.Namespace, console: Console) -> int:
-    from aekit.runs import REPORT_FILE, plot_run
+    from aekit.runs.core import REPORT_FILE, plot_run
 
     for path in plot_run(args.run):
         console.print(str(path), markup=False, highlight=False)
@@ -294,7 +286,7 @@ def _cmd_plot(args: argparse.Namespace, console: Console) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
-    from aekit.demo import run_demo
+    from aekit.apps.demo import run_demo
 
     start = time.perf_counter()
     result = run_demo(args.dataset, args.out, train_size=args.train_size, epoch_scale=args.epoch_scale,
@@ -318,7 +310,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     >>> main(["models"])  # doctest: +SKIP
     0
     """
-    from aekit.runs import RunError
+    from aekit.errors import RunError
 
     try:
         args = build_parser().parse_args(argv)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aekit.atomic import atomic_path
+from aekit.io import atomic_path
 
 __all__ = ["History"]
 

@@ -23,7 +23,7 @@ from typing import Optional
 import torch
 import torch.distributed as dist
 
-from aekit.config import ConfigError
+from aekit.errors import ConfigError
 
 DEVICE_HELP = "'auto' (a GPU when there is one), 'cpu', 'cuda', 'cuda:N' or 'mps'"
 

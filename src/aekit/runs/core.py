@@ -7,7 +7,7 @@
                       directory is ever replaced (--overwrite) or deleted by aekit
       config.yaml     resolved model + train + data config (aekit train --config RUN/config.yaml)
       model/          the trained model (aekit.load_model("RUN/model"))
-      checkpoint/     resumable trainer state, rewritten after every epoch (see aekit.checkpoint)
+      checkpoint/     resumable trainer state, rewritten after every epoch (see aekit.training.checkpoint)
       history.csv     one row per epoch
       metrics.json    test metrics, timing, epochs run and why training stopped
       figures/*.png   loss curves, reconstructions, latent map, samples, manifold
@@ -20,7 +20,7 @@
 model, the device and the trainer, reads a checkpoint to resume) and writes
 nothing until all of that has succeeded. A crash in the middle of a swap is
 repaired by the next ``train_run`` on the same directory (see
-:mod:`aekit.run_directory`).
+:mod:`aekit.runs.directory`).
 """
 
 from __future__ import annotations
@@ -34,36 +34,28 @@ import numpy as np
 import pandas as pd
 import torch
 
-from aekit import distributed
-from aekit.callbacks import Callback
-from aekit.checkpoint import find_checkpoint
+from aekit.training import distributed
+from aekit.training.callbacks import Callback
+from aekit.training.checkpoint import find_checkpoint
 from aekit.data import DataSplits
 from aekit.metrics import evaluate_model
 from aekit.models.autoencoder import Autoencoder
-from aekit.run_config import (
-    RunConfig,
-    load_run_data,
-    resolve_run_config,
-    split_validation,
-)
-from aekit.run_directory import (
+from aekit.runs.config import RunConfig, load_run_data, resolve_run_config, split_validation
+from aekit.runs.directory import (
     MARKER_FILE,
     OutputPlan,
-    RunError,
     finish_output,
     plan_output,
     plan_resume,
     recover_directory,
     start_output,
 )
-from aekit.serialization import (
-    ModelFileError,
-    atomic_path,
-    load_model,
-    read_json,
-    write_json,
-)
-from aekit.training import History, Trainer, TrainingDivergedError
+from aekit.errors import RunError
+from aekit.errors import ModelFileError
+from aekit.io import atomic_path, read_json, write_json
+from aekit.models.serialization import load_model
+from aekit.training.trainer import History, Trainer
+from aekit.errors import TrainingDivergedError
 
 CONFIG_FILE = "config.yaml"
 MODEL_DIR = "model"
@@ -160,7 +152,7 @@ def train_run(model_name: Optional[str] = None, dataset: Optional[str] = None, o
     Nothing is written until the config, data, model, device and trainer are
     ready (and, when resuming, the checkpoint is loaded), so an error in any of
     them leaves the disk as it was. Under ``torchrun`` each process calls this;
-    they train together (see :mod:`aekit.distributed`) and rank 0 writes the
+    they train together (see :mod:`aekit.training.distributed`) and rank 0 writes the
     run directory. The other ranks return a result with empty ``metrics``.
 
     Raises
@@ -387,7 +379,7 @@ def plot_run(run: str | Path, model: Optional[Autoencoder] = None, data: Optiona
 
 def _plot(run: Path, cfg: RunConfig, model: Autoencoder, splits: DataSplits, shown_as: Path) -> list[Path]:
     """Figures and report of the run in ``run``, whose report calls it ``shown_as`` (where it will live)."""
-    from aekit.run_report import draw_run_figures, write_run_report
+    from aekit.runs.figures import draw_run_figures, write_run_report
 
     history = read_history(run)
     paths = draw_run_figures(run / FIGURES_DIR, model, splits, history, seed=cfg.train.seed)

@@ -22,6 +22,7 @@ complete ``RUN.aekit-new`` is moved into place; failing that, a lone
 """
 
 from __future__ import annotations
+from aekit.errors import RunError
 
 import json
 import shutil
@@ -31,8 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from aekit._version import __version__
-from aekit.atomic import fsync_directory, output_errors
-from aekit.serialization import write_json
+from aekit.io import fsync_directory, output_errors
+from aekit.io import write_json
 
 __all__ = ["MARKER_FILE", "OutputPlan", "RunError", "finish_output", "is_run_directory", "plan_output",
            "plan_resume", "read_run_marker", "recover_directory", "remove_run_directory", "replace_directory",
@@ -44,10 +45,6 @@ RUN_FORMAT_VERSION = 1
 STAGING_SUFFIX = ".aekit-new"
 OLD_SUFFIX = ".aekit-old"
 _HINT = "choose another --out or remove it yourself"
-
-
-class RunError(ValueError):
-    """A run directory cannot be used as asked (exists, is not a run, has nothing to resume)."""
 
 
 # ------------------------------------------------------------------------------ the marker

@@ -24,19 +24,13 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from aekit.atomic import fsync_directory, output_errors
-from aekit.history import History
-from aekit.serialization import (
-    ModelFileError,
-    read_json,
-    read_tensors,
-    write_json,
-    write_tensors,
-)
+from aekit.errors import ModelFileError
+from aekit.io import fsync_directory, output_errors, read_json, read_tensors, write_json, write_tensors
+from aekit.training.history import History
 
 if TYPE_CHECKING:
-    from aekit.callbacks import Callback
-    from aekit.training import Trainer
+    from aekit.training.callbacks import Callback
+    from aekit.training.trainer import Trainer
 
 __all__ = ["STATE_FILE", "TENSORS_FILE", "find_checkpoint", "read_checkpoint", "recover_checkpoint",
            "write_checkpoint"]

@@ -281,7 +281,7 @@ def fit_image_detector(x: Any, seed: int = 0, epochs: tuple[int, int] = (20, 10)
         Fitted on ``x``; ``score`` is higher for more anomalous images.
     """
     from aekit.models.presets import create_model
-    from aekit.training import fit
+    from aekit.training.trainer import fit
 
     x = torch.as_tensor(np.asarray(x), dtype=torch.float32)
     if x.dim() != 4:

@@ -17,21 +17,16 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
-from aekit.config import ConfigError
 from aekit.data import DataSplits
+from aekit.errors import ConfigError
+from aekit.io import write_json
 from aekit.metrics import sse_per_image
 from aekit.plots import plot_comparison
-from aekit.report import Section, format_value, write_report
-from aekit.run_config import DataConfig, load_run_data
-from aekit.run_directory import (
-    finish_output,
-    plan_output,
-    recover_directory,
-    start_output,
-)
-from aekit.run_report import model_section
-from aekit.runs import FIGURES_DIR, train_run
-from aekit.serialization import write_json
+from aekit.runs.config import DataConfig, load_run_data
+from aekit.runs.core import FIGURES_DIR, train_run
+from aekit.runs.directory import finish_output, plan_output, recover_directory, start_output
+from aekit.runs.figures import model_section
+from aekit.runs.report import Section, format_value, write_report
 
 # Short recipes, in place of each preset's full one: about a minute and a half in all on
 # two cores. One-cycle schedules at a higher peak rate get the most out of the few

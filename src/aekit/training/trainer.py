@@ -14,22 +14,18 @@ import numpy as np
 import torch
 from torch import nn
 
-from aekit import checkpoint, distributed
-from aekit.callbacks import Callback, Checkpoint, EarlyStopping, ProgressBar
-from aekit.checkpoint import STATE_FILE, TENSORS_FILE
-from aekit.config import TrainConfig
-from aekit.distributed import bf16_supported, device_of, native_bf16
-from aekit.history import History
-from aekit.schedules import SCHEDULES
-from aekit.serialization import ModelFileError
+from aekit.errors import ModelFileError, TrainingDivergedError
+from aekit.training import checkpoint, distributed
+from aekit.training.callbacks import Callback, Checkpoint, EarlyStopping, KLAnnealing, ProgressBar
+from aekit.training.checkpoint import STATE_FILE, TENSORS_FILE
+from aekit.training.config import TrainConfig
+from aekit.training.distributed import bf16_supported, device_of, native_bf16
+from aekit.training.history import History
+from aekit.training.schedules import SCHEDULES
 
 # checkpoint file names, bf16 detection, schedules and History live in their own modules, re-exported here
 __all__ = ["SCHEDULES", "STATE_FILE", "TENSORS_FILE", "History", "Trainer", "TrainingDivergedError", "as_tensors",
            "bf16_supported", "fit"]
-
-
-class TrainingDivergedError(RuntimeError):
-    """The loss became NaN or infinite; the model holds the last good weights."""
 
 
 @dataclass
@@ -106,7 +102,7 @@ class Trainer:
     batches fit in GPU memory.
 
     Several processes. Started by ``torchrun``, each process joins the process
-    group (see :mod:`aekit.distributed`), the model is wrapped in
+    group (see :mod:`aekit.training.distributed`), the model is wrapped in
     ``DistributedDataParallel`` and each process takes every W-th example of
     each global batch of ``config.batch_size``: the optimizer steps are those of
     one process on the whole batch (batch-norm statistics excepted, which stay
@@ -124,6 +120,7 @@ class Trainer:
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else None
         given = ([ProgressBar()] if progress and self.dist.is_main else []) + list(callbacks)
         given += [EarlyStopping(config.patience)] if config.patience else []
+        given += [KLAnnealing(config.kl_warmup)] if config.kl_warmup > 0 else []
         given += [Checkpoint(self.checkpoint_dir)] if self.checkpoint_dir else []
         # checkpoints last: they save the state every other callback reached at the end of the epoch
         self.callbacks: list[Callback] = sorted(given, key=lambda cb: isinstance(cb, Checkpoint))
@@ -338,7 +335,7 @@ class Trainer:
         """Write model, optimizer, RNG, history and callback state so :meth:`fit` can resume exactly.
 
         Written to a sibling temporary directory first and swapped in (see
-        :mod:`aekit.checkpoint`), so a complete checkpoint survives any failure or
+        :mod:`aekit.training.checkpoint`), so a complete checkpoint survives any failure or
         crash during the write. With several processes every one must call it
         (their random states are gathered) and rank 0 writes; it returns in every
         process once the checkpoint is complete.
@@ -358,7 +355,7 @@ class Trainer:
         """Restore everything :meth:`save_checkpoint` wrote, including every callback's state.
 
         A checkpoint whose write a crash interrupted is recovered first
-        (:func:`aekit.checkpoint.recover_checkpoint`, by rank 0): the newest
+        (:func:`aekit.training.checkpoint.recover_checkpoint`, by rank 0): the newest
         complete one is loaded.
 
         Raises

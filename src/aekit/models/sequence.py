@@ -16,14 +16,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from aekit.callbacks import Callback
-from aekit.config import FRACTION, WEIGHT, WIDTH, ConfigError, Range, TrainConfig, _Config
+from aekit.config import FRACTION, WEIGHT, WIDTH, Config, Range
+from aekit.errors import ConfigError, ModelFileError
+from aekit.io import read_json, write_json, write_tensors
 from aekit.models.autoencoder import AEOutput
 from aekit.models.latent import GaussianLatent
-from aekit.molecules.tokenizer import SmilesTokenizer
-from aekit.serialization import ModelFileError, build_from_file, read_json, write_json, write_tensors
+from aekit.models.serialization import build_from_file
+from aekit.models.tokenizer import SmilesTokenizer
+from aekit.training.config import TrainConfig
 
-__all__ = ["SmilesVAEConfig", "SmilesVAE", "KLAnnealing", "load_smiles_vae", "SMILES_VAE_RECIPE"]
+__all__ = ["SmilesVAEConfig", "SmilesVAE", "load_smiles_vae", "SMILES_VAE_RECIPE"]
 
 FORMAT = "aekit.smiles-vae"
 CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.safetensors"
@@ -31,11 +33,12 @@ CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.safetensors"
 VOCAB_SIZE = Range(4, 1 << 20, integer=True)  # at least <pad>, <bos>, <eos> and <unk>
 MAX_LEN = Range(2, 100_000, integer=True)  # at least <bos> and <eos>
 # fp32: bf16 autocast of GRUs on CPU is slower than fp32 and hurts the softmax over tokens
-SMILES_VAE_RECIPE = TrainConfig(epochs=60, batch_size=64, lr=3e-3, precision="fp32", grad_clip=5.0)
+# the KL weight rises over the first third of training (kl_warmup), so the decoder learns to use the code first
+SMILES_VAE_RECIPE = TrainConfig(epochs=60, batch_size=64, lr=3e-3, precision="fp32", grad_clip=5.0, kl_warmup=1 / 3)
 
 
 @dataclass
-class SmilesVAEConfig(_Config):
+class SmilesVAEConfig(Config):
     """Shape of a :class:`SmilesVAE`; round-trips through JSON like every aekit config."""
 
     vocab_size: Annotated[int, VOCAB_SIZE] = 40  # tokens including <pad>, <bos>, <eos>, <unk>
@@ -81,7 +84,6 @@ class SmilesVAE(nn.Module):
         self.z_to_h = nn.Linear(c.latent_dim, c.hidden)
         self.decoder = nn.GRU(c.embed_dim + c.latent_dim, c.hidden, batch_first=True)
         self.head = nn.Linear(c.hidden, c.vocab_size)
-        self.kl_weight = 1.0  # set by KLAnnealing during training; multiplies beta * KL
 
     # ------------------------------------------------------------ pieces
     def _features(self, ids: torch.Tensor) -> torch.Tensor:
@@ -107,7 +109,7 @@ class SmilesVAE(nn.Module):
             inputs = inputs.masked_fill(drop & (inputs != self.tokenizer.bos_id), self.tokenizer.unk_id)
         logits = self._decode_logits(lat.z, inputs).float()  # (B, T-1, V)
         nll = F.cross_entropy(logits.transpose(1, 2), targets, ignore_index=self.tokenizer.pad_id, reduction="none")
-        terms = {"recon": nll.sum(1).mean(), "kl": self.kl_weight * lat.terms["kl"]}
+        terms = {"recon": nll.sum(1).mean(), "kl": lat.terms["kl"]}
         return AEOutput(logits, lat.z, terms["recon"] + terms["kl"], terms)
 
     # ----------------------------------------------------------- SMILES API
@@ -194,28 +196,3 @@ def load_smiles_vae(path: str | Path) -> SmilesVAE:
         raise
     except ValueError as err:  # ConfigError, a bad vocabulary
         raise ModelFileError(f"{path / CONFIG_FILE}: cannot rebuild the SMILES VAE: {err}") from None
-
-
-class KLAnnealing(Callback):
-    """Raise ``model.kl_weight`` linearly from 0 to 1 over the first ``epochs`` epochs (per step).
-
-    Early in training the decoder learns to use the code before the KL term
-    pulls every posterior onto the prior ("posterior collapse"). The weight
-    follows the trainer's step count alone, so a resumed run needs no saved state.
-    """
-
-    def __init__(self, epochs: int) -> None:
-        self.epochs = epochs
-
-    def _set(self, trainer: Any) -> None:
-        total = max(self.epochs * max(trainer.steps_per_epoch, 1), 1)
-        trainer.model.kl_weight = min(1.0, trainer.step / total)
-
-    def on_train_start(self, trainer: Any) -> None:
-        self._set(trainer)
-
-    def on_batch_end(self, trainer: Any, loss: float, batch_size: int) -> None:
-        self._set(trainer)
-
-    def on_train_end(self, trainer: Any) -> None:
-        trainer.model.kl_weight = 1.0

@@ -1,0 +1,116 @@
+"""The typed configuration of an :class:`~aekit.Autoencoder`: its parts, by registered name."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Annotated, Any, Optional
+
+from aekit.config import (
+    AXIS,
+    CLASSES,
+    MAX_INPUT_SIZE,
+    NOISE_LEVEL,
+    OPEN_FRACTION,
+    WEIGHT,
+    WIDTH,
+    Config,
+    _choice,
+)
+from aekit.errors import ConfigError
+from aekit.models.activations import ACTIVATIONS
+from aekit.models.corruption import CORRUPTIONS
+from aekit.models.latent import LATENTS
+from aekit.models.layers import ARCHITECTURES
+from aekit.models.losses import LOSSES, OUTPUT_ACTIVATIONS
+from aekit.models.regularizers import SPARSITIES
+from aekit.models.scaler import SCALER_RANGES
+from aekit.registry import Registry
+
+SCALERS = ("none", "standard", "minmax")
+
+# fields whose values are registry names, so a registered extension is a valid value
+_REGISTRIES: dict[str, Registry[Any]] = {
+    "arch": ARCHITECTURES, "latent": LATENTS, "activation": ACTIVATIONS, "latent_activation": ACTIVATIONS,
+    "sparsity": SPARSITIES, "loss": LOSSES, "output_activation": OUTPUT_ACTIVATIONS, "corruption": CORRUPTIONS,
+}
+
+
+def _choice_registered(name: str, value: Any) -> None:
+    _choice(name, value, _REGISTRIES[name].names())
+
+
+def _check_scaler_fits_loss(scaler: str, loss: str) -> None:
+    """Refuse a scaler whose output can leave the loss's target range (e.g. standard + bce)."""
+    low, high = LOSSES.get(loss).target_range
+    out = SCALER_RANGES[scaler]
+    if out is not None and (out[0] < low or out[1] > high):
+        raise ConfigError(f"scaler: {scaler!r} maps inputs to [{out[0]:g}, {out[1]:g}], but loss {loss!r} needs "
+                          f"them in [{low:g}, {high:g}]; use scaler 'minmax' (or 'none' for data already in range) "
+                          "or loss 'mse'")
+
+
+@dataclass
+class ModelConfig(Config):
+    """Everything needed to rebuild an :class:`aekit.Autoencoder` exactly.
+
+    The fields describe parts, not variants: "denoising" is ``corruption``,
+    "sparse" is ``sparsity``, "contractive" is ``contractive_weight`` and "VAE" is
+    ``latent="gaussian"``.
+    """
+
+    input_shape: tuple[Annotated[int, AXIS], ...] = (1, 28, 28)  # (D,) for tables, (C, H, W) for images
+    arch: str = "mlp"  # registered encoder/decoder pair: "mlp", "conv", "deep-conv", ...
+    hidden: tuple[Annotated[int, WIDTH], ...] = (128, 64)  # MLP widths, or conv channels per stage
+    latent: str = "dense"  # "dense" (projection), "identity" (code = feature map), "gaussian" (VAE)
+    latent_dim: Annotated[int, WIDTH] = 32  # size of the code; ignored by latent="identity"
+    activation: str = "relu"  # hidden-layer nonlinearity
+    latent_activation: str = "linear"  # applied to a dense code
+    loss: str = "bce"  # "bce" (inputs in [0, 1]), "mse", "masked-mse" (0 = unobserved), "multinomial"
+    output_activation: str = "sigmoid"  # maps decoder output to data space: "sigmoid", "linear", "softmax"
+    corruption: Optional[str] = None  # denoising: "gaussian", "masking" or "salt-and-pepper"
+    noise_level: Annotated[float, NOISE_LEVEL] = 0.0  # std (gaussian) or fraction of pixels (masking, salt-and-pepper)
+    sparsity: Optional[str] = None  # "l1" activity penalty or "kl" divergence to a target rate
+    sparsity_weight: Annotated[float, WEIGHT] = 0.0  # weight of the sparsity term
+    sparsity_target: Annotated[float, OPEN_FRACTION] = 0.05  # target mean activation rho for sparsity="kl"
+    contractive_weight: Annotated[float, WEIGHT] = 0.0  # weight of ||dz/dx||_F^2
+    beta: Annotated[float, WEIGHT] = 1.0  # weight of the KL term for latent="gaussian"
+    scaler: str = "none"  # per-feature input scaling fitted on training data
+    num_classes: Annotated[int, CLASSES] = 0  # > 0 conditions encoder and decoder on a one-hot label
+
+    def _validate(self) -> None:
+        if len(self.input_shape) not in (1, 3):
+            raise ConfigError(f"input_shape: expected (D,) or (C, H, W), got {self.input_shape!r}")
+        if self.input_size > MAX_INPUT_SIZE:
+            raise ConfigError(f"input_shape: at most {MAX_INPUT_SIZE} values per example, got "
+                              f"{self.input_shape!r} ({self.input_size})")
+        _choice_registered("arch", self.arch)
+        if self.arch != "mlp" and len(self.input_shape) != 3:
+            raise ConfigError(f"arch: {self.arch!r} needs an image input_shape (C, H, W), got {self.input_shape!r}")
+        _choice_registered("latent", self.latent)
+        if self.latent == "identity" and (self.arch != "conv" or self.num_classes):
+            raise ConfigError("latent: 'identity' (the feature map is the code) needs arch='conv' and no num_classes")
+        _choice_registered("activation", self.activation)
+        _choice_registered("latent_activation", self.latent_activation)
+        _choice_registered("output_activation", self.output_activation)
+        _choice_registered("loss", self.loss)
+        needed = LOSSES.get(self.loss).output_activation
+        if needed and self.output_activation != needed:
+            raise ConfigError(f"loss: {self.loss!r} needs output_activation={needed!r} (the decoder emits logits)")
+        if self.corruption is not None:
+            _choice_registered("corruption", self.corruption)
+        if self.corruption in ("masking", "salt-and-pepper") and self.noise_level > 1:
+            raise ConfigError(f"noise_level: a fraction in [0, 1] for {self.corruption}, got {self.noise_level}")
+        if self.sparsity is not None:
+            _choice_registered("sparsity", self.sparsity)
+        if self.sparsity == "kl" and self.latent_activation != "sigmoid":
+            raise ConfigError("sparsity: 'kl' needs latent_activation='sigmoid' (rates must lie in (0, 1))")
+        _choice("scaler", self.scaler, SCALERS)
+        _check_scaler_fits_loss(self.scaler, self.loss)
+
+    @property
+    def input_size(self) -> int:
+        return math.prod(self.input_shape)
+
+
+__all__ = ["SCALERS", "ModelConfig"]
