@@ -9,8 +9,8 @@ import torch
 
 import aekit
 import aekit.recommend as rec
-from aekit.recommend.metrics import ndcg_at_k, ranking_metrics, recall_at_k, rmse, top_k
 from aekit.models.corruption import L2Dropout
+from aekit.recommend.metrics import ndcg_at_k, ranking_metrics, recall_at_k, rmse, top_k
 
 
 @pytest.fixture(scope="module")
