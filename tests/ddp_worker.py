@@ -72,8 +72,11 @@ def main(out: Path) -> None:
     for preset, overrides in [(p, {}) for p in aekit.list_models()] + [("conv", {"contractive_weight": 0.1})]:
         torch.manual_seed(0)
         net = aekit.create_model(preset, **overrides)
-        images = np.random.default_rng(1).random((8, *net.config.input_shape)).astype(np.float32)
-        loss = Trainer(net, config(epochs=1, batch_size=4), progress=False).fit(images)["loss"][0]
+        if net.family == "sequence-vae":  # token ids of real molecules
+            batch = net.tokenizer.encode(["CCO", "c1ccccc1", "CCN", "CC(=O)O"] * 2, net.config.max_len).astype(np.float32)
+        else:
+            batch = np.random.default_rng(1).random((8, *net.config.input_shape)).astype(np.float32)
+        loss = Trainer(net, config(epochs=1, batch_size=4), progress=False).fit(batch)["loss"][0]
         sums[preset + ("+contractive" if overrides else "")] = [loss, float(sum(p.double().sum() for p in net.parameters()))]
     (out / f"presets.rank{rank}.json").write_text(json.dumps(sums))
 

@@ -18,18 +18,18 @@ pytest.importorskip("rdkit")
 from rdkit import Chem, DataStructs  # noqa: E402
 from rdkit.Chem import rdFingerprintGenerator  # noqa: E402
 
+import aekit  # noqa: E402
 from aekit.errors import DataError  # noqa: E402
 from aekit.molecules import (  # noqa: E402
     KNOWN_DRUGS,
     InvalidSmilesError,
     PublicSet,
+    SequenceVAE,
+    SequenceVAEConfig,
     SmilesTokenizer,
-    SmilesVAE,
-    SmilesVAEConfig,
     add_cli,
     evaluate_run,
     load_run,
-    load_smiles_vae,
     morgan_fingerprints,
     parse_smiles,
     read_molecules,
@@ -137,13 +137,13 @@ def test_tokenizer_round_trip():
 def test_smiles_vae_trains_and_save_load_is_exact(tmp_path):
     smiles = ["CCO", "CCN", "c1ccccc1", "CC(=O)O", "OCCO"]
     tok = SmilesTokenizer.fit(smiles)
-    model = SmilesVAE(SmilesVAEConfig(vocab_size=len(tok), max_len=10, embed_dim=8, hidden=16, latent_dim=4), tok)
+    model = SequenceVAE(SequenceVAEConfig(vocab_size=len(tok), max_len=10, embed_dim=8, hidden=16, latent_dim=4), tok)
     hist = fit(model, torch.as_tensor(tok.encode(smiles, 10)), epochs=15, batch_size=5, lr=1e-2,
                precision="fp32", progress=False)
     assert hist["recon"][-1] < hist["recon"][0]
     model.save(tmp_path / "vae")
     assert sorted(p.name for p in (tmp_path / "vae").iterdir()) == ["config.json", "model.safetensors"]
-    loaded = load_smiles_vae(tmp_path / "vae")
+    loaded = aekit.load_model(tmp_path / "vae")
     assert loaded.tokenizer.itos == tok.itos
     for key, value in model.state_dict().items():
         assert torch.equal(value, loaded.state_dict()[key]), key

@@ -12,10 +12,10 @@ from aekit.apps.demo import DEMO_RECIPES
 from aekit.cli import build_parser
 from aekit.config import Config, Range, field_specs
 from aekit.models.presets import MODELS
-from aekit.models.sequence import SmilesVAEConfig
+from aekit.models.sequence import SequenceVAEConfig
 from aekit.runs.config import SECTIONS, DataConfig, option_owner, preset_model_config
 
-CONFIGS = (aekit.ModelConfig, aekit.TrainConfig, DataConfig, SmilesVAEConfig)
+CONFIGS = (aekit.ModelConfig, aekit.TrainConfig, DataConfig, SequenceVAEConfig)
 NUMERIC = [(cls, name, spec) for cls in CONFIGS for name, spec in field_specs(cls).items() if spec.kind in (int, float)]
 
 
@@ -52,7 +52,7 @@ def _id(case):
 def test_every_numeric_field_is_found():
     names = {(cls.__name__, name) for cls, name, _ in NUMERIC}
     assert {("ModelConfig", "input_shape"), ("ModelConfig", "hidden"), ("TrainConfig", "seed"),
-            ("TrainConfig", "patience"), ("DataConfig", "val_fraction"), ("SmilesVAEConfig", "max_len")} <= names
+            ("TrainConfig", "patience"), ("DataConfig", "val_fraction"), ("SequenceVAEConfig", "max_len")} <= names
     for cls in CONFIGS:
         for f in dataclasses.fields(cls):
             if isinstance(f.default, (int, float)) and not isinstance(f.default, bool):
@@ -132,8 +132,8 @@ def test_seeds_at_the_upper_bound_train(tmp_path):
 
 def test_presets_recipes_and_demo_settings_round_trip_through_the_checks():
     for name in MODELS.names():
-        model = preset_model_config(name)
-        assert aekit.ModelConfig.from_dict(model.to_dict()) == model
+        model = aekit.model_config(name)
+        assert type(model).from_dict(model.to_dict()) == model
         assert aekit.TrainConfig.from_dict(MODELS.get(name).recipe.to_dict()) == MODELS.get(name).recipe
     for name, recipe in DEMO_RECIPES.items():
         by_section = {s: {k: v for k, v in recipe.items() if option_owner(k) == s} for s in SECTIONS}

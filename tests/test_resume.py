@@ -37,11 +37,11 @@ def _clicks(n=96, d=30, seed=0):
 
 def _smiles_vae(seed):
     pytest.importorskip("rdkit", reason="the SMILES VAE's data comes from aekit.molecules, which needs rdkit")
-    from aekit.molecules import SmilesTokenizer, SmilesVAE, SmilesVAEConfig
+    from aekit.molecules import SequenceVAE, SequenceVAEConfig, SmilesTokenizer
 
     torch.manual_seed(seed)
     tok = SmilesTokenizer.fit(SMILES)
-    return SmilesVAE(SmilesVAEConfig(vocab_size=len(tok), max_len=12, embed_dim=8, hidden=16, latent_dim=4), tok)
+    return SequenceVAE(SequenceVAEConfig(vocab_size=len(tok), max_len=12, embed_dim=8, hidden=16, latent_dim=4), tok)
 
 
 def _smiles_ids(seed=0):

@@ -17,8 +17,8 @@ from aekit.metrics import evaluate_model
 from aekit.models.autoencoder import AEOutput, Autoencoder
 from aekit.models.config import ModelConfig
 from aekit.models.corruption import corrupt
+from aekit.models.families import load_model
 from aekit.models.presets import create_model, get_recipe, list_models, model_config, register_model
-from aekit.models.serialization import load_model
 from aekit.runs.core import RunResult, evaluate_run, plot_run, train_run
 from aekit.training.callbacks import Callback, Checkpoint, EarlyStopping, ProgressBar
 from aekit.training.config import TrainConfig

@@ -133,7 +133,7 @@ CASES: dict[str, tuple[str, Callable[[Path], Path]]] = {
     "safetensors header length 2**60": ("load_model", _safetensors_header),
     "model config latent_dim 10**12": ("load_model", lambda d: _model_config(d, latent_dim=10**12)),
     "model config input_shape 10**10 pixels": ("load_model", lambda d: _model_config(d, input_shape=[1, 10**5, 10**5])),
-    "SMILES VAE config hidden 10**7": ("load_smiles_vae", _vae_config),
+    "SMILES VAE config hidden 10**7": ("load_model (sequence VAE)", _vae_config),
     "YAML alias bomb": ("RunConfig.from_file", _yaml_bomb),
     "labels: pickled object array": ("detect --labels", lambda d: _object_npy(d, "labels.npy")),
     "labels: text named .npy": ("detect --labels", lambda d: _write(d, "labels.npy", b"0\n1\n1\n")),

@@ -32,7 +32,7 @@ from aekit.data.datasets import SPLIT_FILES, _load_split_dir
 from aekit.data.ratings import load_ratings
 from aekit.errors import ConfigError, DataError, ModelFileError
 from aekit.models.config import ModelConfig
-from aekit.models.sequence import SmilesVAE, SmilesVAEConfig, load_smiles_vae
+from aekit.models.sequence import SequenceVAE, SequenceVAEConfig
 from aekit.models.tokenizer import SmilesTokenizer
 from aekit.molecules import runs as mol_runs
 from aekit.molecules.io import read_molecules
@@ -146,7 +146,7 @@ def _model_dir(d: Path) -> Path:
 
 def _smiles_vae(d: Path) -> Path:
     tok = SmilesTokenizer.fit(SMILES)
-    SmilesVAE(SmilesVAEConfig(vocab_size=len(tok), max_len=12, embed_dim=4, hidden=8, latent_dim=2), tok).save(d / "vae")
+    SequenceVAE(SequenceVAEConfig(vocab_size=len(tok), max_len=12, embed_dim=4, hidden=8, latent_dim=2), tok).save(d / "vae")
     return d / "vae"
 
 
@@ -215,7 +215,7 @@ READERS = [
     Reader("read_molecules .sdf", lambda d: _molecules(d, ".sdf"), read_molecules, lambda m: "rows", True),
     Reader(".aez decompress", _aez, lambda p: decompress(_tiny_model(), read_aez(p), source=str(p))),
     Reader("load_model", _model_dir, aekit.load_model, _state_shapes),
-    Reader("load_smiles_vae", _smiles_vae, load_smiles_vae, _state_shapes),
+    Reader("load_model (sequence VAE)", _smiles_vae, aekit.load_model, _state_shapes),
     Reader("recommend load_run", lambda d: _copy("recommend", d), rec.load_run, lambda r: _state_shapes(r.estimator.model_)),
     Reader("molecules load_run", lambda d: _copy("molecules", d), mol_runs.load_run, lambda r: (r.kind, _state_shapes(r.model))),
     Reader("read_config_file .yaml", lambda d: _config(d, ".yaml"), read_config_file, lambda c: type(c), True),

@@ -10,7 +10,7 @@ import numpy as np
 
 from aekit.data import list_datasets, load_array, load_dataset, load_table, read_idx
 from aekit.errors import ConfigError, DataError, ModelFileError, OutputError
-from aekit.models.serialization import load_model
+from aekit.models.families import load_model
 
 INPUT_ERRORS = (DataError, ModelFileError, ConfigError, ValueError, FileNotFoundError)
 

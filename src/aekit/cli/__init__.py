@@ -184,16 +184,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 # ------------------------------------------------------------------ commands
 def _cmd_models(args: argparse.Namespace, console: Console) -> int:
-    from aekit.models.presets import MODELS
+    from aekit.models.presets import MODELS, model_config
 
     table = Table(title="aekit model presets", show_lines=False)
     for column in ("name", "code", "parameters", "recipe", "description"):
         table.add_column(column, justify="right" if column == "parameters" else "left")
     for name in MODELS.names():
         preset = MODELS.get(name)
-        cfg = preset_model_config(name)
-        code = str(cfg.latent_dim) if cfg.latent != "identity" else "feature map"
-        code += " (Gaussian)" if cfg.latent == "gaussian" else ""
+        cfg = model_config(name)
+        latent = getattr(cfg, "latent", "gaussian")  # a sequence VAE's code is Gaussian
+        code = str(cfg.latent_dim) if latent != "identity" else "feature map"
+        code += " (Gaussian)" if latent == "gaussian" else ""
         r = preset.recipe
         table.add_row(name, code, _parameters(name), f"{r.epochs} ep, bs {r.batch_size}, lr {r.lr:g}", preset.description)
     console.print(table)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -11,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from aekit.models.base import Model
 from aekit.models.config import ModelConfig
 from aekit.models.corruption import CORRUPTIONS
 from aekit.models.latent import LATENTS, GaussianLatent, LatentOut
@@ -18,6 +20,7 @@ from aekit.models.layers import ARCHITECTURES
 from aekit.models.losses import LOSSES, OUTPUT_ACTIVATIONS, reconstruction_error
 from aekit.models.regularizers import build_regularizers
 from aekit.models.scaler import FeatureScaler
+from aekit.models.serialization import config_from
 
 ArrayLike = np.ndarray | torch.Tensor
 
@@ -32,7 +35,7 @@ class AEOutput:
     terms: dict[str, torch.Tensor]  # e.g. {"recon": ..., "kl": ..., "sparsity": ...}
 
 
-class Autoencoder(nn.Module):
+class Autoencoder(Model):
     """An autoencoder assembled from parts described by a :class:`ModelConfig`.
 
     Use :func:`aekit.create_model` for registered presets; build directly for a
@@ -243,21 +246,28 @@ class Autoencoder(nn.Module):
             y = np.broadcast_to(np.asarray(y), (n,)).copy()
         return self.decode(z.numpy(), y)
 
-    # --------------------------------------------------------------- extras
-    def num_parameters(self) -> int:
-        return sum(p.numel() for p in self.parameters())
+    # ------------------------------------------------------------ saving
+    family = "autoencoder"  # the name in aekit.models.families.FAMILIES
 
-    def summary(self, file: Any = None) -> str:
-        """Print (and return) a Keras-style table of layers, output shapes and parameters."""
-        from aekit.models.summary import summary_table
+    def document(self) -> dict[str, Any]:
+        """The JSON fields of ``config.json`` that rebuild this model (see :meth:`builder`)."""
+        return {"preset": self.preset, "model": self.config.to_dict()}
 
-        text = summary_table(self)
-        print(text, file=file)
-        return text
+    @classmethod
+    def preset_config(cls, fields: dict[str, Any], input_shape: Optional[tuple[int, ...]] = None,
+                      **overrides: Any) -> ModelConfig:
+        """The config of a preset's ``fields`` for data of ``input_shape`` (default (1, 28, 28)), with ``overrides``."""
+        shape = tuple(input_shape) if input_shape is not None else (1, 28, 28)
+        return ModelConfig.from_dict({**fields, "input_shape": shape, **overrides})
 
-    def save(self, path: str) -> None:
-        """Save config (JSON) and weights (safetensors) to directory ``path``; see :func:`aekit.load_model`."""
-        from aekit.models.serialization import save_model
+    @classmethod
+    def from_preset(cls, name: str, fields: dict[str, Any], input_shape: Optional[tuple[int, ...]] = None,
+                    **overrides: Any) -> "Autoencoder":
+        """The model of preset ``name`` (see :func:`aekit.create_model`)."""
+        return cls(cls.preset_config(fields, input_shape, **overrides), preset=name)
 
-        save_model(self, path)
-
+    @classmethod
+    def builder(cls, doc: dict[str, Any], file: Path) -> Callable[[], "Autoencoder"]:
+        """A function building the model ``doc`` (a checked ``config.json``) describes; errors name ``file``."""
+        config = config_from(doc, ModelConfig, file)
+        return lambda: cls(config, preset=doc.get("preset"))

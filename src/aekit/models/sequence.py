@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Optional, Sequence
+from typing import Annotated, Any, Callable, Optional, Sequence
 
 import numpy as np
 import torch
@@ -18,28 +18,22 @@ from torch import nn
 
 from aekit.config import FRACTION, WEIGHT, WIDTH, Config, Range
 from aekit.errors import ConfigError, ModelFileError
-from aekit.io import read_json, write_json, write_tensors
 from aekit.models.autoencoder import AEOutput
+from aekit.models.base import Model
 from aekit.models.latent import GaussianLatent
-from aekit.models.serialization import build_from_file
+from aekit.models.serialization import config_from
 from aekit.models.tokenizer import SmilesTokenizer
-from aekit.training.config import TrainConfig
 
-__all__ = ["SmilesVAEConfig", "SmilesVAE", "load_smiles_vae", "SMILES_VAE_RECIPE"]
+__all__ = ["SequenceVAE", "SequenceVAEConfig"]
 
-FORMAT = "aekit.smiles-vae"
-CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.safetensors"
 
 VOCAB_SIZE = Range(4, 1 << 20, integer=True)  # at least <pad>, <bos>, <eos> and <unk>
 MAX_LEN = Range(2, 100_000, integer=True)  # at least <bos> and <eos>
-# fp32: bf16 autocast of GRUs on CPU is slower than fp32 and hurts the softmax over tokens
-# the KL weight rises over the first third of training (kl_warmup), so the decoder learns to use the code first
-SMILES_VAE_RECIPE = TrainConfig(epochs=60, batch_size=64, lr=3e-3, precision="fp32", grad_clip=5.0, kl_warmup=1 / 3)
 
 
 @dataclass
-class SmilesVAEConfig(Config):
-    """Shape of a :class:`SmilesVAE`; round-trips through JSON like every aekit config."""
+class SequenceVAEConfig(Config):
+    """Shape of a :class:`SequenceVAE`; round-trips through JSON like every aekit config."""
 
     vocab_size: Annotated[int, VOCAB_SIZE] = 40  # tokens including <pad>, <bos>, <eos>, <unk>
     max_len: Annotated[int, MAX_LEN] = 80  # tokens per sequence including <bos> and <eos>
@@ -54,29 +48,29 @@ class SmilesVAEConfig(Config):
     word_dropout: Annotated[float, FRACTION] = 0.1  # teacher-forced inputs replaced by <unk> with this probability
 
 
-class SmilesVAE(nn.Module):
+class SequenceVAE(Model):
     """Variational autoencoder over token sequences from a :class:`SmilesTokenizer`.
 
     Parameters
     ----------
-    config : SmilesVAEConfig
+    config : SequenceVAEConfig
     tokenizer : SmilesTokenizer
         Saved with the weights, so a loaded model maps ids back to SMILES.
 
     Examples
     --------
     >>> tok = SmilesTokenizer.fit(["CCO", "CCN"])
-    >>> vae = SmilesVAE(SmilesVAEConfig(vocab_size=len(tok), max_len=8, hidden=16, latent_dim=4), tok)
+    >>> vae = SequenceVAE(SequenceVAEConfig(vocab_size=len(tok), max_len=8, hidden=16, latent_dim=4), tok)
     >>> out = vae(torch.as_tensor(tok.encode(["CCO"], 8)))
     >>> out.logits.shape, sorted(out.terms)
     (torch.Size([1, 7, 7]), ['kl', 'recon'])
     """
 
-    def __init__(self, config: SmilesVAEConfig, tokenizer: SmilesTokenizer) -> None:
+    def __init__(self, config: SequenceVAEConfig, tokenizer: SmilesTokenizer, preset: Optional[str] = None) -> None:
         super().__init__()
         if len(tokenizer) != config.vocab_size:
             raise ConfigError(f"vocab_size: config says {config.vocab_size}, the tokenizer has {len(tokenizer)}")
-        self.config, self.tokenizer, self.preset = config, tokenizer, None
+        self.config, self.tokenizer, self.preset = config, tokenizer, preset
         c = config
         self.embed = nn.Embedding(c.vocab_size, c.embed_dim, padding_idx=tokenizer.pad_id)
         self.encoder = nn.GRU(c.embed_dim, c.hidden, batch_first=True, bidirectional=True)
@@ -165,34 +159,41 @@ class SmilesVAE(nn.Module):
         return self.decode((1 - alphas) * za + alphas * zb)
 
     # --------------------------------------------------------------- I/O
-    def save(self, path: str | Path, extra: Optional[dict[str, Any]] = None) -> None:
-        """Write weights (safetensors) and config + vocabulary (JSON) to directory ``path``; no pickle."""
-        path = Path(path)
-        write_tensors(path / WEIGHTS_FILE, self.state_dict(), metadata={"format": FORMAT})
-        write_json(path / CONFIG_FILE, {"format": FORMAT, "format_version": 1, "model": self.config.to_dict(),
-                                        "tokenizer": self.tokenizer.to_dict(), "extra": extra or {}})
+    # ------------------------------------------------------------ saving
+    family = "sequence-vae"  # the name in aekit.models.families.FAMILIES
 
+    @property
+    def code_shape(self) -> tuple[int, ...]:
+        return (self.config.latent_dim,)
 
-def load_smiles_vae(path: str | Path) -> SmilesVAE:
-    """Rebuild a :class:`SmilesVAE` saved with :meth:`SmilesVAE.save` (in eval mode).
+    def document(self) -> dict[str, Any]:
+        """The JSON fields of ``config.json`` that rebuild this model: config, preset and vocabulary."""
+        return {"preset": self.preset, "model": self.config.to_dict(), "tokenizer": self.tokenizer.to_dict()}
 
-    As for :func:`aekit.load_model`, the weights' names and shapes are checked
-    against the config before anything is allocated.
+    @classmethod
+    def preset_config(cls, fields: dict[str, Any], input_shape: Optional[tuple[int, ...]] = None,
+                      tokenizer: Optional[SmilesTokenizer] = None, **overrides: Any) -> SequenceVAEConfig:
+        """The config of a preset's ``fields``: ``vocab_size`` from ``tokenizer``, ``max_len`` from ``input_shape`` (L,)."""
+        tokenizer = tokenizer or SmilesTokenizer.default()
+        shape = {"max_len": int(input_shape[0])} if input_shape is not None else {}
+        return SequenceVAEConfig.from_dict({**fields, "vocab_size": len(tokenizer), **shape, **overrides})
 
-    Raises
-    ------
-    ModelFileError
-        Naming the file: missing, damaged, another format, or config and weights that disagree.
-    """
-    path = Path(path)
-    doc = read_json(path / CONFIG_FILE)
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise ModelFileError(f"{path / CONFIG_FILE}: not a SMILES VAE (missing \"format\": \"{FORMAT}\")")
-    try:
-        config = SmilesVAEConfig.from_dict(doc.get("model"), where=f"{path / CONFIG_FILE} field 'model'")
-        tokenizer = SmilesTokenizer.from_dict(doc.get("tokenizer"))
-        return build_from_file(lambda: SmilesVAE(config, tokenizer), path / WEIGHTS_FILE, path / CONFIG_FILE).eval()
-    except ModelFileError:
-        raise
-    except ValueError as err:  # ConfigError, a bad vocabulary
-        raise ModelFileError(f"{path / CONFIG_FILE}: cannot rebuild the SMILES VAE: {err}") from None
+    @classmethod
+    def from_preset(cls, name: str, fields: dict[str, Any], input_shape: Optional[tuple[int, ...]] = None,
+                    tokenizer: Optional[SmilesTokenizer] = None, **overrides: Any) -> "SequenceVAE":
+        """The model of preset ``name`` over ``tokenizer``'s vocabulary (default: :meth:`SmilesTokenizer.default`)."""
+        tokenizer = tokenizer or SmilesTokenizer.default()
+        return cls(cls.preset_config(fields, input_shape, tokenizer, **overrides), tokenizer, preset=name)
+
+    @classmethod
+    def builder(cls, doc: dict[str, Any], file: Path) -> Callable[[], "SequenceVAE"]:
+        """A function building the model ``doc`` (a checked ``config.json``) describes; errors name ``file``."""
+        config = config_from(doc, SequenceVAEConfig, file)
+        try:
+            tokenizer = SmilesTokenizer.from_dict(doc.get("tokenizer"))
+        except ValueError as err:  # a bad vocabulary
+            raise ModelFileError(f"{file}: cannot rebuild the sequence VAE: {err}") from None
+        if len(tokenizer) != config.vocab_size:
+            raise ModelFileError(f"{file}: vocab_size is {config.vocab_size} but the tokenizer holds {len(tokenizer)} tokens")
+        return lambda: cls(config, tokenizer, preset=doc.get("preset"))
+

@@ -1,8 +1,15 @@
-"""Saving and loading without pickle: safetensors for tensors, JSON for everything else.
+"""Saved models on disk: ``config.json`` + ``model.safetensors``, no pickle, shapes checked before allocating.
 
-Every write goes through :func:`aekit.io.atomic_path` (a temporary file in the
-target directory, moved into place with ``os.replace``), so a failed write never
-destroys the previous file, and fails with an :class:`OutputError` naming the file.
+::
+
+    MODEL/
+      config.json         {"format": "aekit.model", "format_version": 2, "family": "autoencoder",
+                           "preset": ..., "model": {...config...}, ...family fields..., "extra": {...}}
+      model.safetensors   the state dict
+
+The ``family`` names the model class in :data:`aekit.models.families.FAMILIES`
+that rebuilds the model from the document; version 1 files (before families)
+are autoencoders. Every write is atomic (:mod:`aekit.io`).
 """
 
 from __future__ import annotations
@@ -16,23 +23,25 @@ import torch
 from aekit._version import __version__
 from aekit.errors import ConfigError, ModelFileError
 from aekit.io import read_json, read_tensor_shapes, read_tensors, write_json, write_tensors
-from aekit.models.config import ModelConfig
 
 MODEL_FORMAT = "aekit.model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2 adds "family"; 1 held only autoencoders
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
+_LEGACY_FORMATS = {"aekit.smiles-vae": "sequence-vae"}  # formats of earlier aekit, read as these families
 
-
-__all__ = ["build_from_file", "load_model", "read_model_config", "save_model"]
+__all__ = ["CONFIG_FILE", "FORMAT_VERSION", "MODEL_FORMAT", "WEIGHTS_FILE", "build_from_file", "model_directory",
+           "read_model_document", "save_model"]
 
 
 def save_model(model: torch.nn.Module, path: str | Path, extra: dict[str, Any] | None = None) -> None:
-    """Write ``path/model.safetensors`` and ``path/config.json``.
+    """Write ``path/model.safetensors`` and ``path/config.json`` for any registered model family.
 
     Parameters
     ----------
-    model : Autoencoder
+    model : nn.Module
+        A model of a registered family: it has ``family`` (its registry name)
+        and ``document()`` (the JSON fields that rebuild it).
     path : str or Path
         Directory (created if needed).
     extra : dict, optional
@@ -40,78 +49,14 @@ def save_model(model: torch.nn.Module, path: str | Path, extra: dict[str, Any] |
     """
     path = Path(path)
     write_tensors(path / WEIGHTS_FILE, model.state_dict(), metadata={"format": MODEL_FORMAT})
-    write_json(
-        path / CONFIG_FILE,
-        {
-            "format": MODEL_FORMAT,
-            "format_version": FORMAT_VERSION,
-            "aekit_version": __version__,
-            "preset": model.preset,
-            "model": model.config.to_dict(),
-            "extra": extra or {},
-        },
-    )
+    write_json(path / CONFIG_FILE, {"format": MODEL_FORMAT, "format_version": FORMAT_VERSION,
+                                    "aekit_version": __version__, "family": model.family, **model.document(),
+                                    "extra": extra or {}})
 
 
-def read_model_config(path: str | Path) -> tuple[ModelConfig, dict[str, Any]]:
-    """The :class:`ModelConfig` and the whole JSON document saved in directory ``path``."""
-    file = Path(path) / CONFIG_FILE
-    doc = read_json(file)
-    if not isinstance(doc, dict) or doc.get("format") != MODEL_FORMAT:
-        raise ModelFileError(f"{file}: not an aekit model config (missing \"format\": \"{MODEL_FORMAT}\")")
-    version = doc.get("format_version", 0)
-    if isinstance(version, bool) or not isinstance(version, int):
-        raise ModelFileError(f"{file}: format_version must be an integer, got {version!r}")
-    if version > FORMAT_VERSION:
-        raise ModelFileError(f"{file}: format_version {version} is newer than this aekit reads ({FORMAT_VERSION})")
-    if not isinstance(doc.get("preset"), (str, type(None))):
-        raise ModelFileError(f"{file}: preset must be a name or null, got {doc['preset']!r}")
-    try:
-        return ModelConfig.from_dict(doc.get("model", {}), where=f"{file} field 'model'"), doc
-    except ConfigError as err:
-        raise ModelFileError(str(err)) from None
-
-
-def load_model(path: str | Path) -> torch.nn.Module:
-    """Rebuild a saved model from its config and weights.
-
-    Nothing is allocated before the file is known to be consistent: the model
-    the config describes is first built on the "meta" device and its tensor
-    names and shapes are compared with those in the safetensors header, so a
-    damaged config (say ``latent_dim: 10**12``) fails with a message instead of
-    trying to allocate terabytes.
-
-    Parameters
-    ----------
-    path : str or Path
-        Directory written by :meth:`Autoencoder.save`, or a training run
-        directory (its ``model/`` is loaded).
-
-    Returns
-    -------
-    Autoencoder
-        In eval mode, with the exact saved weights.
-
-    Raises
-    ------
-    ModelFileError
-        Naming the file: missing, damaged, of a newer or wrong format, or
-        weights that do not match the config (the first mismatches listed).
-
-    Examples
-    --------
-    >>> model = aekit.load_model("runs/quick")  # doctest: +SKIP
-    """
-    from aekit.models.autoencoder import Autoencoder
-
-    path = _model_dir(Path(path))
-    config, doc = read_model_config(path)
-    return build_from_file(lambda: Autoencoder(config, preset=doc.get("preset")), path / WEIGHTS_FILE,
-                           path / CONFIG_FILE).eval()
-
-
-def _model_dir(path: Path) -> Path:
+def model_directory(path: str | Path) -> Path:
     """``path`` itself when it holds a model, its ``model/`` when it is a run directory."""
+    path = Path(path)
     if not path.is_dir():
         raise ModelFileError(f"{path}: no such model directory")
     if not (path / CONFIG_FILE).is_file() and (path / "model" / CONFIG_FILE).is_file():
@@ -119,12 +64,43 @@ def _model_dir(path: Path) -> Path:
     return path
 
 
+def read_model_document(path: str | Path) -> dict[str, Any]:
+    """The checked ``config.json`` of model directory ``path``, with its ``family`` filled in for old files."""
+    file = Path(path) / CONFIG_FILE
+    doc = read_json(file)
+    if isinstance(doc, dict) and doc.get("format") in _LEGACY_FORMATS:
+        doc = {**doc, "format": MODEL_FORMAT, "format_version": 1, "family": _LEGACY_FORMATS[doc["format"]]}
+    if not isinstance(doc, dict) or doc.get("format") != MODEL_FORMAT:
+        raise ModelFileError(f"{file}: not an aekit model config (missing \"format\": \"{MODEL_FORMAT}\")")
+    version = doc.get("format_version", 0)
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ModelFileError(f"{file}: format_version must be an integer, got {version!r}")
+    if version > FORMAT_VERSION:
+        raise ModelFileError(f"{file}: format_version {version} is newer than this aekit reads ({FORMAT_VERSION})")
+    family = doc.get("family", "autoencoder")
+    if not isinstance(family, str):
+        raise ModelFileError(f"{file}: family must be a name, got {family!r}")
+    if not isinstance(doc.get("preset"), (str, type(None))):
+        raise ModelFileError(f"{file}: preset must be a name or null, got {doc['preset']!r}")
+    return {**doc, "family": family}
+
+
+def config_from(doc: dict[str, Any], cls: type, file: Path) -> Any:
+    """``doc["model"]`` as a validated config of class ``cls``; a :class:`ModelFileError` naming ``file`` if not."""
+    try:
+        return cls.from_dict(doc.get("model", {}), where=f"{file} field 'model'")
+    except ConfigError as err:
+        raise ModelFileError(str(err)) from None
+
+
 def build_from_file(build: Callable[[], torch.nn.Module], weights: Path, config: Path) -> torch.nn.Module:
     """Build a module with ``build()`` and load ``weights`` into it, checking shapes before allocating.
 
     ``build`` first runs on the "meta" device (no memory) to learn the names and
     shapes of the state dict, which must equal those in the safetensors header
-    of ``weights``; only then is the module built for real and filled.
+    of ``weights``; only then is the module built for real and filled. A damaged
+    config (say ``hidden: [65536, 65536]``) therefore fails with a message
+    instead of allocating gigabytes.
 
     Raises
     ------

@@ -15,6 +15,8 @@ SMILES_TOKEN = re.compile(r"\[[^\[\]]+\]|Br|Cl|[BCNOPSFI]|[bcnops]|%\d{2}|\d|[=#
 
 PAD, BOS, EOS, UNK = "<pad>", "<bos>", "<eos>", "<unk>"
 SPECIALS = (PAD, BOS, EOS, UNK)
+DEFAULT_TOKENS = (*"BCNOPSFI", "Br", "Cl", *"bcnops", *"123456789", *"()=#-+/\\.", "[nH]", "[NH+]", "[NH3+]",
+                  "[N+]", "[O-]", "[C@H]", "[C@@H]", "[C@]", "[C@@]")
 
 
 class TokenizerError(ValueError):
@@ -60,6 +62,11 @@ class SmilesTokenizer:
     def __init__(self, tokens: Sequence[str]) -> None:
         self.itos = list(SPECIALS) + [t for t in tokens if t not in SPECIALS]
         self.stoi = {t: i for i, t in enumerate(self.itos)}
+
+    @classmethod
+    def default(cls) -> "SmilesTokenizer":
+        """A vocabulary of the organic subset, bonds, rings and common charged atoms (for untrained models)."""
+        return cls(DEFAULT_TOKENS)
 
     @classmethod
     def fit(cls, smiles: Iterable[str]) -> "SmilesTokenizer":

@@ -10,7 +10,7 @@
 ["row 2: 'C1CC': SMILES Parse Error: unclosed ring for input: 'C1CC'"]
 """
 
-from aekit.models.sequence import SmilesVAE, SmilesVAEConfig, load_smiles_vae
+from aekit.models.sequence import SequenceVAE, SequenceVAEConfig
 from aekit.models.tokenizer import SmilesTokenizer, tokenize
 from aekit.molecules.cli import add_cli
 from aekit.molecules.datasets import KNOWN_DRUGS, PUBLIC_SETS, PublicSet, list_public_sets, load_public_set
@@ -21,8 +21,8 @@ from aekit.molecules.runs import MoleculeRun, evaluate_run, load_run, similar, t
 
 __all__ = [
     "KNOWN_DRUGS", "PUBLIC_SETS", "InvalidRow", "InvalidSmilesError", "MoleculeRun", "MoleculeSet",
-    "PublicSet", "SmilesTokenizer", "SmilesVAE", "SmilesVAEConfig", "add_cli", "bit_accuracy", "evaluate_run",
-    "list_public_sets", "load_public_set", "load_run", "load_smiles_vae", "mean_tanimoto", "molecular_properties",
+    "PublicSet", "SmilesTokenizer", "SequenceVAE", "SequenceVAEConfig", "add_cli", "bit_accuracy", "evaluate_run",
+    "list_public_sets", "load_public_set", "load_run", "mean_tanimoto", "molecular_properties",
     "morgan_fingerprints", "overlap_at_k", "parse_smiles", "property_r2", "read_molecules",
     "reconstruction_accuracy", "sample_quality", "similar", "tanimoto_matrix", "tokenize", "train_run",
 ]  # fmt: skip

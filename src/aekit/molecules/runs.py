@@ -19,9 +19,8 @@ from aekit.config import FRACTION, SEED, Range
 from aekit.data.splits import random_split
 from aekit.errors import ModelFileError
 from aekit.io import read_json, write_json
-from aekit.models.presets import create_model
-from aekit.models.sequence import SMILES_VAE_RECIPE, SmilesVAE, SmilesVAEConfig, load_smiles_vae
-from aekit.models.serialization import load_model
+from aekit.models.families import load_model
+from aekit.models.presets import create_model, get_recipe
 from aekit.models.tokenizer import SmilesTokenizer, tokenize
 from aekit.molecules.fingerprints import (
     bit_accuracy,
@@ -48,7 +47,7 @@ class MoleculeRun:
     """A trained molecule model with its data; see :func:`load_run`."""
 
     kind: str  # "fingerprint" or "smiles-vae"
-    model: Any  # Autoencoder or SmilesVAE
+    model: Any  # Autoencoder or SequenceVAE
     settings: dict[str, Any]  # radius, n_bits, ...
     train_smiles: list[str]
     test_smiles: list[str]
@@ -112,15 +111,15 @@ def _train_smiles_vae(smiles: list[str], settings: dict[str, Any], train_kw: dic
     tok = SmilesTokenizer.fit(smiles)
     longest = max(len(tokenize(s)) for s in smiles)
     fields = {k: settings[k] for k in ("embed_dim", "hidden", "latent_dim", "beta", "word_dropout") if k in settings}
-    config = SmilesVAEConfig(vocab_size=len(tok), max_len=settings.get("max_len", longest + 2), **fields)
-    model = SmilesVAE(config, tok)
-    recipe = SMILES_VAE_RECIPE.replace(**{k: v for k, v in train_kw.items() if k != "progress"})
+    model = create_model("smiles-vae", input_shape=(settings.get("max_len", longest + 2),), tokenizer=tok, **fields)
+    config = model.config
+    recipe = get_recipe("smiles-vae").replace(**{k: v for k, v in train_kw.items() if k != "progress"})
     fit(model, torch.as_tensor(tok.encode(smiles, config.max_len)), config=recipe,
         progress=train_kw.get("progress", False))
     return model.eval(), {"radius": 2, "n_bits": 2048, **settings, "max_len": config.max_len}
 
 
-RUN_KINDS.add("smiles-vae", RunKind(_train_smiles_vae, load_smiles_vae, lambda run, smiles: run.model.encode(smiles)))
+RUN_KINDS.add("smiles-vae", RunKind(_train_smiles_vae, load_model, lambda run, smiles: run.model.encode(smiles)))
 
 
 # ---------------------------------------------------------------- public API

@@ -20,7 +20,7 @@ import scipy.sparse as sp
 from aekit.data.npy import read_npz
 from aekit.errors import DataError, ModelFileError
 from aekit.io import atomic_path, read_json, write_json
-from aekit.models.serialization import load_model
+from aekit.models.families import load_model
 from aekit.recommend.api import _TASK_BY_NAME, Run
 from aekit.recommend.protocols import ExplicitSplit, ImplicitSplit
 

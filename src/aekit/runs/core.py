@@ -53,7 +53,7 @@ from aekit.runs.directory import (
 from aekit.errors import RunError
 from aekit.errors import ModelFileError
 from aekit.io import atomic_path, read_json, write_json
-from aekit.models.serialization import load_model
+from aekit.models.families import load_model
 from aekit.training.trainer import History, Trainer
 from aekit.errors import TrainingDivergedError
 
