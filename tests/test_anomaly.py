@@ -1,6 +1,5 @@
 """Anomaly scores rank planted outliers first, thresholds flag the asked share, ``aekit detect`` writes its outputs."""
 
-import argparse
 
 import numpy as np
 import pandas as pd
@@ -15,7 +14,7 @@ from aekit.anomaly import (
     fit_image_detector,
     threshold_from_contamination,
 )
-from aekit.apps import detect
+from aekit.cli import main
 
 
 def _images(n, rng, outliers=0):
@@ -120,22 +119,15 @@ def test_contamination_flags_that_share():
         assert abs((scores > threshold_from_contamination(scores, c)).mean() - c) < 0.005
 
 
-def _parser():
-    parser = argparse.ArgumentParser()
-    detect.add_cli(parser.add_subparsers())
-    return parser
-
-
 def test_detect_cli_writes_scores_and_figures(trained, tmp_path):
     model, _ = trained
     model.save(str(tmp_path / "run" / "model"))
     x = _images(100, np.random.default_rng(2), outliers=10)
     np.save(tmp_path / "x.npy", x)
     np.save(tmp_path / "y.npy", (np.arange(100) < 10).astype(int))
-    args = _parser().parse_args(["detect", str(tmp_path / "run"), "--data", str(tmp_path / "x.npy"),
+    assert main(["detect", str(tmp_path / "run"), "--data", str(tmp_path / "x.npy"),
                                  "--out", str(tmp_path / "scores.csv"), "--labels", str(tmp_path / "y.npy"),
-                                 "--contamination", "0.1", "--score", "combined"])
-    assert args.func(args) == 0
+                                 "--contamination", "0.1", "--score", "combined"]) == 0
     table = pd.read_csv(tmp_path / "scores.csv")
     assert len(table) == 100 and {"score", "flag", "label", "mse", "ssim", "latent"} <= set(table.columns)
     assert table["flag"].sum() == 10
@@ -146,7 +138,6 @@ def test_detect_cli_writes_scores_and_figures(trained, tmp_path):
 def test_detect_cli_names_a_missing_data_file(trained, tmp_path, capsys):
     trained[0].save(str(tmp_path / "run" / "model"))
     missing = tmp_path / "nope.npy"
-    args = _parser().parse_args(["detect", str(tmp_path / "run"), "--data", str(missing), "--out", str(tmp_path / "s.csv")])
-    assert args.func(args) == 2
+    assert main(["detect", str(tmp_path / "run"), "--data", str(missing), "--out", str(tmp_path / "s.csv")]) == 2
     assert str(missing) in capsys.readouterr().err
     assert not (tmp_path / "s.csv").exists()

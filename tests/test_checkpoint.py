@@ -10,8 +10,8 @@ import torch
 
 import aekit
 from aekit.errors import RunError
-from aekit.runs.config import DataConfig, load_run_data
-from aekit.runs.core import train_run
+from aekit.runs.autoencoder import DataConfig, load_run_data
+from aekit.runs.engine import train_run
 from aekit.training.checkpoint import STATE_FILE, TENSORS_FILE, find_checkpoint, recover_checkpoint
 from aekit.training.trainer import Trainer
 

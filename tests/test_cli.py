@@ -9,8 +9,10 @@ import torch
 import yaml
 
 import aekit
-import aekit.cli
-from aekit.cli import build_parser, field_comments, main
+import aekit.cli.training
+from aekit.cli import main
+from aekit.cli.options import field_comments
+from aekit.cli.training import EpochLog
 
 QUICK = ["--dataset", "fashion-mnist-sample", "--train-size", "128", "--test-size", "32", "--batch-size", "64"]
 
@@ -48,8 +50,9 @@ def test_summary_honours_model_options(capsys):
     assert status == 0 and "(None, 3)" in out and "Total params" in out
 
 
-def test_options_come_from_the_config_fields():
-    help_text = build_parser()._subparsers._group_actions[0].choices["train"].format_help()
+def test_options_come_from_the_config_fields(capsys):
+    assert main(["train", "--help"]) == 0
+    help_text = capsys.readouterr().out
     for flag in ("--latent-dim", "--hidden", "--corruption", "--noise-level", "--epochs", "--batch-size", "--lr",
                  "--schedule", "--seed", "--patience", "--train-size", "--download"):
         assert flag in help_text, flag
@@ -144,7 +147,7 @@ def test_existing_run_needs_resume_and_resume_continues(trained, capsys, tmp_pat
     assert json.loads((copy / "metrics.json").read_text())["epochs_run"] == 2
 
 
-class PoisonedEpochLog(aekit.cli.EpochLog):
+class PoisonedEpochLog(EpochLog):
     """The command's own epoch log, filling the weights with NaN during the second epoch."""
 
     def on_batch_end(self, trainer, loss, batch_size):
@@ -157,7 +160,7 @@ class PoisonedEpochLog(aekit.cli.EpochLog):
 def test_divergence_exits_nonzero_and_keeps_the_checkpoint(trained, capsys, tmp_path, monkeypatch):
     copy = tmp_path / "nan"
     assert main(["train", "--config", str(trained / "config.yaml"), "--out", str(copy), "--no-figures"]) == 0
-    monkeypatch.setattr(aekit.cli, "EpochLog", PoisonedEpochLog)  # lr is capped, so it cannot blow up any more
+    monkeypatch.setattr(aekit.cli.training, "EpochLog", PoisonedEpochLog)  # lr is capped, so it cannot blow up any more
     status, _, err = run(capsys, "train", "--out", str(copy), "--resume", "--epochs", "3")
     assert status == 1
     assert "loss became" in err and "Traceback" not in err and "checkpoint" in err

@@ -10,6 +10,7 @@ import torch
 
 import aekit
 from aekit.apps import compress as aez
+from aekit.cli import main
 
 
 @pytest.fixture(scope="module")
@@ -92,18 +93,11 @@ def test_failed_write_keeps_the_previous_file(model, images, tmp_path, monkeypat
 
 
 def test_cli_round_trip(model, images, tmp_path, capsys):
-    import argparse
-
     model.save(str(tmp_path / "run" / "model"))
     np.save(tmp_path / "in.npy", images[:40])
-    parser = argparse.ArgumentParser()
-    aez.add_cli(parser.add_subparsers())
-    args = parser.parse_args(["compress", str(tmp_path / "run"), str(tmp_path / "in.npy"), "-o", str(tmp_path / "f.aez"), "--bits", "6"])
-    assert args.func(args) == 0 and "bits/pixel" in capsys.readouterr().out
-    args = parser.parse_args(["decompress", str(tmp_path / "run"), str(tmp_path / "f.aez"), "-o", str(tmp_path / "out.npy")])
-    assert args.func(args) == 0
+    assert main(["compress", str(tmp_path / "run"), str(tmp_path / "in.npy"), "-o", str(tmp_path / "f.aez"), "--bits", "6"]) == 0 and "bits/pixel" in capsys.readouterr().out
+    assert main(["decompress", str(tmp_path / "run"), str(tmp_path / "f.aez"), "-o", str(tmp_path / "out.npy")]) == 0
     assert np.load(tmp_path / "out.npy").shape == (40, 1, 8, 8)
     other = tmp_path / "other"
     aekit.create_model("vanilla", input_shape=(1, 8, 8), hidden=(32,), latent_dim=6).save(str(other / "model"))
-    args = parser.parse_args(["decompress", str(other), str(tmp_path / "f.aez"), "-o", str(tmp_path / "out.npy")])
-    assert args.func(args) == 2 and "different model" in capsys.readouterr().err
+    assert main(["decompress", str(other), str(tmp_path / "f.aez"), "-o", str(tmp_path / "out.npy")]) == 2 and "different model" in capsys.readouterr().err

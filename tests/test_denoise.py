@@ -1,6 +1,5 @@
 """Denoising: the metrics, the noise models, the baselines and a denoiser that really denoises."""
 
-import argparse
 
 import numpy as np
 import pytest
@@ -8,6 +7,7 @@ import torch
 
 import aekit
 from aekit.apps import denoise as dn
+from aekit.cli import main
 from aekit.metrics import per_example_psnr, per_example_ssim
 
 
@@ -72,11 +72,8 @@ def test_cli_writes_table_output_and_figure(tmp_path, capsys):
     model = aekit.create_model("denoising", input_shape=(1, 8, 8), hidden=(16,), latent_dim=8)
     model.save(str(tmp_path / "run" / "model"))
     np.save(tmp_path / "clean.npy", blobs(24, 6))
-    parser = argparse.ArgumentParser()
-    dn.add_cli(parser.add_subparsers())
-    args = parser.parse_args(["denoise", str(tmp_path / "run"), "--data", str(tmp_path / "clean.npy"), "--level", "0.2",
-                              "--baselines", "--out", str(tmp_path / "out.npy"), "--figures", str(tmp_path / "fig")])
-    assert args.func(args) == 0
+    assert main(["denoise", str(tmp_path / "run"), "--data", str(tmp_path / "clean.npy"), "--level", "0.2",
+                              "--baselines", "--out", str(tmp_path / "out.npy"), "--figures", str(tmp_path / "fig")]) == 0
     table = capsys.readouterr().out
     assert "non-local means" in table and "| noisy |" in table
     assert np.load(tmp_path / "out.npy").shape == (18, 1, 8, 8)

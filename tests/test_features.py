@@ -1,6 +1,5 @@
 """Codes from a trained model carry class information; ``aekit encode`` writes them row for row."""
 
-import argparse
 
 import numpy as np
 import pandas as pd
@@ -9,6 +8,7 @@ import torch
 
 import aekit
 from aekit.apps import features
+from aekit.cli import main
 
 
 @pytest.fixture(scope="module")
@@ -42,11 +42,8 @@ def test_encode_cli_writes_codes(clustered, tmp_path, suffix):
     model, x, _ = clustered
     model.save(str(tmp_path / "run" / "model"))
     np.save(tmp_path / "x.npy", x[:50])
-    parser = argparse.ArgumentParser()
-    features.add_cli(parser.add_subparsers())
     out = tmp_path / f"latents{suffix}"
-    args = parser.parse_args(["encode", str(tmp_path / "run"), "--data", str(tmp_path / "x.npy"), "--out", str(out)])
-    assert args.func(args) == 0
+    assert main(["encode", str(tmp_path / "run"), "--data", str(tmp_path / "x.npy"), "--out", str(out)]) == 0
     codes = np.load(out) if suffix == ".npy" else pd.read_parquet(out).to_numpy()
     assert codes.shape == (50, 2)
     assert np.allclose(codes, model.encode(x[:50]), atol=1e-5)

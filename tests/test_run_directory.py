@@ -9,9 +9,9 @@ import aekit
 from aekit.apps.demo import run_demo
 from aekit.cli import main
 from aekit.errors import RunError
-from aekit.runs.config import DataConfig, load_run_data
-from aekit.runs.core import train_run
+from aekit.runs.autoencoder import DataConfig, load_run_data
 from aekit.runs.directory import MARKER_FILE, is_run_directory, read_run_marker, recover_directory, write_run_marker
+from aekit.runs.engine import train_run
 from aekit.training.callbacks import Callback
 
 TINY = {"epochs": 2, "batch_size": 32, "hidden": [16], "latent_dim": 4, "figures": False, "progress": False}

@@ -3,8 +3,8 @@
 import pytest
 
 from aekit.errors import ModelFileError
-from aekit.runs.config import DataConfig, load_run_data
-from aekit.runs.core import train_run
+from aekit.runs.autoencoder import DataConfig, load_run_data
+from aekit.runs.engine import train_run
 from aekit.training.callbacks import Callback
 
 TINY = {"epochs": 2, "batch_size": 32, "hidden": [16], "latent_dim": 4, "figures": False, "progress": False}
@@ -20,8 +20,8 @@ def snapshot(directory):
 
 
 # every step of planning: config, validation split, model, device, trainer
-@pytest.mark.parametrize("step", ["aekit.runs.core.resolve_run_config", "aekit.runs.core.split_validation",
-                                  "aekit.runs.core.Autoencoder", "aekit.training.distributed.resolve_device", "aekit.runs.core.Trainer"])
+@pytest.mark.parametrize("step", ["aekit.runs.engine.resolve_run_config", "aekit.runs.autoencoder.split_validation",
+                                  "aekit.runs.autoencoder.Autoencoder", "aekit.training.distributed.resolve_device", "aekit.runs.engine.Trainer"])
 def test_a_failure_while_planning_writes_nothing(step, tmp_path, sample, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("planning failed")
@@ -44,7 +44,7 @@ def test_a_seed_the_random_generators_reject_leaves_no_directory(tmp_path, sampl
 
 def test_a_failure_before_training_keeps_an_empty_directory_empty(tmp_path, sample, monkeypatch):
     (tmp_path / "run").mkdir()
-    monkeypatch.setattr("aekit.runs.core.RunConfig.to_yaml", lambda self: (_ for _ in ()).throw(OSError(28, "No space")))
+    monkeypatch.setattr("aekit.runs.engine.RunConfig.to_yaml", lambda self: (_ for _ in ()).throw(OSError(28, "No space")))
     with pytest.raises(OSError, match="No space"):
         train_run("vanilla", "fashion-mnist-sample", tmp_path / "run", data=sample, **TINY)
     assert list((tmp_path / "run").iterdir()) == []

@@ -11,8 +11,9 @@ import aekit
 from aekit.apps.demo import run_demo
 from aekit.errors import ConfigError, RunError
 from aekit.metrics import evaluate_model
-from aekit.runs.config import RunConfig, load_run_data
-from aekit.runs.core import evaluate_run, plot_run, read_history, train_run
+from aekit.runs.autoencoder import DataConfig, load_run_data
+from aekit.runs.config import RunConfig
+from aekit.runs.engine import evaluate_run, plot_run, read_history, train_run
 from aekit.training.callbacks import Callback
 
 SMALL = dict(train_size=256, test_size=64, batch_size=64, progress=False)
@@ -23,7 +24,7 @@ RUN_FILES = ["config.yaml", "model/config.json", "model/model.safetensors", "che
 
 @pytest.fixture(scope="module")
 def sample():
-    return load_run_data(aekit.runs.config.DataConfig("fashion-mnist-sample", train_size=256, test_size=64))
+    return load_run_data(DataConfig("fashion-mnist-sample", train_size=256, test_size=64))
 
 
 @pytest.fixture(scope="module")

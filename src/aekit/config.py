@@ -40,7 +40,7 @@ class Range:
 
     Declared once on a config field (``epochs: Annotated[int, EPOCHS]``) or next
     to a command-line option, then checked the same way everywhere: by
-    :class:`Config` for fields, by :func:`aekit.cli.range_type` for options, by
+    :class:`Config` for fields, by :func:`aekit.cli.options.range_type` for options, by
     :meth:`check` in functions.
 
     Parameters
@@ -139,6 +139,30 @@ GRAD_NORM = Range(0, 1e6, low_open=True)
 DECAY = Range(0, 10)  # decoupled weight decay
 FRACTION = Range(0, 1, high_open=True)  # [0, 1): may be zero, never everything
 OPEN_FRACTION = Range(0, 1, low_open=True, high_open=True)  # (0, 1)
+
+
+# ------------------------------------------------------------------------------ command-line spelling
+# Markers a field's Annotated type may carry besides its Range; aekit.cli.options reads them.
+@dataclass(frozen=True)
+class Positional:
+    """Marks a field given by position (``aekit evaluate RUN``) instead of as ``--flag``."""
+
+    metavar: str = ""
+
+
+@dataclass(frozen=True)
+class Flags:
+    """The option's spellings, replacing ``--field-name``: ``Flags("--model", "-m")``."""
+
+    names: tuple[str, ...]
+
+    def __init__(self, *names: str) -> None:
+        object.__setattr__(self, "names", names)
+
+
+@dataclass(frozen=True)
+class Output:
+    """Marks the field naming a command's output: its resolved config is written beside it."""
 
 
 # ------------------------------------------------------------------------------ field types
@@ -270,4 +294,4 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     return data
 
 
-__all__ = ["Config", "ConfigError", "FieldSpec", "Range", "check_field", "field_specs", "read_config_file"]
+__all__ = ["Config", "ConfigError", "FieldSpec", "Flags", "Output", "Positional", "Range", "check_field", "field_specs", "read_config_file"]

@@ -37,7 +37,8 @@ from aekit.models.tokenizer import SmilesTokenizer
 from aekit.molecules import runs as mol_runs
 from aekit.molecules.io import read_molecules
 from aekit.recommend import movielens
-from aekit.runs.config import DataConfig, RunConfig
+from aekit.runs.autoencoder import DataConfig
+from aekit.runs.config import RunConfig
 from aekit.training.config import TrainConfig
 from aekit.training.trainer import Trainer
 
@@ -151,7 +152,7 @@ def _smiles_vae(d: Path) -> Path:
 
 
 def _config(d: Path, ext: str) -> Path:
-    cfg = RunConfig("vanilla", ModelConfig(), TrainConfig(), DataConfig())
+    cfg = RunConfig("autoencoder", "vanilla", {"model": ModelConfig(), "train": TrainConfig(), "data": DataConfig()})
     path = d / f"config{ext}"
     path.write_text(json.dumps(cfg.to_dict()) if ext == ".json" else cfg.to_yaml())
     return path

@@ -20,9 +20,9 @@ import torch
 from safetensors.torch import load_file
 
 import aekit
-from aekit.runs.config import DataConfig, load_run_data
-from aekit.runs.core import train_run
+from aekit.runs.autoencoder import DataConfig, load_run_data
 from aekit.runs.directory import read_run_marker, recover_directory
+from aekit.runs.engine import train_run
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))

@@ -30,8 +30,8 @@ import torch
 
 import aekit.runs.directory
 import aekit.training.checkpoint
-from aekit.runs.config import DataConfig, load_run_data
-from aekit.runs.core import train_run
+from aekit.runs.autoencoder import DataConfig, load_run_data
+from aekit.runs.engine import train_run
 
 sys.path.insert(0, str(Path(__file__).parent))
 fault_recipe = importlib.import_module("fault_recipe")

@@ -1,18 +1,15 @@
-"""Helpers shared by the application commands: the command skeleton, rows in file order, the run's model."""
+"""Helpers shared by the application commands: rows in file order, checked for a run's model."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import numpy as np
 
 from aekit.data import list_datasets, load_array, load_dataset, load_table, read_idx
-from aekit.errors import ConfigError, DataError, ModelFileError, OutputError
+from aekit.errors import DataError, ModelFileError
 from aekit.models.families import load_model
-
-INPUT_ERRORS = (DataError, ModelFileError, ConfigError, ValueError, FileNotFoundError)
 
 
 def load_rows(spec: str) -> tuple[np.ndarray, Optional[np.ndarray]]:
@@ -77,31 +74,3 @@ def fit_rows(model: Any, x: np.ndarray, where: str = "data") -> np.ndarray:
         raise DataError(f"{where}: no rows (array of shape {x.shape})")
     model.check_inputs(x, where)
     return np.ascontiguousarray(x.reshape(len(x), *model.config.input_shape), dtype=np.float32)
-
-
-def run_command(subparsers: Any, name: str, fn: Callable[[Any], int], help: str,
-                description: Optional[str] = None, run_help: str = "run directory holding model/") -> Any:
-    """Add command ``name`` that works on a trained run: its ``RUN`` argument and a :func:`guarded` handler.
-
-    Returns the sub-parser, for the command's own options.
-    """
-    p = subparsers.add_parser(name, help=help, description=description)
-    p.add_argument("run", metavar="RUN", help=run_help)
-    p.set_defaults(func=guarded(name, fn))
-    return p
-
-
-def guarded(command: str, fn: Callable[[Any], int]) -> Callable[[Any], int]:
-    """Wrap a handler: errors print one line to stderr; exit status 2 for input, 3 for output that cannot be written."""
-
-    def handler(args: Any) -> int:
-        try:
-            return fn(args)
-        except OutputError as err:  # before INPUT_ERRORS, which hold OSError subclasses
-            print(f"aekit {command}: error: {err}", file=sys.stderr)
-            return 3
-        except INPUT_ERRORS as err:
-            print(f"aekit {command}: error: {err}", file=sys.stderr)
-            return 2
-
-    return handler

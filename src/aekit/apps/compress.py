@@ -33,7 +33,6 @@ finite and non-empty, and the payload must be used up exactly.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import math
@@ -41,7 +40,7 @@ import struct
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Annotated, Any, Optional
 
 import numpy as np
 import torch
@@ -51,7 +50,6 @@ from aekit.apps._io import (
     load_model_rows,
     load_rows,
     load_run_model,
-    run_command,
 )
 from aekit.apps.aez_coding import (
     PayloadError,
@@ -64,9 +62,9 @@ from aekit.apps.aez_coding import (
 from aekit.apps.aez_coding import decode_symbols as _decode_symbols  # noqa: F401  (re-exported)
 from aekit.apps.aez_coding import encode_symbols as _encode_symbols
 from aekit.apps.denoise import save_npy
-from aekit.config import Range
+from aekit.config import ROWS, Config, Flags, Output, Positional, Range
 from aekit.data.checks import check_finite
-from aekit.errors import InputError
+from aekit.errors import ConfigError, InputError
 from aekit.io import atomic_path
 from aekit.metrics import per_example_psnr
 
@@ -111,7 +109,7 @@ def model_fingerprint(model: Any) -> bytes:
 
 def _codes(model: Any, x: np.ndarray) -> np.ndarray:
     if model.config.num_classes:
-        raise ValueError("compression needs an unconditional model (this one is conditioned on labels)")
+        raise ConfigError("compression needs an unconditional model (this one is conditioned on labels)")
     x = np.asarray(x, dtype=np.float32).reshape(len(x), *model.config.input_shape)
     if not len(x):
         return np.zeros((0, math.prod(model.code_shape)), dtype=np.float32)
@@ -167,7 +165,7 @@ def compress(model: Any, x: np.ndarray, bits: int = 6,
         code_range = (z.min(axis=0), np.maximum(z.max(axis=0), z.min(axis=0) + 1e-6)) if len(z) else (np.zeros(z.shape[1]),) * 2
     low, high, range_type = _stored_range(*code_range)
     if low.shape != (z.shape[1],) or high.shape != low.shape:
-        raise ValueError(f"code_range must hold {z.shape[1]} values per bound, got {low.shape} and {high.shape}")
+        raise ConfigError(f"code_range must hold {z.shape[1]} values per bound, got {low.shape} and {high.shape}")
     payload = _encode_symbols(quantize(z, low, high, bits), 1 << bits) if len(z) else b""
     shape = tuple(model.code_shape)
     version = 2 if range_type else 1  # the lowest version that holds the file
@@ -336,7 +334,8 @@ def _training_rows(spec: str, limit: int = 20_000) -> np.ndarray:
     return (load_dataset(spec).x_train if spec in list_datasets() else load_rows(spec)[0])[:limit]
 
 
-def _compress_command(args: argparse.Namespace) -> int:
+def compress_command(args: CompressOptions, console: Any = None) -> int:
+    """Compress, write the file, print its size, bits per pixel and PSNR."""
     model = load_run_model(args.run)
     x = load_model_rows(model, args.input, args.limit)[0]
     rng = code_range(model, fit_rows(model, _training_rows(args.range_from), args.range_from)) if args.range_from else None
@@ -349,7 +348,8 @@ def _compress_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _decompress_command(args: argparse.Namespace) -> int:
+def decompress_command(args: DecompressOptions, console: Any = None) -> int:
+    """Decode the file and write the images as .npy."""
     model = load_run_model(args.run)
     x_hat = decompress(model, read_aez(args.file), source=args.file)
     save_npy(args.output, x_hat)
@@ -357,19 +357,22 @@ def _decompress_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_cli(subparsers: Any) -> None:
-    """Add ``aekit compress RUN input -o f.aez --bits 6`` and ``aekit decompress RUN f.aez -o out.npy``."""
-    from aekit.cli import range_type
-    from aekit.config import ROWS
+@dataclass
+class CompressOptions(Config):
+    """``aekit compress``: images to an ``.aez`` file with the run's model."""
 
-    p = run_command(subparsers, "compress", _compress_command, help="compress images to an .aez file with a trained autoencoder")
-    p.add_argument("input", help="file of images (.npy, .npz, IDX, ...), or a dataset name (its test split)")
-    p.add_argument("-o", "--output", required=True, help="the .aez file to write")
-    p.add_argument("--bits", type=range_type(BITS), default=6, help=f"bits per code dimension before entropy coding ({BITS})")
-    p.add_argument("--limit", type=range_type(ROWS), help=f"compress only the first N images ({ROWS})")
-    p.add_argument("--range-from", help="dataset (train split) or file whose codes set the quantisation range "
-                   "(default: the input's own codes)")
-    p = run_command(subparsers, "decompress", _decompress_command, help="decode an .aez file back to images (.npy)",
-                    run_help="the run (model) the file was made with")
-    p.add_argument("file", help=".aez file")
-    p.add_argument("-o", "--output", required=True, help=".npy file to write")
+    run: Annotated[str, Positional("RUN")]  # run directory holding model/
+    input: Annotated[str, Positional("INPUT")]  # file of images (.npy, .npz, IDX, ...), or a dataset name (its test split)
+    output: Annotated[str, Output(), Flags("-o", "--output")]  # the .aez file to write
+    bits: Annotated[int, BITS] = 6  # bits per code dimension before entropy coding
+    limit: Optional[Annotated[int, ROWS]] = None  # compress only the first N images
+    range_from: Optional[str] = None  # dataset (train split) or file whose codes set the quantisation range (default: the input's own)
+
+
+@dataclass
+class DecompressOptions(Config):
+    """``aekit decompress``: an ``.aez`` file back to images, with the run that made it."""
+
+    run: Annotated[str, Positional("RUN")]  # the run (model) the file was made with
+    file: Annotated[str, Positional("FILE")]  # .aez file
+    output: Annotated[str, Output(), Flags("-o", "--output")]  # .npy file to write

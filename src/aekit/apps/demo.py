@@ -10,21 +10,22 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Annotated, Any, Optional
 
 import numpy as np
 import torch
 from rich.console import Console
 from rich.table import Table
 
+from aekit.config import ROWS, Config, Flags, Output, Range
 from aekit.data import DataSplits
 from aekit.errors import ConfigError
 from aekit.io import write_json
 from aekit.metrics import sse_per_image
 from aekit.plots import plot_comparison
-from aekit.runs.config import DataConfig, load_run_data
-from aekit.runs.core import FIGURES_DIR, train_run
+from aekit.runs.autoencoder import DataConfig, load_run_data
 from aekit.runs.directory import finish_output, plan_output, recover_directory, start_output
+from aekit.runs.engine import FIGURES_DIR, train_run
 from aekit.runs.figures import model_section
 from aekit.runs.report import Section, format_value, write_report
 
@@ -222,4 +223,31 @@ def _figure_order(path: Path) -> int:
     return order.index(path.stem) if path.stem in order else len(order)
 
 
-__all__ = ["DEMO_RECIPES", "DemoResult", "comparison_table", "pca_sse", "run_demo"]
+__all__ = ["DEMO_RECIPES", "DemoOptions", "demo_command", "DemoResult", "comparison_table", "pca_sse", "run_demo"]
+
+
+# ------------------------------------------------------------------------------ aekit demo
+EPOCH_SCALE = Range(0, 1000, low_open=True)
+THREADS = Range(0, 4096, integer=True)
+
+
+@dataclass
+class DemoOptions(Config):
+    """``aekit demo``: every family trained briefly, compared with PCA, in one report."""
+
+    dataset: str = "fashion-mnist-sample"  # dataset name or file
+    out: Annotated[str, Output(), Flags("--out", "-o")] = "demo-run"  # report directory
+    train_size: Optional[Annotated[int, ROWS]] = None  # use only the first N training examples
+    label: Optional[str] = None  # label column when --dataset is a table
+    epoch_scale: Annotated[float, EPOCH_SCALE] = 1.0  # multiply every demo recipe's epochs by SCALE
+    threads: Annotated[int, THREADS] = DEMO_THREADS  # torch intra-op threads; 0 keeps torch's default
+
+
+def demo_command(cfg: DemoOptions, console: Console) -> int:
+    """Run the demo and say where its report is."""
+    start = time.perf_counter()
+    result = run_demo(cfg.dataset, cfg.out, train_size=cfg.train_size, epoch_scale=cfg.epoch_scale,
+                      console=console, threads=cfg.threads or None, label=cfg.label)
+    console.print(f"demo finished in {time.perf_counter() - start:.0f} s; report: {result.report}",
+                  markup=False, highlight=False)
+    return 0

@@ -15,14 +15,16 @@ True
 
 from __future__ import annotations
 
-import argparse
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Annotated, Any, Callable, Optional, Sequence
 
 import numpy as np
 import torch
 
-from aekit.apps._io import load_model_rows, load_run_model, run_command
+from aekit.apps._io import load_model_rows, load_run_model
+from aekit.config import NOISE_LEVEL, ROWS, SEED, Config, Flags, Output, Positional
+from aekit.errors import ConfigError, DataError
 from aekit.metrics import per_example_psnr, per_example_ssim
 from aekit.models.corruption import corrupt
 
@@ -50,7 +52,7 @@ def add_noise(x: np.ndarray, kind: str = "gaussian", level: float = 0.3, seed: O
     ndarray, same shape as ``x``, float32
     """
     if kind not in NOISE_KINDS:
-        raise ValueError(f"noise kind {kind!r} is not one of {list(NOISE_KINDS)}")
+        raise ConfigError(f"noise kind {kind!r} is not one of {list(NOISE_KINDS)}")
     with torch.random.fork_rng(devices=[]):
         if seed is not None:
             torch.manual_seed(seed)
@@ -66,7 +68,7 @@ def _as_images(x: np.ndarray) -> np.ndarray:
     if x.ndim == 4 and x.shape[1] == 1:
         return x[:, 0]
     if x.ndim != 3:
-        raise ValueError(f"expected grey images (N, H, W) or (N, 1, H, W), got shape {x.shape}")
+        raise DataError(f"expected grey images (N, H, W) or (N, 1, H, W), got shape {x.shape}")
     return x
 
 
@@ -164,7 +166,7 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
 
 
 # ----------------------------------------------------------------------------- CLI helpers (also used by generate, compress)
-def figures_dir(args: argparse.Namespace) -> Path:
+def figures_dir(args: Any) -> Path:
     """``--figures DIR`` if given, else ``RUN/figures``."""
     return Path(args.figures) if getattr(args, "figures", None) else Path(args.run) / "figures"
 
@@ -178,7 +180,8 @@ def save_npy(path: str | Path, array: np.ndarray) -> None:
 
 
 # ----------------------------------------------------------------------------- command
-def _denoise_command(args: argparse.Namespace) -> int:
+def denoise_command(args: DenoiseOptions, console: Any = None) -> int:
+    """Denoise, print the comparison table, write the figure (and the images with ``out``)."""
     model = load_run_model(args.run)
     clean = load_model_rows(model, args.data, args.n)[0]
     noisy = add_noise(clean, args.noise, args.level, seed=args.seed)
@@ -210,18 +213,22 @@ def _plot_examples(path: Path, clean: np.ndarray, estimates: dict[str, np.ndarra
     save_figure(fig, path)
 
 
-def add_cli(subparsers: Any) -> None:
-    """Add ``aekit denoise RUN --data SPEC [--noise gaussian --level 0.3]`` to a subparsers object."""
-    from aekit.cli import range_type
-    from aekit.config import NOISE_LEVEL, ROWS, SEED
+@dataclass
+class DenoiseOptions(Config):
+    """``aekit denoise``: corrupt clean test images, denoise them with the run's model, print PSNR/SSIM."""
 
-    p = run_command(subparsers, "denoise", _denoise_command, help="denoise noisy test images with a trained model; PSNR/SSIM table")
-    p.add_argument("--data", default="fashion-mnist", help="dataset name (its test split) or file of clean images")
-    p.add_argument("--noise", choices=NOISE_KINDS, default="gaussian", help="noise model")
-    p.add_argument("--level", type=range_type(NOISE_LEVEL), default=0.3, help=f"noise std or corrupted fraction ({NOISE_LEVEL})")
-    p.add_argument("-n", type=range_type(ROWS), default=1000, help=f"number of test images ({ROWS})")
-    p.add_argument("--seed", type=range_type(SEED), default=0, help=f"noise seed ({SEED})")
-    p.add_argument("--baselines", action="store_true", help="also run classical denoisers (gaussian noise), tuned on the first "
-                   "16 images, which are then left out of the table")
-    p.add_argument("--out", help="write the denoised images to this .npy file")
-    p.add_argument("--figures", help="figure directory (default RUN/figures)")
+    run: Annotated[str, Positional("RUN")]  # run directory holding model/
+    data: str = "fashion-mnist"  # dataset name (its test split) or file of clean images
+    noise: str = "gaussian"  # noise model: gaussian, salt-and-pepper or masking
+    level: Annotated[float, NOISE_LEVEL] = 0.3  # noise std or corrupted fraction
+    n: Annotated[int, ROWS, Flags("-n")] = 1000  # number of test images
+    seed: Annotated[int, SEED] = 0  # noise seed
+    baselines: bool = False  # also run classical denoisers (gaussian noise), tuned on the first 16 images, then left out
+    out: Annotated[Optional[str], Output()] = None  # write the denoised images to this .npy file
+    figures: Optional[str] = None  # figure directory (default RUN/figures)
+
+    def _validate(self) -> None:
+        if self.noise not in NOISE_KINDS:
+            raise ConfigError(f"noise: {self.noise!r} is not one of {list(NOISE_KINDS)}")
+        if self.noise != "gaussian" and self.level > 1:
+            raise ConfigError(f"level: a fraction in [0, 1] for {self.noise} noise, got {self.level}")

@@ -7,14 +7,15 @@ curves with AUROC and AUPRC. The scores themselves live in :mod:`aekit.apps.anom
 
 from __future__ import annotations
 
-import argparse
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Annotated, Any, Optional
 
 import numpy as np
 
-from aekit.anomaly import SCORES, AnomalyScorer, detection_metrics, threshold_from_contamination
-from aekit.config import Range
+from aekit.anomaly import PARTS, SCORES, AnomalyScorer, detection_metrics, threshold_from_contamination
+from aekit.config import OPEN_FRACTION, Config, Output, Positional, Range
+from aekit.errors import ConfigError
 from aekit.plots import new_figure, save_figure
 
 
@@ -78,23 +79,24 @@ def plot_roc_pr(labels: np.ndarray, scores: np.ndarray, path: str | Path) -> Pat
 LABEL = Range(-(1 << 31), (1 << 31) - 1, integer=True)  # a class label as stored in data files
 
 
-def add_cli(subparsers: Any) -> None:
-    """Add the ``detect`` command to an ``argparse`` sub-parser collection."""
-    from aekit.apps._io import run_command
-    from aekit.cli import range_type
-    from aekit.config import OPEN_FRACTION
+@dataclass
+class DetectOptions(Config):
+    """``aekit detect``: score every row of ``data`` with the run's model and flag the top ``contamination`` share."""
 
-    p = run_command(subparsers, "detect", _detect, help="score samples as anomalies with a trained run's model",
-                    description="Score every row of --data with RUN/model and flag the top --contamination share.")
-    p.add_argument("--data", required=True, help="dataset name (its test split) or a .npy/.npz/.csv/.parquet/IDX file")
-    p.add_argument("--out", required=True, help="CSV to write: index, score, flag (1 = anomaly), parts, label")
-    p.add_argument("--labels", help="file of 0/1 labels (1 = anomaly), .npy or one-column .csv, one per row")
-    p.add_argument("--normal-class", type=range_type(LABEL), help="for labelled data: this class is normal, all others anomalous")
-    p.add_argument("--contamination", type=range_type(OPEN_FRACTION), default=0.05,
-                   help=f"share of rows to flag ({OPEN_FRACTION}; default 0.05)")
-    p.add_argument("--score", choices=SCORES, default="mse", help="anomaly score (default mse)")
-    p.add_argument("--reference", help="normal data to calibrate on (its training split); default: --data itself")
-    p.add_argument("--figures", help="figure directory (default RUN/figures)")
+    run: Annotated[str, Positional("RUN")]  # run directory holding model/
+    data: str  # dataset name (its test split) or a .npy/.npz/.csv/.parquet/IDX file
+    out: Annotated[str, Output()]  # CSV to write: index, score, flag (1 = anomaly), parts, label
+    labels: Optional[str] = None  # file of 0/1 labels (1 = anomaly), .npy or one-column .csv, one per row
+    normal_class: Optional[Annotated[int, LABEL]] = None  # for labelled data: this class is normal, all others anomalous
+    contamination: Annotated[float, OPEN_FRACTION] = 0.05  # share of rows to flag
+    score: str = "mse"  # anomaly score: mse, ssim, latent, feature, combined, or parts joined by '+'
+    reference: Optional[str] = None  # normal data to calibrate on (its training split); default: --data itself
+    figures: Optional[str] = None  # figure directory (default RUN/figures)
+
+    def _validate(self) -> None:
+        parts = self.score.split("+")
+        if self.score not in SCORES and not all(p in PARTS for p in parts):
+            raise ConfigError(f"score: {self.score!r} is not one of {list(SCORES)} or parts of {list(PARTS)} joined by '+'")
 
 
 def read_label_file(path: str | Path) -> np.ndarray:
@@ -127,7 +129,7 @@ def read_label_file(path: str | Path) -> np.ndarray:
     return labels.astype(int)
 
 
-def _read_labels(args: argparse.Namespace, y: Optional[np.ndarray], n: int) -> Optional[np.ndarray]:
+def _read_labels(args: DetectOptions, y: Optional[np.ndarray], n: int) -> Optional[np.ndarray]:
     from aekit.errors import DataError
 
     if args.labels:
@@ -143,7 +145,8 @@ def _read_labels(args: argparse.Namespace, y: Optional[np.ndarray], n: int) -> O
     return np.asarray(labels).astype(int)
 
 
-def _detect(args: argparse.Namespace) -> int:
+def detect_command(args: DetectOptions, console: Any = None) -> int:
+    """Score, flag, write the CSV and the figures; print a summary (AUROC when labels are known)."""
     import pandas as pd
 
     from aekit.apps._io import fit_rows, load_model_rows, load_run_model
@@ -177,4 +180,4 @@ def _detect(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["add_cli", "plot_most_anomalous", "plot_roc_pr", "plot_score_histogram", "read_label_file"]
+__all__ = ["DetectOptions", "detect_command", "plot_most_anomalous", "plot_roc_pr", "plot_score_histogram", "read_label_file"]

@@ -9,10 +9,10 @@ on test codes, plus the mean squared reconstruction error per feature.
 
 from __future__ import annotations
 
-import argparse
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Annotated, Any, Optional
 
 import numpy as np
 from sklearn.decomposition import PCA
@@ -20,6 +20,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+
+from aekit.config import BATCH_SIZE, Config, Output, Positional
 
 
 def probe_accuracy(train: np.ndarray, y_train: np.ndarray, test: np.ndarray, y_test: np.ndarray,
@@ -98,21 +100,18 @@ def plot_latent_maps(codes: np.ndarray, pca_codes: np.ndarray, labels: np.ndarra
 
 
 # ------------------------------------------------------------------------------ aekit encode
-def add_cli(subparsers: Any) -> None:
-    """Add the ``encode`` command to an ``argparse`` sub-parser collection."""
-    from aekit.apps._io import run_command
-    from aekit.cli import range_type
-    from aekit.config import BATCH_SIZE
+@dataclass
+class EncodeOptions(Config):
+    """``aekit encode``: the codes of every row of ``data``, in file order."""
 
-    p = run_command(subparsers, "encode", _encode, help="write the codes of a trained run's model for some data",
-                    description="Encode every row of --data with RUN/model; rows keep their order.")
-    p.add_argument("--data", required=True, help="dataset name (its test split) or a .npy/.npz/.csv/.parquet/IDX file")
-    p.add_argument("--out", required=True, help="latents.npy (N, k) or latents.parquet (columns z0..z{k-1}, plus label)")
-    p.add_argument("--batch-size", type=range_type(BATCH_SIZE), default=1024,
-                   help=f"rows per forward pass ({BATCH_SIZE}; default 1024)")
+    run: Annotated[str, Positional("RUN")]  # run directory holding model/
+    data: str  # dataset name (its test split) or a .npy/.npz/.csv/.parquet/IDX file
+    out: Annotated[str, Output()]  # latents.npy (N, k) or latents.parquet (columns z0..z{k-1}, plus label)
+    batch_size: Annotated[int, BATCH_SIZE] = 1024  # rows per forward pass
 
 
-def _encode(args: argparse.Namespace) -> int:
+def encode_command(args: EncodeOptions, console: Any = None) -> int:
+    """Encode the rows and write them as .npy or .parquet."""
     import pandas as pd
 
     from aekit.apps._io import load_model_rows, load_run_model

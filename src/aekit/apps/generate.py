@@ -7,30 +7,31 @@ class-conditional samples ("draw me a sneaker"). How well a VAE models the data
 
 from __future__ import annotations
 
-import argparse
 import math
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Annotated, Any, Optional, Sequence
 
 import numpy as np
 import torch
 
-from aekit.apps._io import load_model_rows, load_run_model, run_command
+from aekit.apps._io import load_model_rows, load_run_model
 from aekit.apps.denoise import figures_dir
-from aekit.config import Range
+from aekit.config import ROWS, SEED, Config, Flags, Output, Positional, Range
+from aekit.errors import ConfigError
 from aekit.metrics import elbo, iw_log_likelihood
 
 
 def _check_vae(model: Any) -> None:
     if not getattr(model, "is_variational", False):
-        raise ValueError("this needs a VAE (a model with latent='gaussian')")
+        raise ConfigError("this needs a VAE (a model with latent='gaussian')")
 
 
 def _labels(model: Any, y: Any, n: int) -> Optional[np.ndarray]:
     if not model.config.num_classes:
         return None
     if y is None:
-        raise ValueError(f"this model is conditioned on {model.config.num_classes} classes: pass a label")
+        raise ConfigError(f"this model is conditioned on {model.config.num_classes} classes: pass a label")
     return np.broadcast_to(np.asarray(y, dtype=np.int64), (n,)).copy()
 
 
@@ -78,7 +79,7 @@ def manifold(model: Any, n: int = 15, dims: tuple[int, int] = (0, 1), label: Any
     _check_vae(model)
     k = model.config.latent_dim
     if k < 2 or not all(0 <= d < k for d in dims) or dims[0] == dims[1]:
-        raise ValueError(f"dims {dims} must be two different latent dimensions of {k}")
+        raise ConfigError(f"dims {dims} must be two different latent dimensions of {k}")
     q = torch.special.ndtri(torch.arange(n, dtype=torch.float64).add(0.5).div(n)).float().numpy()
     z = np.zeros((n * n, k), dtype=np.float32)
     z[:, dims[0]] = np.tile(q, n)
@@ -102,10 +103,10 @@ def resolve_label(label: str | int, classes: Optional[Sequence[str]], num_classe
         found = exact or partial
         if len(found) != 1:
             known = ", ".join(classes) if classes else "none (this run has no class names; give an index)"
-            raise ValueError(f"label {label!r} matches {len(found)} classes; known classes: {known}")
+            raise ConfigError(f"label {label!r} matches {len(found)} classes; known classes: {known}")
         index = found[0]
     if not 0 <= index < num_classes:
-        raise ValueError(f"label {index} is out of range for a model with {num_classes} classes")
+        raise ConfigError(f"label {index} is out of range for a model with {num_classes} classes")
     return index
 
 
@@ -149,13 +150,14 @@ def run_classes(run: str | Path) -> Optional[tuple[str, ...]]:
     return tuple(DATASETS.get(name).classes) if isinstance(name, str) and name in DATASETS else None
 
 
-def _generate_command(args: argparse.Namespace) -> int:
+def generate_command(args: GenerateOptions, console: Any = None) -> int:
+    """Sample the grid (and the manifold), print the likelihoods with ``evaluate``."""
     model = load_run_model(args.run)
     _check_vae(model)
     label = None
     if args.label is not None:
         if not model.config.num_classes:
-            raise ValueError("--label needs a conditional model (trained with num_classes > 0)")
+            raise ConfigError("label: needs a conditional model (trained with num_classes > 0)")
         label = resolve_label(args.label, run_classes(args.run), model.config.num_classes)
     elif model.config.num_classes:
         label = np.arange(args.n) % model.config.num_classes  # one of each class in turn
@@ -178,21 +180,18 @@ MANIFOLD = Range(0, 100, integer=True)  # side of the latent-manifold grid; 0 dr
 IMPORTANCE_SAMPLES = Range(1, 100_000, integer=True)
 
 
-def add_cli(subparsers: Any) -> None:
-    """Add ``aekit generate RUN -n 64 [--label sneaker] [--out grid.png]`` to a subparsers object."""
-    from aekit.cli import range_type
-    from aekit.config import ROWS, SEED
+@dataclass
+class GenerateOptions(Config):
+    """``aekit generate``: prior samples of a trained VAE as an image grid (and likelihoods with ``evaluate``)."""
 
-    p = run_command(subparsers, "generate", _generate_command, help="sample a trained VAE into an image grid; optional likelihoods")
-    p.add_argument("-n", type=range_type(GRID), default=64, help=f"number of samples ({GRID})")
-    p.add_argument("--label", help="class name (e.g. sneaker) or index, for a conditional VAE")
-    p.add_argument("--seed", type=range_type(SEED), default=0, help=f"sampling seed ({SEED})")
-    p.add_argument("--out", help="grid PNG (default RUN/figures/samples.png)")
-    p.add_argument("--manifold", type=range_type(MANIFOLD), default=0, metavar="N",
-                   help=f"also draw an NxN grid over latent dims 0, 1 ({MANIFOLD})")
-    p.add_argument("--evaluate", action="store_true", help="print the test ELBO and IW log-likelihood")
-    p.add_argument("--data", default="fashion-mnist", help="dataset or .npy file for --evaluate")
-    p.add_argument("--limit", type=range_type(ROWS), default=1000, help=f"test examples for --evaluate ({ROWS})")
-    p.add_argument("-k", type=range_type(IMPORTANCE_SAMPLES), default=100,
-                   help=f"importance samples for --evaluate ({IMPORTANCE_SAMPLES})")
-    p.add_argument("--figures", help="figure directory (default RUN/figures)")
+    run: Annotated[str, Positional("RUN")]  # run directory holding model/
+    n: Annotated[int, GRID, Flags("-n")] = 64  # number of samples
+    label: Optional[str] = None  # class name (e.g. sneaker) or index, for a conditional VAE
+    seed: Annotated[int, SEED] = 0  # sampling seed
+    out: Annotated[Optional[str], Output()] = None  # grid PNG (default RUN/figures/samples.png)
+    manifold: Annotated[int, MANIFOLD] = 0  # also draw an NxN grid over latent dims 0, 1 (0: none)
+    evaluate: bool = False  # print the test ELBO and IW log-likelihood
+    data: str = "fashion-mnist"  # dataset or .npy file for --evaluate
+    limit: Annotated[int, ROWS] = 1000  # test examples for --evaluate
+    k: Annotated[int, IMPORTANCE_SAMPLES, Flags("-k")] = 100  # importance samples for --evaluate
+    figures: Optional[str] = None  # figure directory (default RUN/figures)

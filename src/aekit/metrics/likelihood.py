@@ -21,6 +21,7 @@ from typing import Any, Iterator, Optional
 import numpy as np
 import torch
 
+from aekit.errors import ConfigError
 from aekit.models.latent import gaussian_kl
 from aekit.models.losses import reconstruction_error
 
@@ -50,11 +51,11 @@ def gaussian_sigma(model: Any, x: np.ndarray, y: Optional[np.ndarray] = None) ->
 
 def _prepare(model: Any, sigma: Optional[float], x: np.ndarray, y: Any) -> Optional[float]:
     if not getattr(model, "is_variational", False):
-        raise TypeError("likelihoods need a VAE (a model with latent='gaussian')")
+        raise ConfigError("likelihoods need a VAE (a model with latent='gaussian')")
     if model.config.loss not in ("bce", "mse"):
-        raise ValueError(f"likelihoods need a Bernoulli (bce) or Gaussian (mse) decoder, not loss={model.config.loss!r}")
+        raise ConfigError(f"likelihoods need a Bernoulli (bce) or Gaussian (mse) decoder, not loss={model.config.loss!r}")
     if model.config.num_classes and y is None:
-        raise ValueError("a conditional model needs labels y")
+        raise ConfigError("a conditional model needs labels y")
     return (sigma or gaussian_sigma(model, x, y)) if model.config.loss == "mse" else None
 
 
@@ -139,7 +140,7 @@ def iw_log_likelihood(model: Any, x: np.ndarray, y: Optional[np.ndarray] = None,
     >>> ll = iw_log_likelihood(model, x_test[:1000], k=500)  # doctest: +SKIP
     """
     if k < 1:
-        raise ValueError(f"k must be >= 1, got {k}")
+        raise ConfigError(f"k must be >= 1, got {k}")
     sigma = _prepare(model, sigma, x, y)
     gen = torch.Generator().manual_seed(seed)
     out = []

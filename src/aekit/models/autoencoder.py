@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from aekit.errors import ConfigError, DataError
 from aekit.models.base import Model
 from aekit.models.config import ModelConfig
 from aekit.models.corruption import CORRUPTIONS
@@ -99,7 +100,7 @@ class Autoencoder(Model):
         if not self.config.num_classes:
             return h
         if y is None:
-            raise ValueError(f"this model is conditioned on {self.config.num_classes} classes: pass labels y")
+            raise ConfigError(f"this model is conditioned on {self.config.num_classes} classes: pass labels y")
         onehot = F.one_hot(y.long(), self.config.num_classes).to(h.dtype)  # (B, n_classes)
         return torch.cat([h, onehot], dim=1)
 
@@ -127,7 +128,7 @@ class Autoencoder(Model):
             return x
         if x.dim() >= 2 and int(np.prod(x.shape[1:])) == self.config.input_size:
             return x.reshape(x.shape[0], *shape)  # e.g. flat (B, 784) for a (1, 28, 28) model
-        raise ValueError(f"input of shape {tuple(x.shape)} does not match the model's input_shape {shape}")
+        raise DataError(f"input of shape {tuple(x.shape)} does not match the model's input_shape {shape}")
 
     def check_inputs(self, x: ArrayLike, where: str = "data", *, strict: bool = False) -> None:
         """Refuse data this model cannot use, naming ``where`` and the first bad index.
@@ -248,6 +249,7 @@ class Autoencoder(Model):
 
     # ------------------------------------------------------------ saving
     family = "autoencoder"  # the name in aekit.models.families.FAMILIES
+    config_class = ModelConfig
 
     def document(self) -> dict[str, Any]:
         """The JSON fields of ``config.json`` that rebuild this model (see :meth:`builder`)."""

@@ -20,6 +20,7 @@ class Model(nn.Module):
     """
 
     family: ClassVar[str] = ""
+    config_class: ClassVar[type]  # the typed config a model of this family is built from
     preset: Optional[str]
 
     def document(self) -> dict[str, Any]:

@@ -161,6 +161,7 @@ class SequenceVAE(Model):
     # --------------------------------------------------------------- I/O
     # ------------------------------------------------------------ saving
     family = "sequence-vae"  # the name in aekit.models.families.FAMILIES
+    config_class = SequenceVAEConfig
 
     @property
     def code_shape(self) -> tuple[int, ...]:

@@ -11,7 +11,7 @@ import json
 import sys
 from typing import Any
 
-from aekit.cli import range_type
+from aekit.cli.options import range_type
 from aekit.config import EPOCHS, FRACTION, LR, SEED, WIDTH, Range
 from aekit.errors import ConfigError, DataError, ModelFileError
 from aekit.molecules.fingerprints import N_BITS, RADIUS
@@ -155,3 +155,13 @@ def add_cli(subparsers: Any) -> argparse.ArgumentParser:
                    help=f"prior samples of a smiles-vae run ({SAMPLES}; default 1000)")
     p.set_defaults(func=_evaluate)
     return mol
+
+
+def legacy_command(command: Any, argv: Any, console: Any) -> int:
+    """``aekit molecules ...`` through its own parser (until its commands take typed configs)."""
+    from aekit.cli.options import Parser
+
+    parser = Parser(prog="aekit")
+    add_cli(parser.add_subparsers(dest="command", parser_class=Parser))
+    args = parser.parse_args(command.name.split() + list(argv))
+    return int(args.func(args))

@@ -15,7 +15,7 @@ import argparse
 import sys
 from typing import Any
 
-from aekit.cli import range_type
+from aekit.cli.options import range_type
 from aekit.config import EPOCHS, SEED
 from aekit.data.ratings import Ratings, load_ratings, synthetic_ratings
 from aekit.errors import ConfigError, DataError, ModelFileError
@@ -121,3 +121,13 @@ def cmd_top_k(args: argparse.Namespace) -> int:
     for rank, (item, score) in enumerate(items, 1):
         print(f"{rank}\t{item}\t{score:.4f}")
     return 0
+
+
+def legacy_command(command: Any, argv: Any, console: Any) -> int:
+    """``aekit recommend ...`` through its own parser (until its commands take typed configs)."""
+    from aekit.cli.options import Parser
+
+    parser = Parser(prog="aekit")
+    add_cli(parser.add_subparsers(dest="command", parser_class=Parser))
+    args = parser.parse_args(command.name.split() + list(argv))
+    return int(args.func(args))

@@ -44,21 +44,34 @@ def corrupted_copy(model: Autoencoder, x: np.ndarray, seed: int = 0) -> np.ndarr
         return model.scaler.inverse(model.corruption(model.scaler(xt))).numpy()
 
 
+def draw_loss(directory: str | Path, history: Sequence[dict[str, Any]], title: str = "") -> list[Path]:
+    """``loss.png`` (one panel per loss term) in ``directory``, for a run of any kind; none without history."""
+    if not history:
+        return []
+    path = Path(directory) / "loss.png"
+    plot_history(history, path, title=title)
+    return [path]
+
+
 def draw_run_figures(directory: str | Path, model: Autoencoder, data: DataSplits,
                      history: Sequence[dict[str, Any]], seed: int = 0, n: int = 10) -> list[Path]:
-    """Write every figure that applies to ``model`` into ``directory``.
+    """The loss curves and every figure of :func:`draw_model_figures`; returns the files in report order."""
+    return draw_loss(directory, history, model.preset or "") + draw_model_figures(directory, model, data, seed, n)
+
+
+def draw_model_figures(directory: str | Path, model: Autoencoder, data: DataSplits, seed: int = 0,
+                       n: int = 10) -> list[Path]:
+    """Write every figure of a trained autoencoder that applies to it into ``directory``.
 
     Parameters
     ----------
     directory : str or Path
-        Created if needed; files are ``loss.png``, ``reconstructions.png``,
+        Created if needed; files are ``reconstructions.png``,
         ``denoising.png`` (models with input corruption), ``latent.png``,
         ``manifold.png`` (2-D codes of image models) and ``samples.png`` (VAEs on images).
     model : Autoencoder
     data : DataSplits
         Test examples are drawn from ``x_test``/``y_test``.
-    history : sequence of dict
-        Rows of the training history (no loss figure when empty).
     seed : int, default 0
         Seeds corruption and prior samples.
     n : int, default 10
@@ -78,8 +91,6 @@ def draw_run_figures(directory: str | Path, model: Autoencoder, data: DataSplits
         draw(out / f"{name}.png")
         written.append(out / f"{name}.png")
 
-    if history:
-        save("loss", lambda p: plot_history(history, p, title=model.preset or ""))
     x_hat = model.reconstruct(x[:n], _labels_for(model, None if y is None else y[:n]))
     save("reconstructions", lambda p: plot_reconstructions(x[:n], x_hat, n, p))
     if model.corruption is not None:
@@ -125,18 +136,21 @@ def write_run_report(run: str | Path, cfg: Any, metrics: dict[str, Any], history
     -------
     Path
     """
+    from aekit.runs.kinds import run_kind
+
     run = Path(run)
     shown = Path(shown_as) if shown_as is not None else run
-    repeat = f"Repeat this run with: aekit train --config {shown / 'config.yaml'} --out NEW_RUN"
+    repeat = f"Repeat this run with: {run_kind(cfg.kind).command} --config {shown / 'config.yaml'} --out NEW_RUN"
     sections = [model_section("Results", figures, metrics, text=repeat)]
     if history:
         sections.append(Section("Training history", tables=[("Per epoch", history_summary(history))]))
-    sections.append(Section("Configuration", tables=[
-        ("Model", {"preset": cfg.model_name, **cfg.model.to_dict()}),
-        ("Training", cfg.train.to_dict()), ("Data", cfg.data.to_dict()),
-    ]))
-    title = f"aekit run: {cfg.model_name} on {Path(cfg.data.dataset).name}"
+    tables = [(name.capitalize(), section.to_dict()) for name, section in cfg.sections.items()]
+    tables[0] = ("Model", {"preset": cfg.model_name, **cfg.model.to_dict()})
+    sections.append(Section("Configuration", tables=tables))
+    data = getattr(cfg.sections.get("data"), "dataset", None)
+    title = f"aekit {cfg.kind} run: {cfg.model_name}" + (f" on {Path(data).name}" if data else "")
     return write_report(run / "report.html", title, sections, subtitle=str(shown))
 
 
-__all__ = ["CAPTIONS", "corrupted_copy", "draw_run_figures", "model_section", "write_run_report"]
+__all__ = ["CAPTIONS", "corrupted_copy", "draw_loss", "draw_model_figures", "draw_run_figures", "model_section",
+           "write_run_report"]

@@ -1,16 +1,18 @@
-"""Training runs on disk: one directory holds everything needed to inspect or repeat a run.
+"""The one run engine: every kind of run is trained, written, read back, evaluated and plotted here.
 
 ::
 
     RUN/
-      aekit-run.json  marks the directory as an aekit run (kind "autoencoder"): only such a
-                      directory is ever replaced (--overwrite) or deleted by aekit
-      config.yaml     resolved model + train + data config (aekit train --config RUN/config.yaml)
-      model/          the trained model (aekit.load_model("RUN/model"))
+      aekit-run.json  marks the directory as an aekit run and names its kind ("autoencoder",
+                      "recommender", "molecules"): only such a directory is ever replaced
+                      (--overwrite) or deleted by aekit
+      config.yaml     the resolved config: kind, model_name and every section (repeat with --config)
+      model/          the trained model (aekit.load_model("RUN"))
       checkpoint/     resumable trainer state, rewritten after every epoch (see aekit.training.checkpoint)
       history.csv     one row per epoch
-      metrics.json    test metrics, timing, epochs run and why training stopped
-      figures/*.png   loss curves, reconstructions, latent map, samples, manifold
+      metrics.json    held-out metrics, timing, epochs run and why training stopped
+      data/           the task data a kind keeps (a recommender's split, a molecule run's molecules)
+      figures/*.png   loss curves and the kind's figures
       report.html     one self-contained page with all of the above
     RUN.aekit-new/    while --overwrite trains a replacement: the new run, swapped in at RUN only
                       when complete; after a failure it holds the attempt (--resume continues it)
@@ -20,42 +22,40 @@
 model, the device and the trainer, reads a checkpoint to resume) and writes
 nothing until all of that has succeeded. A crash in the middle of a swap is
 repaired by the next ``train_run`` on the same directory (see
-:mod:`aekit.runs.directory`).
+:mod:`aekit.runs.directory`). What differs between kinds lives in
+:mod:`aekit.runs.kinds`.
 """
 
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
 import numpy as np
 import pandas as pd
-import torch
 
-from aekit.training import distributed
-from aekit.training.callbacks import Callback
-from aekit.training.checkpoint import find_checkpoint
-from aekit.data import DataSplits
-from aekit.metrics import evaluate_model
-from aekit.models.autoencoder import Autoencoder
-from aekit.runs.config import RunConfig, load_run_data, resolve_run_config, split_validation
+from aekit.errors import ModelFileError, RunError, TrainingDivergedError
+from aekit.io import atomic_path, read_json, write_json
+from aekit.models.families import load_model
+from aekit.runs.config import DEFAULT_KIND, RunConfig, resolve_run_config
 from aekit.runs.directory import (
     MARKER_FILE,
     OutputPlan,
     finish_output,
     plan_output,
     plan_resume,
+    read_run_marker,
     recover_directory,
     start_output,
 )
-from aekit.errors import RunError
-from aekit.errors import ModelFileError
-from aekit.io import atomic_path, read_json, write_json
-from aekit.models.families import load_model
-from aekit.training.trainer import History, Trainer
-from aekit.errors import TrainingDivergedError
+from aekit.runs.kinds import DATA_DIR, Prepared, RunKind, run_kind
+from aekit.training import distributed
+from aekit.training.callbacks import Callback
+from aekit.training.checkpoint import find_checkpoint
+from aekit.training.history import History
+from aekit.training.trainer import Trainer
 
 CONFIG_FILE = "config.yaml"
 MODEL_DIR = "model"
@@ -64,7 +64,7 @@ HISTORY_FILE = "history.csv"
 METRICS_FILE = "metrics.json"
 FIGURES_DIR = "figures"
 REPORT_FILE = "report.html"
-RUN_KIND = "autoencoder"
+_LEGACY_FILES = {"run.json": "recommender", "molecules.json": "molecules"}  # run formats of earlier aekit
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -72,26 +72,37 @@ class RunInterrupted(KeyboardInterrupt):
 
 
 @dataclass
-class RunResult:
-    """What :func:`train_run` produced.
+class Run:
+    """A trained run of any kind: what :func:`train_run` produced or :func:`load_run` read back.
 
     Attributes
     ----------
     path : Path
         The run directory.
     config : RunConfig
-    model : Autoencoder
+        ``config.kind`` is the run kind.
+    model : nn.Module
         Trained, in eval mode (the best epoch when early stopping restored it).
     history : History
     metrics : dict
         The contents of ``metrics.json``.
+    state : any
+        The kind's task data (e.g. a recommender's split and ids); None for autoencoders.
     """
 
     path: Path
     config: RunConfig
-    model: Autoencoder
+    model: Any
     history: History
-    metrics: dict[str, Any]
+    metrics: dict[str, Any] = field(default_factory=dict)
+    state: Any = None
+
+    @property
+    def kind(self) -> str:
+        return self.config.kind
+
+
+RunResult = Run  # the name train_run's result had before every kind shared it
 
 
 @dataclass
@@ -99,28 +110,32 @@ class _Job:
     """Everything planned before the first byte is written."""
 
     plan: OutputPlan
+    kind: RunKind
     cfg: RunConfig
-    splits: DataSplits
-    train_xy: tuple[Any, Any]
-    val_xy: tuple[Any, Any] | None
+    data: Any
+    prepared: Prepared
     trainer: Trainer
 
 
 def train_run(model_name: Optional[str] = None, dataset: Optional[str] = None, out: str | Path = "run", *,
-              config_file: Optional[str | Path] = None, resume: bool = False, overwrite: bool = False,
-              callbacks: Sequence[Callback] = (), progress: bool = True, figures: bool = True,
-              data: Optional[DataSplits] = None, **overrides: Any) -> RunResult:
-    """Train a preset on a dataset and write a complete run directory.
+              kind: str = DEFAULT_KIND, config_file: Optional[str | Path] = None, resume: bool = False,
+              overwrite: bool = False, callbacks: Sequence[Callback] = (), progress: bool = True,
+              figures: bool = True, data: Any = None, **overrides: Any) -> Run:
+    """Train a preset and write a complete run directory, for any run kind.
 
     Parameters
     ----------
     model_name : str, optional
         A preset from :func:`aekit.list_models`; may come from ``config_file`` instead.
     dataset : str, optional
-        A name from :func:`aekit.data.list_datasets` or a data file; default
-        from ``config_file`` or ``"fashion-mnist"``.
+        The data section's ``dataset``: a dataset name or a data file (for
+        recommenders a ratings file or MovieLens release, for molecules a
+        molecule file); default from ``config_file`` or the kind's default.
     out : str or Path, default "run"
         The run directory. It must be missing or empty unless ``resume`` or ``overwrite``.
+    kind : str, default "autoencoder"
+        The run kind (:data:`aekit.runs.kinds.RUN_KINDS`): ``"autoencoder"``,
+        ``"recommender"`` or ``"molecules"``.
     config_file : str or Path, optional
         A ``config.yaml`` (e.g. from an earlier run) whose values the
         ``overrides`` then change. With ``resume`` it defaults to ``out/config.yaml``.
@@ -137,15 +152,15 @@ def train_run(model_name: Optional[str] = None, dataset: Optional[str] = None, o
         Progress bar (drawn only on a terminal).
     figures : bool, default True
         Draw figures and write ``report.html``.
-    data : DataSplits, optional
-        Pre-loaded examples matching ``dataset`` (saves reloading them).
+    data : any, optional
+        Pre-loaded data matching the data section (saves reloading it).
     **overrides
-        Any ModelConfig, TrainConfig or DataConfig field, e.g. ``latent_dim=2``,
+        Any field of any section of the kind's config, e.g. ``latent_dim=2``,
         ``epochs=5`` or ``train_size=1000``.
 
     Returns
     -------
-    RunResult
+    Run
 
     Notes
     -----
@@ -174,44 +189,45 @@ def train_run(model_name: Optional[str] = None, dataset: Optional[str] = None, o
     ...                    epochs=2, train_size=1000)  # doctest: +SKIP
     >>> result.metrics["test_sse_per_image"]  # doctest: +SKIP
     """
-    out = Path(out)
+    out, spec = Path(out), run_kind(kind)
     if distributed.context().is_main:
         recover_directory(out)  # a replacement a crash interrupted is finished first
-    plan = _check_directory(out, resume, overwrite)
+    plan = _check_directory(out, spec, resume, overwrite)
     if resume and config_file is None and (out / CONFIG_FILE).is_file():
         config_file = out / CONFIG_FILE
     if dataset is not None:
         overrides["dataset"] = dataset
-    job = _plan(plan, model_name, config_file, overrides, data, callbacks, progress)
+    job = _plan(plan, spec, model_name, config_file, overrides, data, callbacks, progress)
     return _write(job, figures)
 
 
-def _check_directory(out: Path, resume: bool, overwrite: bool) -> OutputPlan:
+def _check_directory(out: Path, kind: RunKind, resume: bool, overwrite: bool) -> OutputPlan:
     """Where the run goes; refuses a directory that is neither free, resumable nor an aekit run to replace."""
     if not resume:
-        return plan_output(out, RUN_KIND, overwrite=overwrite)
+        return plan_output(out, kind.name, overwrite=overwrite)
     if find_checkpoint(out / CHECKPOINT_DIR) is None:
         raise RunError(f"{out}: no checkpoint to resume from (no complete checkpoint in {out / CHECKPOINT_DIR})")
-    return plan_resume(out, RUN_KIND)
+    marker = read_run_marker(out) or {}
+    if marker.get("kind", kind.name) != kind.name:
+        raise RunError(f"{out} is a {marker['kind']} run; continue it with {run_kind(marker['kind']).command} "
+                       f"--out {out} --resume")
+    return plan_resume(out, kind.name)
 
 
-def _plan(plan: OutputPlan, model_name: str | None, config_file: str | Path | None, overrides: dict[str, Any],
-          data: DataSplits | None, callbacks: Sequence[Callback], progress: bool) -> _Job:
+def _plan(plan: OutputPlan, kind: RunKind, model_name: str | None, config_file: str | Path | None,
+          overrides: dict[str, Any], data: Any, callbacks: Sequence[Callback], progress: bool) -> _Job:
     """Everything that can fail before training, with nothing written (a checkpoint's repair aside)."""
-    cfg, splits = resolve_run_config(model_name, config_file, overrides, data)
+    cfg, data = resolve_run_config(kind.name, model_name, config_file, overrides, data)
     distributed.init_process_group(distributed.resolve_device(cfg.train.device))
-    train_xy, val_xy = split_validation(splits.x_train, _labels(cfg, splits.y_train), cfg.data.val_fraction, cfg.train.seed)
-    torch.manual_seed(cfg.train.seed)  # initial weights depend on the seed alone
-    model = Autoencoder(cfg.model, preset=cfg.model_name)
-    model.scaler.fit(train_xy[0])
-    trainer = Trainer(model, cfg.train, callbacks=callbacks, checkpoint_dir=plan.write_to / CHECKPOINT_DIR,
+    prepared = kind.prepare(cfg, data)
+    trainer = Trainer(prepared.model, cfg.train, callbacks=callbacks, checkpoint_dir=plan.write_to / CHECKPOINT_DIR,
                       progress=progress)
     if plan.resume:
         trainer.load_checkpoint(plan.write_to / CHECKPOINT_DIR)
-    return _Job(plan, cfg, splits, train_xy, val_xy, trainer)
+    return _Job(plan, kind, cfg, data, prepared, trainer)
 
 
-def _write(job: _Job, figures: bool) -> RunResult:
+def _write(job: _Job, figures: bool) -> Run:
     """Train and write the run; a staged replacement is swapped in only once it is complete."""
     plan, cfg, trainer = job.plan, job.cfg, job.trainer
     ctx = distributed.context()
@@ -219,26 +235,26 @@ def _write(job: _Job, figures: bool) -> RunResult:
     if ctx.is_main:
         _start(plan, cfg)
     try:
-        trainer.fit(job.train_xy, job.val_xy)
+        trainer.fit(job.prepared.train, job.prepared.val)
     except (TrainingDivergedError, KeyboardInterrupt) as err:
         if ctx.is_main:
             _record_failure(plan.write_to, trainer, err)
-        explained = _explained(err, plan)
+        explained = _explained(err, plan, job.kind)
         if explained is err:
             raise
         raise explained from err
-    model = trainer.model.eval()
+    run = Run(plan.write_to, cfg, trainer.model.eval(), trainer.history, state=job.prepared.state)
     if not ctx.is_main:
-        return RunResult(plan.target, cfg, model, trainer.history, {})
-    run = plan.write_to
-    model.save(str(run / MODEL_DIR))
-    trainer.history.to_csv(run / HISTORY_FILE)
-    sizes = {"train_examples": len(job.train_xy[0]), "val_examples": 0 if job.val_xy is None else len(job.val_xy[0])}
-    metrics = {**_test_metrics(model, cfg, job.splits), **sizes, **training_stats(trainer)}
-    write_json(run / METRICS_FILE, metrics)
+        return run
+    run.model.save(plan.write_to / MODEL_DIR)
+    job.kind.save_state(plan.write_to / DATA_DIR, job.prepared.state)
+    trainer.history.to_csv(plan.write_to / HISTORY_FILE)
+    run.metrics = {**job.kind.evaluate(run, job.data), **job.prepared.sizes, **training_stats(trainer)}
+    write_json(plan.write_to / METRICS_FILE, run.metrics)
     if figures:
-        _plot(run, cfg, model, job.splits, shown_as=plan.target)
-    return RunResult(finish_output(plan), cfg, model, trainer.history, metrics)
+        _plot(run, job.data, shown_as=plan.target)
+    run.path = finish_output(plan)
+    return run
 
 
 def _start(plan: OutputPlan, cfg: RunConfig) -> None:
@@ -259,19 +275,14 @@ def _start(plan: OutputPlan, cfg: RunConfig) -> None:
         raise
 
 
-def _explained(err: BaseException, plan: OutputPlan) -> BaseException:
+def _explained(err: BaseException, plan: OutputPlan, kind: RunKind) -> BaseException:
     """The error of a failed training, saying where the run is and how to go on."""
     where = plan.write_to
     kept = f" The previous run in {plan.target} is untouched; this attempt is in {where}." if plan.staged else ""
     if isinstance(err, KeyboardInterrupt):
         then = f" (it then replaces {plan.target})" if plan.staged else ""
-        return RunInterrupted(f"interrupted.{kept} Continue with: aekit train --out {where} --resume{then}")
+        return RunInterrupted(f"interrupted.{kept} Continue with: {kind.command} --out {where} --resume{then}")
     return TrainingDivergedError(f"{err}{kept}") if kept else err
-
-
-def _labels(cfg: RunConfig, y: Optional[np.ndarray]) -> Optional[np.ndarray]:
-    """Labels go to the model only when it is conditioned on them."""
-    return y if cfg.model.num_classes and y is not None else None
 
 
 def _record_failure(out: Path, trainer: Trainer, err: BaseException) -> None:
@@ -296,46 +307,66 @@ def training_stats(trainer: Trainer) -> dict[str, Any]:
     }
 
 
-def _test_metrics(model: Autoencoder, cfg: RunConfig, splits: DataSplits) -> dict[str, Any]:
-    metrics = evaluate_model(model, splits.x_test, _labels(cfg, splits.y_test))
-    code = [int(d) for d in model.code_shape]
-    return {"model_name": cfg.model_name, "dataset": cfg.data.dataset, "test_examples": len(splits.x_test),
-            "code_shape": code, **metrics}
-
-
 # ------------------------------------------------------------------------------ saved runs
-def read_run(run: str | Path) -> tuple[RunConfig, Autoencoder]:
-    """The config and trained model of a finished run directory."""
-    run = Path(run)
-    if not (run / CONFIG_FILE).is_file():
-        raise RunError(f"{run}: not an aekit run directory ({CONFIG_FILE} not found)")
-    cfg = RunConfig.from_file(run / CONFIG_FILE)
-    if not (run / MODEL_DIR).is_dir():
-        raise RunError(f"{run}: has no trained model ({MODEL_DIR}/ not found); did training finish?")
-    return cfg, load_model(run / MODEL_DIR)
+def load_run(path: str | Path) -> Run:
+    """Read back a trained run of any kind: its config, model, history, metrics and task data.
+
+    Parameters
+    ----------
+    path : str or Path
+        A directory written by :func:`train_run` (or ``aekit train``,
+        ``aekit recommend train``, ``aekit molecules train``).
+
+    Returns
+    -------
+    Run
+
+    Raises
+    ------
+    RunError
+        Not a run directory, a run without a trained model, or a run directory
+        of an earlier aekit format (the message says how to make a new one).
+    aekit.ModelFileError
+        A damaged model or task data file, naming it.
+    """
+    path = Path(path)
+    for name, kind in _LEGACY_FILES.items():
+        if (path / name).is_file() and not (path / CONFIG_FILE).is_file():
+            raise RunError(f"{path}: a {kind} run in the format of an earlier aekit ({name}); train it again with "
+                           f"{run_kind(kind).command} to get the one run format")
+    if not (path / CONFIG_FILE).is_file():
+        raise RunError(f"{path}: not an aekit run directory ({CONFIG_FILE} not found)")
+    cfg = RunConfig.from_file(path / CONFIG_FILE)
+    if not (path / MODEL_DIR).is_dir():
+        raise RunError(f"{path}: has no trained model ({MODEL_DIR}/ not found); did training finish?")
+    state = run_kind(cfg.kind).load_state(path / DATA_DIR, cfg)
+    return Run(path, cfg, load_model(path / MODEL_DIR), History(read_history(path)), _read_metrics(path), state)
 
 
-def evaluate_run(run: str | Path, data: Optional[DataSplits] = None) -> dict[str, Any]:
-    """Recompute the test metrics of a saved run from its model and data; update ``metrics.json``.
+def read_run(run: str | Path) -> tuple[RunConfig, Any]:
+    """The config and trained model of a finished run directory (see :func:`load_run` for all of it)."""
+    loaded = load_run(run)
+    return loaded.config, loaded.model
+
+
+def evaluate_run(run: str | Path, data: Any = None) -> dict[str, Any]:
+    """Recompute the held-out metrics of a saved run of any kind; update ``metrics.json``.
 
     Parameters
     ----------
     run : str or Path
         A directory written by :func:`train_run`.
-    data : DataSplits, optional
-        Pre-loaded examples (default: loaded as ``config.yaml`` describes).
+    data : any, optional
+        Pre-loaded data (default: what the run's config describes, or its saved task data).
 
     Returns
     -------
     dict
         The updated contents of ``metrics.json``.
     """
-    run = Path(run)
-    cfg, model = read_run(run)
-    splits = data if data is not None else load_run_data(cfg.data)
-    old = _read_metrics(run)
-    metrics = {**old, **_test_metrics(model, cfg, splits)}
-    write_json(run / METRICS_FILE, metrics)
+    loaded = load_run(run)
+    metrics = {**loaded.metrics, **run_kind(loaded.kind).evaluate(loaded, data)}
+    write_json(loaded.path / METRICS_FILE, metrics)
     return metrics
 
 
@@ -355,37 +386,34 @@ def read_history(run: str | Path) -> list[dict[str, Any]]:
     return pd.read_csv(path).to_dict("records")
 
 
-def plot_run(run: str | Path, model: Optional[Autoencoder] = None, data: Optional[DataSplits] = None) -> list[Path]:
+def plot_run(run: str | Path, data: Any = None) -> list[Path]:
     """Redraw every figure of a saved run into ``figures/`` and rewrite ``report.html``.
 
     Parameters
     ----------
     run : str or Path
-    model : Autoencoder, optional
-        The trained model (default: loaded from ``model/``).
-    data : DataSplits, optional
-        Pre-loaded examples (default: loaded as ``config.yaml`` describes).
+    data : any, optional
+        Pre-loaded data (default: what the run's config describes, or its saved task data).
 
     Returns
     -------
     list of Path
         The PNG files written.
     """
-    run = Path(run)
-    cfg, saved = read_run(run) if model is None else (RunConfig.from_file(run / CONFIG_FILE), None)
-    model = model if model is not None else saved
-    return _plot(run, cfg, model, data if data is not None else load_run_data(cfg.data), shown_as=run)
+    loaded = load_run(run)
+    return _plot(loaded, data, shown_as=loaded.path)
 
 
-def _plot(run: Path, cfg: RunConfig, model: Autoencoder, splits: DataSplits, shown_as: Path) -> list[Path]:
-    """Figures and report of the run in ``run``, whose report calls it ``shown_as`` (where it will live)."""
-    from aekit.runs.figures import draw_run_figures, write_run_report
+def _plot(run: Run, data: Any, shown_as: Path) -> list[Path]:
+    """Figures and report of ``run``, whose report calls its directory ``shown_as`` (where it will live)."""
+    from aekit.runs.figures import draw_loss, write_run_report
 
-    history = read_history(run)
-    paths = draw_run_figures(run / FIGURES_DIR, model, splits, history, seed=cfg.train.seed)
-    write_run_report(run, cfg, _read_metrics(run), history, paths, shown_as=shown_as)
+    history = read_history(run.path)
+    directory = run.path / FIGURES_DIR
+    paths = draw_loss(directory, history, run.config.model_name) + run_kind(run.kind).figures(run, directory, data)
+    write_run_report(run.path, run.config, _read_metrics(run.path), history, paths, shown_as=shown_as)
     return paths
 
 
-__all__ = ["RunError", "RunInterrupted", "RunResult", "evaluate_run", "plot_run", "read_history", "read_run", "train_run",
-           "training_stats"]
+__all__ = ["Run", "RunInterrupted", "RunResult", "evaluate_run", "load_run", "plot_run", "read_history", "read_run",
+           "train_run", "training_stats"]
