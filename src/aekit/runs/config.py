@@ -186,7 +186,7 @@ def resolve_run_config(kind: str = DEFAULT_KIND, model_name: Optional[str] = Non
     layer = lambda s, base: _layer(classes[s], base, raw.get(s, {}), by_section[s], s, config_file)  # noqa: E731
     sections: dict[str, Config] = {s: layer(s, {}) for s in spec.sections}
     sections["train"] = layer("train", MODELS.get(name).recipe.to_dict())
-    data = data if data is not None else spec.load(sections)  # after every check that needs no data
+    data = data if data is not None else spec.load(sections, name)  # after every check that needs no data
     model_file = {k: v for k, v in raw.get("model", {}).items() if k not in spec.data_owned}
     implied = spec.implied(sections, data, {**model_file, **by_section["model"]})
     where = f"{config_file} section 'model'" if model_file and config_file else f"model {name!r}"
