@@ -17,13 +17,12 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-
-import torch
-from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save
+from typing import TYPE_CHECKING, Any
 
 from aekit.errors import ModelFileError, OutputError
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["atomic_path", "atomic_write_bytes", "fsync_directory", "new_file_mode", "output_errors", "read_json",
            "read_tensor_shapes", "read_tensors", "write_json", "write_tensors"]
@@ -147,11 +146,16 @@ def write_tensors(path: str | Path, tensors: dict[str, torch.Tensor], metadata: 
     clean = {k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()}
     # serialised in memory and written by Python: safetensors' own file writer reports a full
     # disk as a SafetensorError without errno or file name
+    from safetensors.torch import save  # late: reading configs and writing JSON need no torch
+
     atomic_write_bytes(path, save(clean, metadata=metadata))
 
 
-# what safetensors raises on a missing, damaged or foreign file (its header is checked by the library)
-_SAFETENSORS_ERRORS = (SafetensorError, OSError, ValueError, RuntimeError, TypeError)
+def _safetensors_errors() -> tuple[type[BaseException], ...]:
+    """What safetensors raises on a missing, damaged or foreign file (its header is checked by the library)."""
+    from safetensors import SafetensorError
+
+    return (SafetensorError, OSError, ValueError, RuntimeError, TypeError)
 
 
 def read_tensors(path: str | Path) -> dict[str, torch.Tensor]:
@@ -160,8 +164,10 @@ def read_tensors(path: str | Path) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise ModelFileError(f"{path}: file not found")
     try:
+        from safetensors.torch import load_file
+
         return load_file(str(path))
-    except _SAFETENSORS_ERRORS as err:
+    except _safetensors_errors() as err:
         raise ModelFileError(f"{path}: damaged or not a safetensors file ({err})") from None
 
 
@@ -171,8 +177,10 @@ def read_tensor_shapes(path: str | Path) -> dict[str, tuple[int, ...]]:
     if not path.is_file():
         raise ModelFileError(f"{path}: file not found")
     try:
+        from safetensors import safe_open
+
         with safe_open(str(path), "pt") as handle:
             names = handle.keys()  # a safetensors handle, not a dict: keys() is its only listing
             return {key: tuple(int(d) for d in handle.get_slice(key).get_shape()) for key in names}
-    except _SAFETENSORS_ERRORS as err:
+    except _safetensors_errors() as err:
         raise ModelFileError(f"{path}: damaged or not a safetensors file ({err})") from None

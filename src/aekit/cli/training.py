@@ -18,6 +18,7 @@ from typing import Annotated, Any, Optional, Sequence
 from rich.console import Console
 from rich.table import Table
 
+import aekit.training.distributed as distributed
 from aekit.cli.commands import Command, add_common_options
 from aekit.cli.options import Parser, add_config_options, given
 from aekit.config import Config, Flags, read_config_file
@@ -26,7 +27,6 @@ from aekit.models.presets import MODELS
 from aekit.runs.config import read_sections, resolve_run_config, section_classes
 from aekit.runs.kinds import run_kind
 from aekit.runs.report import format_value
-from aekit.training import distributed
 from aekit.training.callbacks import Callback
 
 CONFIG_FILE = "config.yaml"

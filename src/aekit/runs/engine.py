@@ -51,7 +51,7 @@ from aekit.runs.directory import (
     start_output,
 )
 from aekit.runs.kinds import DATA_DIR, Prepared, RunKind, run_kind
-from aekit.training import distributed
+import aekit.training.distributed as distributed
 from aekit.training.callbacks import Callback
 from aekit.training.checkpoint import find_checkpoint
 from aekit.training.history import History

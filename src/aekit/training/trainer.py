@@ -14,8 +14,9 @@ import numpy as np
 import torch
 from torch import nn
 
+import aekit.training.checkpoint as checkpoint
+import aekit.training.distributed as distributed
 from aekit.errors import ModelFileError, TrainingDivergedError
-from aekit.training import checkpoint, distributed
 from aekit.training.callbacks import Callback, Checkpoint, EarlyStopping, KLAnnealing, ProgressBar
 from aekit.training.checkpoint import STATE_FILE, TENSORS_FILE
 from aekit.training.config import TrainConfig
