@@ -36,6 +36,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 import pandas as pd
 
+import aekit.training.distributed as distributed
 from aekit.errors import ModelFileError, RunError, TrainingDivergedError
 from aekit.io import atomic_path, read_json, write_json
 from aekit.models.families import load_model
@@ -51,7 +52,6 @@ from aekit.runs.directory import (
     start_output,
 )
 from aekit.runs.kinds import DATA_DIR, Prepared, RunKind, run_kind
-import aekit.training.distributed as distributed
 from aekit.training.callbacks import Callback
 from aekit.training.checkpoint import find_checkpoint
 from aekit.training.history import History
