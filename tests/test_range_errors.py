@@ -43,7 +43,13 @@ CLI_CASES = [
      "1000000000"),
     (["recommend", "train", "--data", "{tmp}/ratings.csv", "--epochs", "0", "--out", "{tmp}/r"], "--epochs",
      INT_RANGES["epochs"], "0"),
+    (["recommend", "train", "--dataset", "synthetic", "--model", "mult-dae", "--split-seed", "-1", "--out", "{tmp}/r"],
+     "--split-seed", INT_RANGES["seed"], "-1"),
+    (["recommend", "train", "--dataset", "synthetic", "--model", "i-autorec", "--test-fraction", "1", "--out",
+      "{tmp}/r"], "--test-fraction", "(0, 1)", "1"),
     (["recommend", "top-k", "{tmp}/run", "--user", "1", "-k", "-5"], "-k", INT_RANGES["top-k"], "-5"),
+    (["recommend", "top-k", "{tmp}/run", "--items", "1", "--ratings", "nan"], "--ratings",
+     "[-1000000000000, 1000000000000]", "nan"),
     (["molecules", "similar", "{tmp}/run", "CCO", "-k", "-5"], "-k", "[1, 1000000]", "-5"),
     (["molecules", "sample", "{tmp}/run", "-n", "-1"], "-n", "[1, 1000000]", "-1"),
     (["molecules", "train", "{tmp}/m.csv", "--out", "{tmp}/r", "--epochs", "0"], "--epochs", INT_RANGES["epochs"], "0"),
@@ -129,10 +135,10 @@ def rec_run():
 @pytest.mark.parametrize("k", [-5, 0, 10**7])
 def test_recommend_refuses_k_out_of_range(rec_run, k):
     with pytest.raises(aekit.ConfigError, match=rf"k: must be an integer in \[1, 1000000\], got {k}"):
-        rec.recommend(rec_run, rec_run.user_ids[0], k=k)
+        rec.recommend(rec_run, rec_run.state.user_ids[0], k=k)
     with pytest.raises(aekit.ConfigError, match=rf"k: must be an integer in \[1, 1000000\], got {k}"):
-        rec.recommend_for_items(rec_run, [rec_run.item_ids[0]], k=k)
-    assert len(rec.recommend(rec_run, rec_run.user_ids[0], k=3)) == 3  # in range: still served
+        rec.recommend_for_items(rec_run, [rec_run.state.item_ids[0]], k=k)
+    assert len(rec.recommend(rec_run, rec_run.state.user_ids[0], k=3)) == 3  # in range: still served
 
 
 def test_recommend_train_refuses_bad_epochs_and_seed():
@@ -141,6 +147,10 @@ def test_recommend_train_refuses_bad_epochs_and_seed():
         rec.train(ratings, "mult-dae", epochs=0)
     with pytest.raises(aekit.ConfigError, match="seed"):
         rec.train(ratings, "mult-dae", seed=-1, epochs=1)
+    with pytest.raises(aekit.ConfigError, match=r"test_fraction: must be a number in \(0, 1\), got 0"):
+        rec.train(ratings, "i-autorec", test_fraction=0, epochs=1)
+    with pytest.raises(aekit.ConfigError, match=r"min_clicks: must be an integer in \[1, "):
+        rec.train(ratings, "mult-dae", min_clicks=0, epochs=1)
 
 
 def test_molecules_similar_refuses_k_out_of_range():

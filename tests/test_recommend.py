@@ -138,13 +138,17 @@ def test_autorec_beats_mean_baselines(synthetic):
 
 def test_run_round_trip_and_new_user(tmp_path, synthetic):
     run = rec.train(synthetic.ratings, "i-autorec", epochs=2, latent_dim=8)
+    assert run.path is None and run.kind == "recommender"  # trained in memory
     top = rec.recommend(run, user=7, k=5)
-    assert len(top) == 5 and not set(i for i, _ in top) & set(run.history[7].indices)
-    run.save(tmp_path / "run")
-    again = rec.load_run(tmp_path / "run")
-    assert rec.recommend(again, user=7, k=5) == top
+    assert len(top) == 5 and not set(i for i, _ in top) & set(run.state.seen[7].indices)
+    saved = rec.train(synthetic.ratings, "i-autorec", epochs=2, latent_dim=8, out=tmp_path / "run", figures=False)
+    again = aekit.load_run(tmp_path / "run")
+    for other in (saved, again):  # the same seeds: the same model, in memory or written and read back
+        assert all(torch.equal(a, b) for a, b in zip(run.model.state_dict().values(), other.model.state_dict().values()))
+        assert rec.recommend(other, user=7, k=5) == top
     assert rec.evaluate(again, baselines=False) == rec.evaluate(run, baselines=False)
     fresh = rec.recommend_for_items(again, [3, 4, 5], k=4, ratings=[5, 1, 4])
     assert len(fresh) == 4 and {3, 4, 5}.isdisjoint(i for i, _ in fresh)
-    with pytest.raises(KeyError, match="unknown user"):
+    assert fresh == rec.recommend_for_items(run, [3, 4, 5], k=4, ratings=[5, 1, 4])
+    with pytest.raises(aekit.ConfigError, match="unknown user 'nobody'"):
         rec.recommend(again, user="nobody")

@@ -1,6 +1,5 @@
-"""Ratings files, MovieLens archives (found locally or downloaded from a local server) and the CLI."""
+"""Ratings files and MovieLens archives (found locally or downloaded from a local server)."""
 
-import argparse
 import dataclasses
 import functools
 import hashlib
@@ -12,11 +11,11 @@ import zipfile
 import pandas as pd
 import pytest
 
+import aekit
 import aekit.recommend as rec
 from aekit.data import datasets
 from aekit.errors import DataError
 from aekit.recommend import movielens
-from aekit.recommend.cli import add_cli
 
 U_DATA = "1\t10\t5\t881250949\n1\t20\t3\t881250950\n2\t10\t4\t881250951\n3\t30\t1\t881250952\n"
 
@@ -131,36 +130,26 @@ def test_movielens_checksums_are_real_digests():
         assert release.urls[0].startswith("https://files.grouplens.org/datasets/movielens/")
 
 
-# ----------------------------------------------------------------------------- CLI
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="aekit")
-    add_cli(parser.add_subparsers(dest="command", required=True))
-    return parser
+# ----------------------------------------------------------------------------- the run kind's data section
+def test_data_section_reads_files_movielens_and_synthetic(isolated, monkeypatch, tmp_path):
+    from aekit.recommend.runs import RatingsConfig, read_ratings
 
-
-def _run(argv: list[str]) -> int:
-    args = _parser().parse_args(argv)
-    return args.func(args)
-
-
-def test_cli_train_evaluate_top_k_round_trip(tmp_path, capsys):
-    data = rec.synthetic_ratings(n_users=150, n_items=40, mean_items=10, seed=2).ratings
-    pd.DataFrame({"u": [f"user{u}" for u in data.user], "i": data.item, "r": data.rating}).to_csv(
-        tmp_path / "r.csv", index=False)
-    run = str(tmp_path / "run")
-    assert _run(["recommend", "train", "--data", str(tmp_path / "r.csv"), "--user-col", "u", "--item-col", "i",
-                 "--rating-col", "r", "--model", "mult-dae", "--epochs", "2", "--out", run]) == 0
-    assert (tmp_path / "run" / "model" / "config.json").is_file() and (tmp_path / "run" / "run.json").is_file()
-    assert _run(["recommend", "evaluate", run]) == 0
-    assert "ndcg@100" in capsys.readouterr().out
-    assert _run(["recommend", "top-k", run, "--user", "user3", "-k", "4"]) == 0
-    lines = capsys.readouterr().out.strip().splitlines()
-    assert [line.split("\t")[0] for line in lines] == ["1", "2", "3", "4"]
-    clicked = (data.user == 3) & (data.rating >= 3.5)  # a click model's history is its clicks
-    seen = {str(data.item_ids[i]) for i in data.item[clicked]}
-    assert not {line.split("\t")[1] for line in lines} & seen
-    assert _run(["recommend", "top-k", run, "--items", "1", "2", "-k", "3"]) == 0
-    assert len(capsys.readouterr().out.strip().splitlines()) == 3
-    assert _run(["recommend", "top-k", run, "--user", "nobody"]) == 2
-    assert "unknown user 'nobody'" in capsys.readouterr().err
-    assert _run(["recommend", "evaluate", str(tmp_path)]) == 2
+    raw = _zip_bytes()
+    _fake_release(monkeypatch, "http://127.0.0.1:9/none", hashlib.sha256(raw).hexdigest())
+    (isolated / "ml-100k.zip").write_bytes(raw)
+    for spec in ("movielens:ml-100k", "ml-100k"):
+        found = read_ratings(RatingsConfig(dataset=spec, data_dir=str(isolated), download=False))
+        assert len(found) == 4 and found.item_ids.tolist() == [10, 20, 30]
+    synthetic = read_ratings(RatingsConfig(dataset="synthetic", synthetic_users=30, synthetic_items=12,
+                                           synthetic_mean_items=5, synthetic_seed=3))
+    assert (synthetic.n_users, synthetic.n_items) == (30, 12)
+    expected = rec.synthetic_ratings(n_users=30, n_items=12, mean_items=5, seed=3).ratings
+    assert synthetic.to_csr().toarray().tolist() == expected.to_csr().toarray().tolist()
+    pd.DataFrame({"who": ["a", "b"], "what": [1, 2], "stars": [4, 5]}).to_csv(tmp_path / "r.csv", index=False)
+    table = read_ratings(RatingsConfig(dataset=str(tmp_path / "r.csv"), user_col="who", item_col="what",
+                                       rating_col="stars"))
+    assert table.user_ids.tolist() == ["a", "b"] and table.rating.tolist() == [4, 5]
+    with pytest.raises(DataError, match="unknown MovieLens release 'ml-5'"):
+        read_ratings(RatingsConfig(dataset="movielens:ml-5"))
+    with pytest.raises(aekit.ConfigError, match="^dataset: give a ratings file"):
+        read_ratings(RatingsConfig())

@@ -63,7 +63,7 @@ def _pristine(kind: str) -> Path:
     where = Path(tempfile.mkdtemp(prefix=f"aekit-faults-{kind}-"))
     if kind == "recommend":
         ratings = aekit.data.ratings.synthetic_ratings(n_users=40, n_items=20, mean_items=6).ratings
-        rec.train(ratings, "i-autorec", epochs=1, latent_dim=4, hidden=[8]).save(where / "run")
+        rec.train(ratings, "i-autorec", epochs=1, latent_dim=4, hidden=[8], out=where / "run", figures=False)
     elif kind == "molecules":
         mol_runs.train_run(SMILES, "fingerprint", where / "run", epochs=1, settings={"n_bits": 64, "latent_dim": 4})
     elif kind == "checkpoint":
@@ -181,6 +181,11 @@ def _state_shapes(model: torch.nn.Module) -> tuple:
     return tuple((k, tuple(v.shape)) for k, v in model.state_dict().items())
 
 
+def _recommender_shapes(run: Any) -> tuple:
+    state = run.state
+    return _state_shapes(run.model), state.seen.shape, state.split.train.shape, len(state.split.test_rating)
+
+
 # ----------------------------------------------------------------------------- the table
 @dataclass(frozen=True)
 class Reader:
@@ -217,7 +222,9 @@ READERS = [
     Reader(".aez decompress", _aez, lambda p: decompress(_tiny_model(), read_aez(p), source=str(p))),
     Reader("load_model", _model_dir, aekit.load_model, _state_shapes),
     Reader("load_model (sequence VAE)", _smiles_vae, aekit.load_model, _state_shapes),
-    Reader("recommend load_run", lambda d: _copy("recommend", d), rec.load_run, lambda r: _state_shapes(r.estimator.model_)),
+    # the recommender kind's own files (RUN/data/), read through aekit.load_run of the whole run
+    Reader("recommender run data/", lambda d: _copy("recommend", d) / "data", lambda p: aekit.load_run(p.parent),
+           _recommender_shapes),
     Reader("molecules load_run", lambda d: _copy("molecules", d), mol_runs.load_run, lambda r: (r.kind, _state_shapes(r.model))),
     Reader("read_config_file .yaml", lambda d: _config(d, ".yaml"), read_config_file, lambda c: type(c), True),
     Reader("read_config_file .json", lambda d: _config(d, ".json"), read_config_file, lambda c: type(c), True),

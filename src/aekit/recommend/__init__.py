@@ -1,7 +1,9 @@
 """Recommenders from autoencoders: I-AutoRec for ratings, Mult-DAE and Mult-VAE for clicks.
 
 The ``i-autorec``, ``mult-dae`` and ``mult-vae`` presets and the ``l2-dropout``
-corruption are core parts (:mod:`aekit.models.presets`, :mod:`aekit.models.corruption`).
+corruption are core parts (:mod:`aekit.models.presets`, :mod:`aekit.models.corruption`);
+a recommender run is the ``recommender`` run kind (:mod:`aekit.recommend.runs`) of the
+one run engine, so :func:`aekit.load_run` reads it back.
 
 >>> import aekit.recommend as rec
 >>> from aekit.data.ratings import synthetic_ratings
@@ -16,17 +18,19 @@ NDCG@100 0.426 on MovieLens 20M with 10,000 held-out test users (Liang et al.
 """
 
 from aekit.data.ratings import Ratings, SyntheticRatings, load_ratings, synthetic_ratings
-from aekit.recommend.api import Run, evaluate, recommend, recommend_for_items, train
+from aekit.recommend.api import evaluate, recommend, recommend_for_items, recommender_state, train
 from aekit.recommend.baselines import BiasedSVD, MeanRating, Popularity, PureSVD
 from aekit.recommend.estimators import ClickAutoencoder, RatingAutoencoder
 from aekit.recommend.metrics import ndcg_at_k, ranking_metrics, recall_at_k, rmse
 from aekit.recommend.movielens import load_movielens
 from aekit.recommend.protocols import split_explicit, split_implicit
-from aekit.recommend.runs import load_run, save_run
+from aekit.recommend.runs import ProtocolConfig, RatingsConfig
+from aekit.recommend.state import RecommenderState
+from aekit.runs.engine import Run, load_run
 
 __all__ = [
-    "BiasedSVD", "ClickAutoencoder", "MeanRating", "Popularity", "PureSVD", "RatingAutoencoder",
-    "Ratings", "Run", "SyntheticRatings", "evaluate", "load_movielens", "load_ratings", "load_run", "ndcg_at_k",
-    "ranking_metrics", "recall_at_k", "recommend", "recommend_for_items", "rmse", "save_run", "split_explicit",
-    "split_implicit", "synthetic_ratings", "train",
+    "BiasedSVD", "ClickAutoencoder", "MeanRating", "Popularity", "ProtocolConfig", "PureSVD", "RatingAutoencoder",
+    "Ratings", "RatingsConfig", "RecommenderState", "Run", "SyntheticRatings", "evaluate", "load_movielens",
+    "load_ratings", "load_run", "ndcg_at_k", "ranking_metrics", "recall_at_k", "recommend", "recommend_for_items",
+    "recommender_state", "rmse", "split_explicit", "split_implicit", "synthetic_ratings", "train",
 ]

@@ -6,159 +6,42 @@
 >>> len(recommend(run, user=0, k=5))
 5
 
-A preset's loss decides the protocol: ``masked-mse`` models (I-AutoRec) learn
-explicit ratings and are scored by RMSE on a random 10% of the ratings;
-``multinomial`` models (Mult-DAE, Mult-VAE) learn clicks and are scored by
-Recall@20/50 and NDCG@100 on held-out users. Baselines are fitted on the same
-split; ranks of the SVD baselines are chosen on validation data, never on test.
+A run is the one engine's :class:`aekit.runs.Run` of kind ``"recommender"``:
+:func:`train` returns one (in memory, or written to ``out`` as a run directory
+by :func:`aekit.train_run`), :func:`aekit.load_run` reads one back, and
+:func:`evaluate`, :func:`recommend` and :func:`recommend_for_items` work on
+either (or on a run directory's path). A preset's loss decides the task (see
+:mod:`aekit.recommend.tasks`).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import numbers
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
 import numpy as np
-import scipy.sparse as sp
 
 from aekit.config import SEED, Range
 from aekit.data.ratings import Ratings
-from aekit.models.presets import model_config
-from aekit.recommend import baselines as bl
-from aekit.recommend.estimators import ClickAutoencoder, RatingAutoencoder
-from aekit.recommend.protocols import (
-    ExplicitSplit,
-    ImplicitSplit,
-    clicks,
-    evaluate_explicit,
-    evaluate_implicit,
-    split_explicit,
-    split_implicit,
-)
+from aekit.errors import ConfigError, RunError
+from aekit.recommend.runs import KIND, ProtocolConfig, RecommenderData, dataset_name, split_ratings
+from aekit.recommend.state import RecommenderState
+from aekit.recommend.tasks import TASKS, task_of
+from aekit.runs.engine import Run
 
-__all__ = ["Run", "train", "evaluate", "recommend", "recommend_for_items", "TASKS"]
+__all__ = ["TOP_K", "evaluate", "recommend", "recommend_for_items", "recommender_state", "train"]
 
-SVD_RANKS = (2, 5, 10, 20, 50, 100)
 TOP_K = Range(1, 1_000_000, integer=True)  # items per recommendation list
-
-
-@dataclass(eq=False)
-class Run:
-    """A trained recommender with the split it was trained on and the id maps.
-
-    Attributes
-    ----------
-    task : str
-        ``"explicit"`` or ``"implicit"``.
-    estimator : RatingAutoencoder or ClickAutoencoder
-        Fitted.
-    split : ExplicitSplit or ImplicitSplit
-    history : scipy.sparse.csr_matrix, shape (n_users, n_items)
-        What is known of every user (ratings or clicks): scored and excluded by :func:`recommend`.
-    user_ids, item_ids : numpy.ndarray
-        Original ids of the rows and columns of ``history``.
-    """
-
-    task: str
-    estimator: Any
-    split: Any = field(repr=False)
-    history: sp.csr_matrix = field(repr=False)
-    user_ids: np.ndarray = field(repr=False)
-    item_ids: np.ndarray = field(repr=False)
-
-    def save(self, path: str | Path) -> None:
-        """Write the model (``model/``), id maps and state (``run.json``) and matrices (``data.npz``)."""
-        from aekit.recommend.runs import save_run
-
-        save_run(self, path)
-
-
-class ExplicitTask:
-    """Ratings: random split, item-based autoencoder, RMSE against mean and SVD baselines."""
-
-    name = "explicit"
-    estimator = RatingAutoencoder
-
-    def split(self, ratings: Ratings, seed: int, test_fraction: float = 0.1, **_: Any) -> ExplicitSplit:
-        return split_explicit(ratings, test_fraction, seed)
-
-    def prepare(self, ratings: Ratings, split: ExplicitSplit) -> tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray]:
-        """(training matrix, history, item ids)."""
-        return split.train, split.train, ratings.item_ids
-
-    def evaluate(self, estimator: Any, split: ExplicitSplit) -> dict[str, float]:
-        return evaluate_explicit(estimator.predict, split)
-
-    def baselines(self, split: ExplicitSplit, seed: int) -> dict[str, Any]:
-        inner = split_explicit(_ratings_of(split.train), 0.1, seed)  # rank chosen on 10% of the training ratings
-        errors = {k: evaluate_explicit(bl.BiasedSVD(k).fit(inner.train).predict, inner)["rmse"]
-                  for k in SVD_RANKS if k < min(split.train.shape)}
-        rank = min(errors, key=errors.get)
-        return {"global-mean": bl.MeanRating("global"), "item-mean": bl.MeanRating("item"),
-                f"svd (rank {rank})": bl.BiasedSVD(rank)}
-
-    def user_scores(self, run: Run, user: int) -> np.ndarray:
-        return run.estimator.predict_user(user)
-
-    def new_user_scores(self, run: Run, items: np.ndarray, ratings: Optional[Sequence[float]]) -> np.ndarray:
-        values = np.full(len(items), run.estimator.range_[1]) if ratings is None else np.asarray(ratings, float)
-        if len(values) != len(items):
-            raise ValueError(f"{len(items)} items but {len(values)} ratings")
-        return run.estimator.fold_in(items, values)
-
-
-class ImplicitTask:
-    """Clicks: held-out users with 20% of their clicks hidden, ranking metrics against popularity and SVD."""
-
-    name = "implicit"
-    estimator = ClickAutoencoder
-
-    def split(self, ratings: Ratings, seed: int, heldout_users: float | int = 0.2, min_rating: float = 3.5,
-              **_: Any) -> ImplicitSplit:
-        return split_implicit(ratings, heldout_users, min_rating=min_rating, seed=seed)
-
-    def prepare(self, ratings: Ratings, split: ImplicitSplit) -> tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray]:
-        return split.train, clicks(ratings, split.min_rating)[:, split.items], ratings.item_ids[split.items]
-
-    def evaluate(self, estimator: Any, split: ImplicitSplit) -> dict[str, float]:
-        return evaluate_implicit(estimator.score, split, "test")
-
-    def baselines(self, split: ImplicitSplit, seed: int) -> dict[str, Any]:
-        scores = {k: evaluate_implicit(bl.PureSVD(k).fit(split.train).score, split, "val")["ndcg@100"]
-                  for k in SVD_RANKS if k < min(split.train.shape)}
-        rank = max(scores, key=scores.get)
-        return {"popularity": bl.Popularity(), f"svd (rank {rank})": bl.PureSVD(rank)}
-
-    def user_scores(self, run: Run, user: int) -> np.ndarray:
-        return run.estimator.score(run.history[user])[0]
-
-    def new_user_scores(self, run: Run, items: np.ndarray, ratings: Optional[Sequence[float]]) -> np.ndarray:
-        row = sp.csr_matrix((np.ones(len(items), np.float32), (np.zeros(len(items), int), items)),
-                            shape=(1, len(run.item_ids)))
-        return run.estimator.score(row)[0]
-
-
-# the loss a preset is trained with decides the task
-TASKS: dict[str, Any] = {"masked-mse": ExplicitTask(), "multinomial": ImplicitTask()}
-
-
-def _task_of(model: str) -> Any:
-    loss = model_config(model, input_shape=(1,)).loss
-    if loss not in TASKS:
-        raise ValueError(f"model {model!r} has loss {loss!r}; recommenders need one of {sorted(TASKS)}")
-    return TASKS[loss]
-
-
-def _ratings_of(matrix: sp.csr_matrix) -> Ratings:
-    coo = matrix.tocoo()
-    return Ratings(coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data.astype(np.float32), None,
-                   np.arange(matrix.shape[0]), np.arange(matrix.shape[1]), "training ratings")
+_PROTOCOL_FIELDS = {f.name for f in dataclasses.fields(ProtocolConfig)}
 
 
 def train(ratings: Ratings, model: str = "mult-vae", seed: int = 0, test_fraction: float = 0.1,
-          heldout_users: float | int = 0.2, min_rating: float = 3.5, progress: bool = False, **params: Any) -> Run:
+          heldout_users: float | int = 0.2, min_rating: float = 3.5, progress: bool = False, *,
+          out: Optional[str | Path] = None, resume: bool = False, overwrite: bool = False, figures: bool = True,
+          **params: Any) -> Run:
     """Split ``ratings`` by the model's protocol and train the model on the training part.
 
     Parameters
@@ -174,67 +57,130 @@ def train(ratings: Ratings, model: str = "mult-vae", seed: int = 0, test_fractio
     test_fraction : float, default 0.1
         Explicit protocol: fraction of ratings held out.
     heldout_users : float or int, default 0.2
-        Implicit protocol: users held out (half validation, half test).
+        Implicit protocol: users held out (half validation, half test), a share
+        (float) or a count (int).
     min_rating : float, default 3.5
         Implicit protocol: ratings at or above this are clicks.
     progress : bool, default False
+    out : str or Path, optional
+        Write the run there, through :func:`aekit.train_run` (checkpoints,
+        ``model/``, ``data/``, ``metrics.json``, figures, ``report.html``).
+        Without it the run stays in memory (``run.path`` is None).
+    resume : bool, default False
+        With ``out``: continue that run from its checkpoint (the same ratings and settings).
+    overwrite : bool, default False
+        With ``out``: replace an existing run directory.
+    figures : bool, default True
+        With ``out``: draw the figures and write ``report.html``.
     **params
-        ModelConfig or TrainConfig fields, e.g. ``epochs=20``.
+        Fields of the run config's sections, e.g. ``epochs=20`` (train),
+        ``latent_dim=100`` (model), ``hide_fraction=0.3`` (protocol).
 
     Returns
     -------
-    Run
+    aekit.runs.Run
+        Of kind ``"recommender"``; ``run.state`` holds the split and the ids.
     """
     seed = SEED.check("seed", seed)
-    task = _task_of(model)
-    split = task.split(ratings, seed, test_fraction=test_fraction, heldout_users=heldout_users, min_rating=min_rating)
-    matrix, history, item_ids = task.prepare(ratings, split)
-    estimator = task.estimator(model, progress=progress, seed=seed, **params).fit(matrix)
-    return Run(task.name, estimator, split, sp.csr_matrix(history), ratings.user_ids, np.asarray(item_ids))
+    chosen = {"test_fraction": test_fraction, "min_rating": min_rating, "split_seed": seed,
+              **_heldout(heldout_users), **{k: params.pop(k) for k in list(params) if k in _PROTOCOL_FIELDS}}
+    protocol = ProtocolConfig.from_dict(chosen, where="protocol")
+    data = split_ratings(ratings, task_of(model), protocol)
+    overrides = {"seed": seed, **protocol.to_dict(), **params}
+    if out is not None:
+        from aekit.runs.engine import train_run
+
+        return train_run(model, dataset_name(ratings), out, kind=KIND.name, resume=resume, overwrite=overwrite,
+                         progress=progress, figures=figures, data=data, **overrides)
+    overrides["dataset"] = dataset_name(ratings)
+    return _train_in_memory(model, data, overrides, progress)
 
 
-def evaluate(run: Run, baselines: bool = True, seed: int = 0) -> dict[str, dict[str, float]]:
+def _heldout(value: Any) -> dict[str, Any]:
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return {"heldout_users": int(value)}
+    return {"heldout_fraction": value}
+
+
+def _train_in_memory(model_name: str, data: RecommenderData, overrides: dict[str, Any], progress: bool) -> Run:
+    """The engine's plan and training, with nothing written (no checkpoints either)."""
+    from aekit.runs.config import resolve_run_config
+    from aekit.runs.engine import training_stats
+    from aekit.training.trainer import Trainer
+
+    cfg, data = resolve_run_config(KIND.name, model_name, None, overrides, data)
+    prepared = KIND.prepare(cfg, data)
+    trainer = Trainer(prepared.model, cfg.train, progress=progress)
+    trainer.fit(prepared.train, prepared.val)
+    metrics = {**prepared.sizes, **training_stats(trainer)}
+    return Run(None, cfg, trainer.model.eval(), trainer.history, metrics, prepared.state)  # type: ignore[arg-type]
+
+
+def recommender_state(run: Run | str | Path) -> tuple[Run, RecommenderState]:
+    """``run`` (read from disk when given as a path) and its task data; a RunError for a run of another kind."""
+    if isinstance(run, (str, Path)):
+        from aekit.runs.engine import load_run
+
+        run = load_run(run)
+    if not isinstance(getattr(run, "state", None), RecommenderState):
+        kind = getattr(getattr(run, "config", None), "kind", type(run).__name__)
+        raise RunError(f"{getattr(run, 'path', '')}: a {kind} run, not a recommender run (train one with "
+                       f"{KIND.command})")
+    return run, run.state
+
+
+def evaluate(run: Run | str | Path, baselines: bool = True, seed: int = 0) -> dict[str, dict[str, float]]:
     """Metrics of the run's model on its held-out data, and of the baselines on the same split.
+
+    Parameters
+    ----------
+    run : Run, str or Path
+        A recommender run, or its directory.
+    baselines : bool, default True
+        Also fit and score the baselines (mean ratings and SVD, or popularity and SVD).
+    seed : int, default 0
+        Seeds the validation split that chooses the SVD rank of explicit baselines.
 
     Returns
     -------
     dict
-        ``{name: {metric: value, ..., "seconds": fit time}}``; the model comes first.
+        ``{name: {metric: value, ...}}``; the model (by preset name) comes first,
+        each baseline has its fit time in ``"seconds"``.
     """
-    task = _TASK_BY_NAME[run.task]
-    out = {run.estimator.preset: task.evaluate(run.estimator, run.split)}
+    run, state = recommender_state(run)
+    task = TASKS.get(state.task)
+    out = {run.config.model_name: task.evaluate(state.estimator(run.model), state.split)}
     if baselines:
-        for name, est in task.baselines(run.split, seed).items():
+        for name, est in task.baselines(state.split, SEED.check("seed", seed)).items():
             t0 = time.perf_counter()
-            est.fit(run.split.train)
-            out[name] = {**task.evaluate(est, run.split), "seconds": time.perf_counter() - t0}
+            est.fit(state.split.train)
+            out[name] = {**task.evaluate(est, state.split), "seconds": time.perf_counter() - t0}
     return out
 
 
-_TASK_BY_NAME = {t.name: t for t in TASKS.values()}
-
-
-def _index(ids: np.ndarray, value: Any, kind: str) -> int:
+def _index(ids: np.ndarray, value: Any, what: str, option: str) -> int:
     lookup = {str(v): i for i, v in enumerate(ids.tolist())}
     if str(value) not in lookup:
-        raise KeyError(f"unknown {kind} {value!r}; the run knows {len(ids)} {kind}s, e.g. {ids[:3].tolist()}")
+        raise ConfigError(f"{option}: unknown {what} {value!r}; the run knows {len(ids)} {what}s, "
+                          f"e.g. {ids[:3].tolist()}")
     return lookup[str(value)]
 
 
-def _top(run: Run, scores: np.ndarray, exclude: np.ndarray, k: int) -> list[tuple[Any, float]]:
+def _top(item_ids: np.ndarray, scores: np.ndarray, exclude: np.ndarray, k: int) -> list[tuple[Any, float]]:
     scores = np.array(scores, dtype=np.float64)
     scores[exclude] = -np.inf
     k = min(k, int(np.isfinite(scores).sum()))
     best = np.argsort(-scores, kind="stable")[:k]
-    return [(run.item_ids[i].item(), float(scores[i])) for i in best]
+    return [(item_ids[i].item(), float(scores[i])) for i in best]
 
 
-def recommend(run: Run, user: Any, k: int = 10, exclude_seen: bool = True) -> list[tuple[Any, float]]:
+def recommend(run: Run | str | Path, user: Any, k: int = 10, exclude_seen: bool = True) -> list[tuple[Any, float]]:
     """The ``k`` best items for a known user, as ``(item id, score)`` pairs, best first.
 
     Parameters
     ----------
-    run : Run
+    run : Run, str or Path
+        A recommender run, or its directory.
     user : int or str
         An original user id.
     k : int, default 10
@@ -242,22 +188,36 @@ def recommend(run: Run, user: Any, k: int = 10, exclude_seen: bool = True) -> li
     exclude_seen : bool, default True
         Leave out the items in the user's history: rated items for rating
         models, clicked items (rated >= ``min_rating``) for click models.
+
+    Raises
+    ------
+    ConfigError
+        An unknown user or a ``k`` out of range.
     """
     k = TOP_K.check("k", k)
-    u = _index(run.user_ids, user, "user")
-    seen = run.history[u].indices if exclude_seen else np.zeros(0, int)
-    return _top(run, _TASK_BY_NAME[run.task].user_scores(run, u), seen, k)
+    run, state = recommender_state(run)
+    u = _index(state.user_ids, user, "user", "user")
+    seen = state.seen[u].indices if exclude_seen else np.zeros(0, int)
+    scores = TASKS.get(state.task).user_scores(state.estimator(run.model), state.seen, u)
+    return _top(state.item_ids, scores, seen, k)
 
 
-def recommend_for_items(run: Run, items: Sequence[Any], k: int = 10,
+def recommend_for_items(run: Run | str | Path, items: Sequence[Any], k: int = 10,
                         ratings: Optional[Sequence[float]] = None) -> list[tuple[Any, float]]:
     """The ``k`` best items for a new user known only by a list of items (and, optionally, ratings).
 
     Click models fold the items in as the user's click row; rating models fit
     the new user's output unit to the ratings (default: the top rating).
+
+    Raises
+    ------
+    ConfigError
+        No items, an unknown item, ratings that do not match the items, or a ``k`` out of range.
     """
     k = TOP_K.check("k", k)
-    idx = np.array([_index(run.item_ids, i, "item") for i in items], dtype=np.int64)
+    run, state = recommender_state(run)
+    idx = np.array([_index(state.item_ids, i, "item", "items") for i in items], dtype=np.int64)
     if idx.size == 0:
-        raise ValueError("recommend_for_items needs at least one item")
-    return _top(run, _TASK_BY_NAME[run.task].new_user_scores(run, idx, ratings), idx, k)
+        raise ConfigError("items: give at least one item id")
+    scores = TASKS.get(state.task).new_user_scores(state.estimator(run.model), len(state.item_ids), idx, ratings)
+    return _top(state.item_ids, scores, idx, k)

@@ -1,133 +1,77 @@
-"""``aekit recommend``: train, evaluate and query recommender runs from the command line.
+"""``aekit recommend evaluate`` and ``aekit recommend top-k``: typed options and their handlers.
 
-``add_cli(subparsers)`` adds the ``recommend`` command to any argparse
-sub-parser set; each leaf parser sets ``func=handler(args) -> int`` (0 success,
-2 bad input).
+``aekit recommend train`` is the one training command (:mod:`aekit.cli.training`)
+for the ``recommender`` run kind; its options come from the kind's sections.
 
-    aekit recommend train --movielens ml-1m --model i-autorec --out runs/autorec
+    aekit recommend train --dataset movielens:ml-1m --model i-autorec --out runs/autorec
     aekit recommend evaluate runs/autorec
     aekit recommend top-k runs/autorec --user 42 -k 10
+
+Errors are not caught here: the library raises aekit's error classes and
+:func:`aekit.cli.main` reports them in one place.
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any, Optional
 
-from aekit.cli.options import range_type
-from aekit.config import EPOCHS, SEED
-from aekit.data.ratings import Ratings, load_ratings, synthetic_ratings
-from aekit.errors import ConfigError, DataError, ModelFileError
+from aekit.config import Config, Flags, Positional
+from aekit.errors import ConfigError
 from aekit.recommend.api import TOP_K
-
-__all__ = ["add_cli"]
-
-_ERRORS = (ConfigError, DataError, ModelFileError, KeyError, ValueError)
+from aekit.recommend.runs import RATING
 
 
-def add_cli(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``recommend {train, evaluate, top-k}`` to ``subparsers`` (from ``add_subparsers``); returns its parser."""
-    parser = subparsers.add_parser("recommend", help="recommenders: I-AutoRec, Mult-DAE, Mult-VAE")
-    sub = parser.add_subparsers(dest="recommend_command", required=True)
+@dataclass
+class EvaluateOptions(Config):
+    """``aekit recommend evaluate``: the run's model and the baselines on the run's held-out data."""
 
-    p = sub.add_parser("train", help="train on ratings and write a run directory")
-    source = p.add_mutually_exclusive_group(required=True)
-    source.add_argument("--data", help="ratings file (.csv, .tsv, .parquet)")
-    source.add_argument("--movielens", choices=("ml-100k", "ml-1m", "ml-20m"), help="a MovieLens release")
-    source.add_argument("--synthetic", action="store_true", help="synthetic low-rank ratings")
-    p.add_argument("--data-dir", help="directory searched first for MovieLens archives")
-    p.add_argument("--user-col", default="user")
-    p.add_argument("--item-col", default="item")
-    p.add_argument("--rating-col", default="rating")
-    p.add_argument("--model", default="mult-vae", help="i-autorec, mult-dae or mult-vae (default)")
-    p.add_argument("--epochs", type=range_type(EPOCHS), help=f"override the preset's epochs ({EPOCHS})")
-    p.add_argument("--seed", type=range_type(SEED), default=0, help=f"seeds the split and training ({SEED}; default 0)")
-    p.add_argument("--out", required=True, help="run directory to write")
-    p.set_defaults(func=cmd_train)
-
-    p = sub.add_parser("evaluate", help="metrics of a run's model and baselines on its held-out data")
-    p.add_argument("run")
-    p.add_argument("--no-baselines", action="store_true")
-    p.set_defaults(func=cmd_evaluate)
-
-    p = sub.add_parser("top-k", help="the k best items for a user, or for a new user from --items")
-    p.add_argument("run")
-    who = p.add_mutually_exclusive_group(required=True)
-    who.add_argument("--user", help="an original user id")
-    who.add_argument("--items", nargs="+", help="item ids of a new user")
-    p.add_argument("-k", type=range_type(TOP_K), default=10, help=f"items to list ({TOP_K}; default 10)")
-    p.set_defaults(func=cmd_top_k)
-    return parser
+    run: Annotated[str, Positional("RUN")]  # a run directory written by aekit recommend train
+    baselines: bool = True  # also fit and score the baselines on the same split (--no-baselines: the model only)
 
 
-def _fail(err: BaseException) -> int:
-    message = err.args[0] if isinstance(err, KeyError) and err.args else err
-    print(f"aekit recommend: error: {message}", file=sys.stderr)
-    return 2
+@dataclass
+class TopKOptions(Config):
+    """``aekit recommend top-k``: the ``k`` best items for a known user, or for a new user given by items."""
+
+    run: Annotated[str, Positional("RUN")]  # a run directory written by aekit recommend train
+    user: Optional[str] = None  # an original user id (or give --items)
+    items: Optional[tuple[str, ...]] = None  # item ids of a new user (instead of --user)
+    ratings: Optional[tuple[Annotated[float, RATING], ...]] = None  # with --items, for rating models: the new user's ratings (default: the top rating)
+    k: Annotated[int, TOP_K, Flags("-k")] = 10  # items to list
+    exclude_seen: bool = True  # with --user, leave out the items the user rated or clicked
+
+    def _validate(self) -> None:
+        if (self.user is None) == (self.items is None):
+            raise ConfigError("user, items: give either --user ID or --items ID [ID ...]")
+        if self.ratings is not None and self.items is None:
+            raise ConfigError("ratings: only with --items (the ratings of a new user's items)")
 
 
-def _ratings(args: argparse.Namespace) -> Ratings:
-    if args.synthetic:
-        return synthetic_ratings(seed=args.seed).ratings
-    if args.movielens:
-        from aekit.recommend.movielens import load_movielens
-
-        return load_movielens(args.movielens, args.data_dir)
-    return load_ratings(args.data, user=args.user_col, item=args.item_col, rating=args.rating_col)
-
-
-def cmd_train(args: argparse.Namespace) -> int:
-    """Train ``--model`` on the chosen ratings and write ``--out``."""
-    from aekit.recommend.api import train
-
-    try:
-        extra = {"epochs": args.epochs} if args.epochs is not None else {}
-        run = train(_ratings(args), args.model, seed=args.seed, progress=sys.stdout.isatty(), **extra)
-        run.save(args.out)
-    except _ERRORS as err:
-        return _fail(err)
-    print(f"wrote {args.out} ({args.model}, {run.task} ratings, {len(run.user_ids)} users, {len(run.item_ids)} items)")
-    return 0
-
-
-def cmd_evaluate(args: argparse.Namespace) -> int:
-    """Print the run's metrics table."""
+def evaluate_command(cfg: EvaluateOptions, console: Any) -> int:
+    """Print a table of the metrics of the run's model (and of the baselines) on its held-out data."""
+    from aekit.cli.core import print_rows
     from aekit.recommend.api import evaluate
-    from aekit.recommend.runs import load_run
 
-    try:
-        results = evaluate(load_run(args.run), baselines=not args.no_baselines)
-    except _ERRORS as err:
-        return _fail(err)
-    metrics = [m for m in next(iter(results.values())) if m not in ("users", "ratings")]
-    width = max(len(name) for name in results)
-    print(f"{'model':<{width}}  " + "  ".join(f"{m:>10}" for m in metrics))
-    for name, row in results.items():
-        print(f"{name:<{width}}  " + "  ".join(f"{row[m]:>10.4f}" for m in metrics))
+    results = evaluate(cfg.run, baselines=cfg.baselines)
+    rows = [{"model": name, **{k: v for k, v in row.items() if k not in ("users", "ratings")}}
+            for name, row in results.items()]
+    first = next(iter(results.values()))
+    held_out = f"{first['users']} test users" if "users" in first else f"{first.get('ratings')} test ratings"
+    print_rows(console, rows, f"{cfg.run} ({held_out})")
     return 0
 
 
-def cmd_top_k(args: argparse.Namespace) -> int:
-    """Print the top ``-k`` items with scores, one per line."""
+def top_k_command(cfg: TopKOptions, console: Any) -> int:
+    """Print the top ``k`` items as ``rank<TAB>item<TAB>score`` lines, best first."""
     from aekit.recommend.api import recommend, recommend_for_items
-    from aekit.recommend.runs import load_run
 
-    try:
-        run = load_run(args.run)
-        items = recommend(run, args.user, args.k) if args.user is not None else recommend_for_items(run, args.items, args.k)
-    except _ERRORS as err:
-        return _fail(err)
-    for rank, (item, score) in enumerate(items, 1):
-        print(f"{rank}\t{item}\t{score:.4f}")
+    if cfg.user is not None:
+        items = recommend(cfg.run, cfg.user, cfg.k, exclude_seen=cfg.exclude_seen)
+    else:
+        items = recommend_for_items(cfg.run, list(cfg.items or ()), cfg.k, ratings=cfg.ratings)
+    console.file.write("".join(f"{rank}\t{item}\t{score:.4f}\n" for rank, (item, score) in enumerate(items, 1)))
     return 0
 
 
-def legacy_command(command: Any, argv: Any, console: Any) -> int:
-    """``aekit recommend ...`` through its own parser (until its commands take typed configs)."""
-    from aekit.cli.options import Parser
-
-    parser = Parser(prog="aekit")
-    add_cli(parser.add_subparsers(dest="command", parser_class=Parser))
-    args = parser.parse_args(command.name.split() + list(argv))
-    return int(args.func(args))
+__all__ = ["EvaluateOptions", "TopKOptions", "evaluate_command", "top_k_command"]

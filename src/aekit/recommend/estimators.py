@@ -21,6 +21,7 @@ import scipy.sparse as sp
 import torch
 
 from aekit.data.sparse import SparseRows
+from aekit.errors import DataError
 from aekit.models.autoencoder import Autoencoder
 from aekit.models.config import ModelConfig
 from aekit.models.corruption import normalize_rows
@@ -28,7 +29,7 @@ from aekit.models.presets import create_model, get_recipe
 from aekit.training.config import TrainConfig
 from aekit.training.trainer import fit as train_model
 
-__all__ = ["RatingAutoencoder", "ClickAutoencoder"]
+__all__ = ["ClickAutoencoder", "RatingAutoencoder", "init_user_bias"]
 
 _TRAIN_FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
 _MODEL_FIELDS = {f.name for f in dataclasses.fields(ModelConfig)}
@@ -71,6 +72,19 @@ class _AutoencoderEstimator:
         return est
 
 
+@torch.no_grad()
+def init_user_bias(model: Autoencoder, rows: sp.csr_matrix) -> None:
+    """Start each user's output unit at their mean training rating (item-based rows: (n_items, n_users)).
+
+    The weights then learn deviations from it; a zero start costs many epochs
+    just to reach the rating scale. Users without a training rating start at the global mean.
+    """
+    counts = np.bincount(rows.indices, minlength=rows.shape[1])
+    sums = np.bincount(rows.indices, rows.data, minlength=rows.shape[1])
+    user_mean = np.where(counts > 0, sums / np.maximum(counts, 1), rows.data.mean())
+    model.decoder[-2].bias.copy_(torch.from_numpy(user_mean.astype(np.float32)))  # decoder = [..., Linear, Unflatten]
+
+
 def _batches(n: int, size: int) -> Iterator[slice]:
     for start in range(0, n, size):
         yield slice(start, min(start + size, n))
@@ -103,7 +117,7 @@ class RatingAutoencoder(_AutoencoderEstimator):
         """Train on a (n_users, n_items) sparse rating matrix (0 = not rated); returns ``self``."""
         train = sp.csr_matrix(train, dtype=np.float32)
         if train.nnz == 0 or train.data.min() <= 0:
-            raise ValueError("ratings must be positive: 0 marks 'not rated' for the masked loss")
+            raise DataError("ratings must be positive: 0 marks 'not rated' for the masked loss")
         self.items_ = train.T.tocsr()  # (n_items, n_users): one training row per item
         self.model_ = self._train(self.items_)
         self.range_ = (float(train.data.min()), float(train.data.max()))
@@ -116,14 +130,8 @@ class RatingAutoencoder(_AutoencoderEstimator):
         est.items_ = sp.csr_matrix(sp.csr_matrix(train).T, dtype=np.float32)
         return est
 
-    @torch.no_grad()
     def _init_model(self, model: Autoencoder, rows: sp.csr_matrix) -> None:
-        # start each user's output at their mean training rating so the weights learn deviations
-        # from it; a zero start costs many epochs just to reach the rating scale
-        counts = np.bincount(rows.indices, minlength=rows.shape[1])
-        sums = np.bincount(rows.indices, rows.data, minlength=rows.shape[1])
-        user_mean = np.where(counts > 0, sums / np.maximum(counts, 1), rows.data.mean())
-        model.decoder[-2].bias.copy_(torch.from_numpy(user_mean.astype(np.float32)))
+        init_user_bias(model, rows)
 
     def _outputs(self, items: slice | np.ndarray) -> np.ndarray:
         """Reconstructed rating vectors of some items: (b, n_users)."""

@@ -1,106 +1,190 @@
-"""Run directories: the trained model, id maps and the split, so a run can be evaluated and queried later.
+"""The ``recommender`` run kind: I-AutoRec, Mult-DAE or Mult-VAE on ratings (``aekit recommend train``).
 
-Layout::
-
-    RUN/model/         the autoencoder, written by ``model.save`` (config.json + safetensors)
-    RUN/run.json       task, preset, training parameters, estimator state, user and item ids
-    RUN/data.npz       the user history and the split's matrices (sparse parts stored as CSR arrays)
+Two sections of its own: ``data`` (:class:`RatingsConfig`: a ratings file, a
+MovieLens release or synthetic ratings, and the column names) and ``protocol``
+(:class:`ProtocolConfig`: how the ratings are split). The preset's loss decides
+the task (:mod:`aekit.recommend.tasks`), the split decides the model's input
+size, and the run keeps the split and the ids under ``RUN/data/``
+(:mod:`aekit.recommend.state`), so it is evaluated and queried without the
+ratings. Everything else (checkpoints, resume, overwrite, history, metrics,
+figures, report) is the one engine's (:mod:`aekit.runs.engine`).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import io
+import math
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Optional
 
-import numpy as np
-import scipy.sparse as sp
+import torch
 
-from aekit.data.npy import read_npz
-from aekit.errors import DataError, ModelFileError
-from aekit.io import atomic_path, read_json, write_json
-from aekit.models.families import load_model
-from aekit.recommend.api import _TASK_BY_NAME, Run
-from aekit.recommend.protocols import ExplicitSplit, ImplicitSplit
+from aekit.config import OPEN_FRACTION, ROWS, SEED, Config, Flags, Range
+from aekit.data.ratings import Ratings, load_ratings, synthetic_ratings
+from aekit.data.sparse import SparseRows
+from aekit.errors import ConfigError
+from aekit.models.autoencoder import Autoencoder
+from aekit.recommend import state as st
+from aekit.recommend.movielens import RELEASES, load_movielens
+from aekit.recommend.tasks import TASKS, Task, check_positive, task_of
+from aekit.runs.kinds import Prepared, RunKind
 
-__all__ = ["save_run", "load_run"]
-
-RUN_FORMAT = "aekit.recommend.run"
-_SPLITS = {"explicit": ExplicitSplit, "implicit": ImplicitSplit}
-_STATE = ("range_", "mean_")  # learned scalars an estimator keeps besides its model
-
-
-def _pack(prefix: str, value: Any, arrays: dict[str, np.ndarray]) -> Any:
-    """Store arrays and sparse matrices in ``arrays``; return JSON for anything else."""
-    if sp.issparse(value):
-        m = sp.csr_matrix(value)
-        arrays.update({f"{prefix}.data": m.data, f"{prefix}.indices": m.indices, f"{prefix}.indptr": m.indptr,
-                       f"{prefix}.shape": np.asarray(m.shape)})
-        return {"csr": prefix}
-    if isinstance(value, np.ndarray):
-        arrays[prefix] = value
-        return {"array": prefix}
-    return value
+RATING = Range(-1e12, 1e12)  # a value on a rating scale
+MOVIELENS = "movielens:"
+IN_MEMORY = "python:"  # the dataset of a run trained on ratings passed from Python (aekit.recommend.train)
 
 
-def _unpack(value: Any, arrays: Any) -> Any:
-    if isinstance(value, dict) and "csr" in value:
-        p = value["csr"]
-        return sp.csr_matrix((arrays[f"{p}.data"], arrays[f"{p}.indices"], arrays[f"{p}.indptr"]),
-                             shape=tuple(arrays[f"{p}.shape"]))
-    if isinstance(value, dict) and "array" in value:
-        return arrays[value["array"]]
-    return value
+@dataclass
+class RatingsConfig(Config):
+    """Where the ratings come from."""
+
+    dataset: Annotated[str, Flags("--dataset", "--data")] = ""  # required: a ratings file (.csv, .tsv, .parquet), a MovieLens release (movielens:ml-100k, ml-1m or ml-20m) or 'synthetic'
+    user_col: str = "user"  # user id column of a ratings file
+    item_col: str = "item"  # item id column of a ratings file
+    rating_col: str = "rating"  # rating column of a ratings file
+    data_dir: Optional[str] = None  # directory searched first for MovieLens archives
+    download: bool = True  # allow downloading a MovieLens release that is not found locally
+    synthetic_users: Annotated[int, ROWS] = 2000  # users of dataset 'synthetic' (planted low-rank preferences)
+    synthetic_items: Annotated[int, ROWS] = 500  # items of dataset 'synthetic'
+    synthetic_mean_items: Annotated[int, ROWS] = 40  # mean ratings per user of dataset 'synthetic' (at most its items)
+    synthetic_seed: Annotated[int, SEED] = 0  # seed of dataset 'synthetic'
 
 
-def save_run(run: Run, path: str | Path) -> None:
-    """Write ``run`` to directory ``path`` (created if needed); see the module docstring for the layout."""
-    path = Path(path)
-    run.estimator.model_.save(str(path / "model"))
-    arrays: dict[str, np.ndarray] = {}
-    split = {f.name: _pack(f"split.{f.name}", getattr(run.split, f.name), arrays)
-             for f in dataclasses.fields(run.split)}
-    doc = {
-        "format": RUN_FORMAT, "task": run.task, "preset": run.estimator.preset,
-        "params": run.estimator.params,
-        "state": {k: getattr(run.estimator, k) for k in _STATE if hasattr(run.estimator, k)},
-        "history": _pack("history", run.history, arrays), "split": split,
-        "user_ids": run.user_ids.tolist(), "item_ids": run.item_ids.tolist(),
-    }  # fmt: skip
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
-    with atomic_path(path / "data.npz") as tmp:
-        tmp.write_bytes(buffer.getvalue())
-    write_json(path / "run.json", doc)
+@dataclass
+class ProtocolConfig(Config):
+    """How ratings are split: explicit (rating models) or implicit (click models)."""
+
+    test_fraction: Annotated[float, OPEN_FRACTION] = 0.1  # explicit: share of the ratings held out for the test RMSE
+    heldout_fraction: Annotated[float, OPEN_FRACTION] = 0.2  # implicit: share of users held out, half validation, half test
+    heldout_users: Optional[Annotated[int, ROWS]] = None  # implicit: number of users held out instead of a share (Liang et al.: 20000 on ML-20M)
+    hide_fraction: Annotated[float, OPEN_FRACTION] = 0.2  # implicit: share of each held-out user's clicks to hide and find
+    min_rating: Annotated[float, RATING] = 3.5  # implicit: ratings at or above this are clicks
+    min_clicks: Annotated[int, ROWS] = 5  # implicit: users with fewer clicks are left out
+    split_seed: Annotated[int, SEED] = 0  # seed of the split (apart from the training seed, so the test set never moves)
 
 
-def load_run(path: str | Path) -> Run:
-    """Read a run directory written by :func:`save_run` (or ``Run.save``).
+@dataclass(eq=False)
+class RecommenderData:
+    """Ratings split by a task's protocol: what :meth:`RecommenderKind.load` returns.
 
-    Raises
-    ------
-    ModelFileError
-        Missing or foreign files, naming the file.
+    Attributes
+    ----------
+    ratings : Ratings
+    task : str
+        ``"explicit"`` or ``"implicit"``.
+    protocol : ProtocolConfig
+        The settings the split was made with.
+    split : ExplicitSplit or ImplicitSplit
     """
-    path = Path(path)
-    doc = read_json(path / "run.json")
-    if not isinstance(doc, dict) or doc.get("format") != RUN_FORMAT or doc.get("task") not in _SPLITS:
-        raise ModelFileError(f"{path / 'run.json'}: not an aekit recommender run (format {RUN_FORMAT!r})")
-    try:  # every array's header is checked against its size before it is read; never unpickled
-        arrays = read_npz(path / "data.npz") if (path / "data.npz").is_file() else None
-    except DataError as err:
-        raise ModelFileError(str(err)) from None
-    if arrays is None:
-        raise ModelFileError(f"{path / 'data.npz'}: file not found")
-    model = load_model(path / "model")
-    try:
-        split = _SPLITS[doc["task"]](**{k: _unpack(v, arrays) for k, v in doc["split"].items()})
-        history = _unpack(doc["history"], arrays)
-        state = {k: tuple(v) if isinstance(v, list) else v for k, v in doc.get("state", {}).items()}
-        estimator = _TASK_BY_NAME[doc["task"]].estimator.restore(model, split.train, doc.get("params", {}), **state)
-        ids = np.asarray(doc["user_ids"]), np.asarray(doc["item_ids"])
-    except (KeyError, TypeError, ValueError, AttributeError) as err:  # a field of the wrong kind, a missing array
-        raise ModelFileError(f"{path / 'run.json'}: does not describe {path / 'data.npz'} ({type(err).__name__}: {err})") from None
-    return Run(doc["task"], estimator, split, history, *ids)
 
+    ratings: Ratings
+    task: str
+    protocol: ProtocolConfig
+    split: Any
+
+    @property
+    def input_size(self) -> int:
+        return int(TASKS.get(self.task).rows(self.split).shape[1])
+
+
+def dataset_name(ratings: Ratings) -> str:
+    """The data section's ``dataset`` for ratings passed from Python: their file, if they name one."""
+    return str(Path(ratings.name).resolve()) if Path(ratings.name).is_file() else IN_MEMORY + ratings.name
+
+
+def split_ratings(ratings: Ratings, task: Task, protocol: ProtocolConfig) -> RecommenderData:
+    """Split ``ratings`` for ``task`` (explicit ratings must be positive: 0 means "not rated")."""
+    if task.name == "explicit":
+        check_positive(ratings)
+    return RecommenderData(ratings, task.name, protocol, task.split(ratings, protocol))
+
+
+def read_ratings(cfg: RatingsConfig) -> Ratings:
+    """The ratings the data section names: a file, a MovieLens release (``movielens:ml-1m`` or ``ml-1m``) or ``synthetic``."""
+    spec = cfg.dataset
+    if not spec:
+        raise ConfigError("dataset: give a ratings file (.csv, .tsv, .parquet), a MovieLens release "
+                          "(movielens:ml-1m) or 'synthetic' (--dataset)")
+    if spec.startswith(IN_MEMORY):
+        raise ConfigError(f"dataset: {spec!r}: this run was trained on ratings passed from Python; pass them again "
+                          "(aekit.recommend.train(ratings, ..., out=RUN, resume=True)) or name a ratings file")
+    if spec == "synthetic":
+        return synthetic_ratings(cfg.synthetic_users, cfg.synthetic_items, mean_items=cfg.synthetic_mean_items,
+                                 seed=cfg.synthetic_seed).ratings
+    if spec.startswith(MOVIELENS) or spec in RELEASES:
+        return load_movielens(spec.removeprefix(MOVIELENS), cfg.data_dir, download=cfg.download)
+    return load_ratings(spec, user=cfg.user_col, item=cfg.item_col, rating=cfg.rating_col)
+
+
+def _dataset_spec(spec: str) -> str:
+    """Files become absolute paths so a saved config works from anywhere; names stay names."""
+    if spec in ("", "synthetic", *RELEASES) or spec.startswith((MOVIELENS, IN_MEMORY)) or not Path(spec).exists():
+        return spec
+    return str(Path(spec).resolve())
+
+
+class RecommenderKind(RunKind):
+    """An autoencoder recommender trained on sparse rating or click rows."""
+
+    name = "recommender"
+    command = "aekit recommend train"
+    sections = {"data": RatingsConfig, "protocol": ProtocolConfig}
+    data_owned = ("input_shape",)
+
+    def check_preset(self, name: str) -> None:
+        task_of(name)
+
+    def load(self, sections: dict[str, Config], model_name: str) -> RecommenderData:
+        sections["data"] = sections["data"].replace(dataset=_dataset_spec(sections["data"].dataset))
+        return split_ratings(read_ratings(sections["data"]), task_of(model_name), sections["protocol"])
+
+    def implied(self, sections: dict[str, Config], data: RecommenderData, chosen: dict[str, Any]) -> dict[str, Any]:
+        return {"input_shape": (data.input_size,)}
+
+    def check(self, cfg: Any, data: RecommenderData) -> None:
+        task = TASKS.get(data.task)
+        if cfg.model.loss != task.loss:
+            raise ConfigError(f"loss: {cfg.model_name!r} learns {task.name} ratings with loss {task.loss!r}; "
+                              f"got {cfg.model.loss!r}")
+        if cfg.model.input_shape != (data.input_size,):
+            raise ConfigError(f"input_shape: the split decides it, ({data.input_size},); got {cfg.model.input_shape}")
+        if cfg.model.scaler != "none" or cfg.model.num_classes:
+            raise ConfigError("scaler, num_classes: recommenders take raw rating or click rows (0 = not rated) "
+                              "without labels; use scaler 'none' and num_classes 0")
+        if data.protocol.to_dict() != cfg.protocol.to_dict():
+            raise ConfigError(f"protocol: the data was split with {data.protocol.to_dict()}, but the config says "
+                              f"{cfg.protocol.to_dict()}")
+
+    def prepare(self, cfg: Any, data: RecommenderData) -> Prepared:
+        task = TASKS.get(data.task)
+        rows = task.rows(data.split)
+        torch.manual_seed(cfg.train.seed)  # initial weights depend on the seed alone
+        model = Autoencoder(cfg.model, preset=cfg.model_name)
+        task.init_model(model, rows)
+        seen, item_ids = task.seen(data.ratings, data.split)
+        state = st.RecommenderState(task.name, data.split, seen, data.ratings.user_ids, item_ids,
+                                    task.scalars(data.split))
+        val = task.validation(data.split)
+        sizes = {"train_examples": rows.shape[0], "val_examples": 0 if val is None else len(val),
+                 "users": data.ratings.n_users, "items": len(item_ids)}
+        return Prepared(model, SparseRows(rows), val, state, sizes)
+
+    def save_state(self, directory: Path, state: st.RecommenderState) -> None:
+        st.save_state(directory, state)
+
+    def load_state(self, directory: Path, cfg: Any) -> st.RecommenderState:
+        return st.load_state(directory, math.prod(cfg.model.input_shape))
+
+    def evaluate(self, run: Any, data: Optional[RecommenderData] = None) -> dict[str, Any]:
+        """Held-out metrics of the run's model on its own split (``data`` is not needed: the run keeps it)."""
+        state = run.state
+        metrics = TASKS.get(state.task).evaluate(state.estimator(run.model), state.split)
+        renamed = {"users": "test_users", "ratings": "test_ratings"}
+        return {"model_name": run.config.model_name, "dataset": run.config.data.dataset, "task": state.task,
+                **{renamed.get(k, k): v for k, v in metrics.items()}}
+
+
+KIND = RecommenderKind()
+
+__all__ = ["KIND", "ProtocolConfig", "RatingsConfig", "RecommenderData", "RecommenderKind", "dataset_name",
+           "read_ratings", "split_ratings"]

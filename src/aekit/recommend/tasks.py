@@ -1,0 +1,217 @@
+"""The two recommendation tasks: explicit ratings and implicit clicks.
+
+A preset's loss decides its task: ``masked-mse`` models (I-AutoRec) learn
+explicit ratings, item-based, and are scored by RMSE on a random share of the
+ratings; ``multinomial`` models (Mult-DAE, Mult-VAE) learn clicks, user-based,
+and are scored by Recall@20/50 and NDCG@100 on held-out users. A task says how
+ratings are split, which sparse rows the model trains on, what is "seen" of
+every user, how a trained model becomes a fitted estimator, and how it is
+scored against its baselines (fitted on the same split; ranks of the SVD
+baselines are chosen on validation data, never on test).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Optional, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from aekit.data.ratings import Ratings
+from aekit.data.sparse import SparseRows
+from aekit.errors import ConfigError, DataError
+from aekit.models.presets import MODELS
+from aekit.recommend import baselines as bl
+from aekit.recommend.estimators import ClickAutoencoder, RatingAutoencoder, init_user_bias
+from aekit.recommend.protocols import (
+    ExplicitSplit,
+    ImplicitSplit,
+    clicks,
+    evaluate_explicit,
+    evaluate_implicit,
+    split_explicit,
+    split_implicit,
+)
+from aekit.registry import Registry
+
+SVD_RANKS = (2, 5, 10, 20, 50, 100)
+
+
+class Task:
+    """What differs between explicit ratings and implicit clicks; one instance per task in :data:`TASKS`."""
+
+    name: ClassVar[str] = ""
+    loss: ClassVar[str] = ""  # the model loss that selects this task
+    split_class: ClassVar[type] = object
+
+    def split(self, ratings: Ratings, protocol: Any) -> Any:
+        """Split ``ratings`` by the protocol section (:class:`aekit.recommend.runs.ProtocolConfig`)."""
+        raise NotImplementedError
+
+    def rows(self, split: Any) -> sp.csr_matrix:
+        """The sparse training rows of the model: (examples, input size)."""
+        raise NotImplementedError
+
+    def validation(self, split: Any) -> Optional[SparseRows]:
+        """Rows the trainer reports ``val_loss`` on (and early stopping watches), or None."""
+        return None
+
+    def seen(self, ratings: Ratings, split: Any) -> tuple[sp.csr_matrix, np.ndarray]:
+        """What is known of every user, (n_users, n_items), and the ids of its item columns."""
+        raise NotImplementedError
+
+    def init_model(self, model: Any, rows: sp.csr_matrix) -> None:
+        """Data-dependent initialisation before training (none by default)."""
+
+    def scalars(self, split: Any) -> dict[str, Any]:
+        """Learned numbers an estimator keeps besides its model (saved with the run)."""
+        return {}
+
+    def estimator(self, model: Any, split: Any, scalars: dict[str, Any]) -> Any:
+        """A fitted estimator around a trained model."""
+        raise NotImplementedError
+
+    def evaluate(self, estimator: Any, split: Any) -> dict[str, float]:
+        raise NotImplementedError
+
+    def baselines(self, split: Any, seed: int) -> dict[str, Any]:
+        """Unfitted baselines by display name."""
+        raise NotImplementedError
+
+    def user_scores(self, estimator: Any, seen: sp.csr_matrix, user: int) -> np.ndarray:
+        """Scores of every item for known user index ``user``: (n_items,)."""
+        raise NotImplementedError
+
+    def new_user_scores(self, estimator: Any, n_items: int, items: np.ndarray,
+                        ratings: Optional[Sequence[float]]) -> np.ndarray:
+        """Scores of every item for a new user known by item indices (and ratings): (n_items,)."""
+        raise NotImplementedError
+
+
+class ExplicitTask(Task):
+    """Ratings: random split, item-based autoencoder, RMSE against mean and SVD baselines."""
+
+    name = "explicit"
+    loss = "masked-mse"
+    split_class = ExplicitSplit
+
+    def split(self, ratings: Ratings, protocol: Any) -> ExplicitSplit:
+        return split_explicit(ratings, protocol.test_fraction, protocol.split_seed)
+
+    def rows(self, split: ExplicitSplit) -> sp.csr_matrix:
+        return sp.csr_matrix(split.train.T, dtype=np.float32)  # (n_items, n_users): one row per item
+
+    def seen(self, ratings: Ratings, split: ExplicitSplit) -> tuple[sp.csr_matrix, np.ndarray]:
+        return split.train, ratings.item_ids
+
+    def init_model(self, model: Any, rows: sp.csr_matrix) -> None:
+        init_user_bias(model, rows)
+
+    def scalars(self, split: ExplicitSplit) -> dict[str, Any]:
+        data = split.train.data
+        return {"rating_range": [float(data.min()), float(data.max())], "mean_rating": float(data.mean())}
+
+    def estimator(self, model: Any, split: ExplicitSplit, scalars: dict[str, Any]) -> RatingAutoencoder:
+        return RatingAutoencoder.restore(model, split.train, {}, range_=tuple(scalars["rating_range"]),
+                                         mean_=scalars["mean_rating"])
+
+    def evaluate(self, estimator: Any, split: ExplicitSplit) -> dict[str, float]:
+        return evaluate_explicit(estimator.predict, split)
+
+    def baselines(self, split: ExplicitSplit, seed: int) -> dict[str, Any]:
+        inner = split_explicit(_ratings_of(split.train), 0.1, seed)  # rank chosen on 10% of the training ratings
+        errors = {k: evaluate_explicit(bl.BiasedSVD(k).fit(inner.train).predict, inner)["rmse"]
+                  for k in SVD_RANKS if k < min(split.train.shape)}
+        rank = min(errors, key=errors.get)
+        return {"global-mean": bl.MeanRating("global"), "item-mean": bl.MeanRating("item"),
+                f"svd (rank {rank})": bl.BiasedSVD(rank)}
+
+    def user_scores(self, estimator: Any, seen: sp.csr_matrix, user: int) -> np.ndarray:
+        return estimator.predict_user(user)
+
+    def new_user_scores(self, estimator: Any, n_items: int, items: np.ndarray,
+                        ratings: Optional[Sequence[float]]) -> np.ndarray:
+        values = np.full(len(items), estimator.range_[1]) if ratings is None else np.asarray(ratings, float)
+        if values.shape != (len(items),):
+            raise ConfigError(f"ratings: {len(items)} items but {values.size} ratings")
+        if not np.isfinite(values).all():
+            raise ConfigError(f"ratings: expected finite numbers, got {values.tolist()}")
+        return estimator.fold_in(items, values)
+
+
+class ImplicitTask(Task):
+    """Clicks: held-out users with part of their clicks hidden, ranking metrics against popularity and SVD."""
+
+    name = "implicit"
+    loss = "multinomial"
+    split_class = ImplicitSplit
+
+    def split(self, ratings: Ratings, protocol: Any) -> ImplicitSplit:
+        heldout = protocol.heldout_users if protocol.heldout_users is not None else float(protocol.heldout_fraction)
+        return split_implicit(ratings, heldout, protocol.hide_fraction, protocol.min_rating, protocol.min_clicks,
+                              protocol.split_seed)
+
+    def rows(self, split: ImplicitSplit) -> sp.csr_matrix:
+        return split.train
+
+    def validation(self, split: ImplicitSplit) -> SparseRows:
+        return SparseRows(split.val_fold_in + split.val_held_out)  # the validation users' whole click rows
+
+    def seen(self, ratings: Ratings, split: ImplicitSplit) -> tuple[sp.csr_matrix, np.ndarray]:
+        return clicks(ratings, split.min_rating)[:, split.items], ratings.item_ids[split.items]
+
+    def estimator(self, model: Any, split: ImplicitSplit, scalars: dict[str, Any]) -> ClickAutoencoder:
+        return ClickAutoencoder.restore(model, split.train, {})
+
+    def evaluate(self, estimator: Any, split: ImplicitSplit) -> dict[str, float]:
+        return evaluate_implicit(estimator.score, split, "test")
+
+    def baselines(self, split: ImplicitSplit, seed: int) -> dict[str, Any]:
+        scores = {k: evaluate_implicit(bl.PureSVD(k).fit(split.train).score, split, "val")["ndcg@100"]
+                  for k in SVD_RANKS if k < min(split.train.shape)}
+        rank = max(scores, key=scores.get)
+        return {"popularity": bl.Popularity(), f"svd (rank {rank})": bl.PureSVD(rank)}
+
+    def user_scores(self, estimator: Any, seen: sp.csr_matrix, user: int) -> np.ndarray:
+        return estimator.score(seen[user])[0]
+
+    def new_user_scores(self, estimator: Any, n_items: int, items: np.ndarray,
+                        ratings: Optional[Sequence[float]]) -> np.ndarray:
+        row = sp.csr_matrix((np.ones(len(items), np.float32), (np.zeros(len(items), int), items)), shape=(1, n_items))
+        return estimator.score(row)[0]
+
+
+TASKS: Registry[Task] = Registry("recommender task")
+for _task in (ExplicitTask(), ImplicitTask()):
+    TASKS.add(_task.name, _task)
+
+
+def task_of(model_name: str) -> Task:
+    """The task a preset's loss decides; a :class:`ConfigError` naming the preset for any other preset."""
+    if model_name not in MODELS:
+        raise ConfigError(f"unknown model {model_name!r}; known: {', '.join(MODELS.names())}")
+    preset = MODELS.get(model_name)
+    loss = preset.fields().get("loss") if preset.family == "autoencoder" else None
+    for name in TASKS:
+        if TASKS.get(name).loss == loss:
+            return TASKS.get(name)
+    what = f"has loss {loss!r}" if loss else f"is a {preset.family} preset"
+    raise ConfigError(f"model: {model_name!r} {what}; recommenders train presets with loss masked-mse "
+                      "(explicit ratings: i-autorec) or multinomial (clicks: mult-dae, mult-vae)")
+
+
+def _ratings_of(matrix: sp.csr_matrix) -> Ratings:
+    coo = matrix.tocoo()
+    return Ratings(coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data.astype(np.float32), None,
+                   np.arange(matrix.shape[0]), np.arange(matrix.shape[1]), "training ratings")
+
+
+def check_positive(ratings: Ratings) -> None:
+    """Explicit ratings must be positive: 0 marks "not rated" for the masked loss."""
+    if len(ratings) and not (np.isfinite(ratings.rating).all() and ratings.rating.min() > 0):
+        bad = int(np.flatnonzero(~(ratings.rating > 0))[0])
+        raise DataError(f"{ratings.name}: rating {ratings.rating[bad]} (row {bad}) is not positive; explicit ratings "
+                        "must be > 0 because 0 marks 'not rated' (shift the scale first)")
+
+
+__all__ = ["ExplicitTask", "ImplicitTask", "SVD_RANKS", "TASKS", "Task", "check_positive", "task_of"]
