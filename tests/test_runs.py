@@ -13,7 +13,8 @@ from aekit.errors import ConfigError, RunError
 from aekit.metrics import evaluate_model
 from aekit.runs.autoencoder import DataConfig, load_run_data
 from aekit.runs.config import RunConfig
-from aekit.runs.engine import evaluate_run, plot_run, read_history, train_run
+from aekit.runs.engine import train_run
+from aekit.runs.saved import evaluate_run, plot_run, read_history
 from aekit.training.callbacks import Callback
 
 SMALL = dict(train_size=256, test_size=64, batch_size=64, progress=False)

@@ -185,7 +185,7 @@ def test_history_csv_has_one_row_per_epoch(tmp_path):
 
 
 def test_labels_must_match_examples():
-    with pytest.raises(ValueError, match="x has 32 rows but y has 3"):
+    with pytest.raises(aekit.DataError, match="training data: 32 rows but 3 labels"):
         aekit.fit(_model("vanilla"), (_data(32), [0, 1, 2]), epochs=1, progress=False)
 
 

@@ -37,16 +37,16 @@ _EXPORTS: dict[str, str] = {
     "ModelFileError": "aekit.errors",
     "OutputError": "aekit.errors",
     "ProgressBar": "aekit.training.callbacks",
-    "Run": "aekit.runs.engine",
+    "Run": "aekit.runs.run",
     "RunError": "aekit.errors",
-    "RunResult": "aekit.runs.engine",
+    "RunResult": "aekit.runs.run",
     "TrainConfig": "aekit.training.config",
     "Trainer": "aekit.training.trainer",
     "TrainingDivergedError": "aekit.errors",
     "corrupt": "aekit.models.corruption",
     "create_model": "aekit.models.presets",
     "evaluate_model": "aekit.metrics",
-    "evaluate_run": "aekit.runs.engine",
+    "evaluate_run": "aekit.runs.saved",
     "fit": "aekit.training.trainer",
     "get_recipe": "aekit.models.presets",
     "list_datasets": "aekit.data",
@@ -54,9 +54,9 @@ _EXPORTS: dict[str, str] = {
     "load_data": "aekit.data",
     "load_dataset": "aekit.data",
     "load_model": "aekit.models.families",
-    "load_run": "aekit.runs.engine",
+    "load_run": "aekit.runs.saved",
     "model_config": "aekit.models.presets",
-    "plot_run": "aekit.runs.engine",
+    "plot_run": "aekit.runs.saved",
     "register_model": "aekit.models.presets",
     "train_run": "aekit.runs.engine",
 }
@@ -91,7 +91,9 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
     from aekit.models.corruption import corrupt
     from aekit.models.families import load_model
     from aekit.models.presets import create_model, get_recipe, list_models, model_config, register_model
-    from aekit.runs.engine import Run, RunResult, evaluate_run, load_run, plot_run, train_run
+    from aekit.runs.engine import train_run
+    from aekit.runs.run import Run, RunResult
+    from aekit.runs.saved import evaluate_run, load_run, plot_run
     from aekit.training.callbacks import Callback, Checkpoint, EarlyStopping, KLAnnealing, ProgressBar
     from aekit.training.config import TrainConfig
     from aekit.training.history import History

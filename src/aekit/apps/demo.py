@@ -25,9 +25,10 @@ from aekit.metrics import sse_per_image
 from aekit.plots import plot_comparison
 from aekit.runs.autoencoder import DataConfig, load_run_data
 from aekit.runs.directory import finish_output, plan_output, recover_directory, start_output
-from aekit.runs.engine import FIGURES_DIR, train_run
+from aekit.runs.engine import train_run
 from aekit.runs.figures import model_section
 from aekit.runs.report import Section, format_value, write_report
+from aekit.runs.run import FIGURES_DIR
 
 # Short recipes, in place of each preset's full one: about a minute and a half in all on
 # two cores. One-cycle schedules at a higher peak rate get the most out of the few

@@ -91,7 +91,7 @@ def _run_path(cfg: RunOptions) -> Path:
 def evaluate_command(cfg: RunOptions, console: Console) -> int:
     """Recompute and print a run's held-out metrics (``metrics.json`` is updated)."""
     from aekit.cli.training import print_metrics
-    from aekit.runs.engine import evaluate_run
+    from aekit.runs.saved import evaluate_run
 
     run = _run_path(cfg)
     print_metrics(console, evaluate_run(run), f"run {run}")
@@ -100,7 +100,8 @@ def evaluate_command(cfg: RunOptions, console: Console) -> int:
 
 def plot_command(cfg: RunOptions, console: Console) -> int:
     """Redraw a run's figures and report; print their paths."""
-    from aekit.runs.engine import REPORT_FILE, plot_run
+    from aekit.runs.run import REPORT_FILE
+    from aekit.runs.saved import plot_run
 
     run = _run_path(cfg)
     for path in plot_run(run):

@@ -26,7 +26,8 @@ from aekit.recommend.movielens import load_movielens
 from aekit.recommend.protocols import split_explicit, split_implicit
 from aekit.recommend.runs import ProtocolConfig, RatingsConfig
 from aekit.recommend.state import RecommenderState
-from aekit.runs.engine import Run, load_run
+from aekit.runs.run import Run
+from aekit.runs.saved import load_run
 
 __all__ = [
     "BiasedSVD", "ClickAutoencoder", "MeanRating", "Popularity", "ProtocolConfig", "PureSVD", "RatingAutoencoder",

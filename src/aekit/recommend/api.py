@@ -30,7 +30,7 @@ from aekit.errors import ConfigError, RunError
 from aekit.recommend.runs import KIND, ProtocolConfig, RecommenderData, dataset_name, split_ratings
 from aekit.recommend.state import RecommenderState
 from aekit.recommend.tasks import TASKS, task_of
-from aekit.runs.engine import Run
+from aekit.runs.run import Run
 
 __all__ = ["TOP_K", "evaluate", "recommend", "recommend_for_items", "recommender_state", "train"]
 
@@ -119,7 +119,7 @@ def _train_in_memory(model_name: str, data: RecommenderData, overrides: dict[str
 def recommender_state(run: Run | str | Path) -> tuple[Run, RecommenderState]:
     """``run`` (read from disk when given as a path) and its task data; a RunError for a run of another kind."""
     if isinstance(run, (str, Path)):
-        from aekit.runs.engine import load_run
+        from aekit.runs.saved import load_run
 
         run = load_run(run)
     if not isinstance(getattr(run, "state", None), RecommenderState):

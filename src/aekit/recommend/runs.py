@@ -19,12 +19,12 @@ from typing import Annotated, Any, Optional
 
 import torch
 
+import aekit.recommend.state as st
 from aekit.config import OPEN_FRACTION, ROWS, SEED, Config, Flags, Range
 from aekit.data.ratings import Ratings, load_ratings, synthetic_ratings
 from aekit.data.sparse import SparseRows
 from aekit.errors import ConfigError
 from aekit.models.autoencoder import Autoencoder
-from aekit.recommend import state as st
 from aekit.recommend.movielens import RELEASES, load_movielens
 from aekit.recommend.tasks import TASKS, Task, check_positive, task_of
 from aekit.runs.kinds import Prepared, RunKind

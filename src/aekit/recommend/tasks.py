@@ -17,11 +17,11 @@ from typing import Any, ClassVar, Optional, Sequence
 import numpy as np
 import scipy.sparse as sp
 
+import aekit.recommend.baselines as bl
 from aekit.data.ratings import Ratings
 from aekit.data.sparse import SparseRows
 from aekit.errors import ConfigError, DataError
 from aekit.models.presets import MODELS
-from aekit.recommend import baselines as bl
 from aekit.recommend.estimators import ClickAutoencoder, RatingAutoencoder, init_user_bias
 from aekit.recommend.protocols import (
     ExplicitSplit,

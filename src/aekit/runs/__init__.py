@@ -5,6 +5,8 @@ autoencoders, recommenders, molecule models) into a run directory;
 :func:`load_run`, :func:`evaluate_run` and :func:`plot_run` work on any of them.
 """
 
-from aekit.runs.engine import Run, RunResult, evaluate_run, load_run, plot_run, read_history, read_run, train_run
+from aekit.runs.engine import train_run
+from aekit.runs.run import Run, RunResult
+from aekit.runs.saved import evaluate_run, load_run, plot_run, read_history, read_run
 
 __all__ = ["Run", "RunResult", "evaluate_run", "load_run", "plot_run", "read_history", "read_run", "train_run"]

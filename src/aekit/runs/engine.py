@@ -29,17 +29,15 @@ repaired by the next ``train_run`` on the same directory (see
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
 import numpy as np
-import pandas as pd
 
 import aekit.training.distributed as distributed
-from aekit.errors import ModelFileError, RunError, TrainingDivergedError
-from aekit.io import atomic_path, read_json, write_json
-from aekit.models.families import load_model
+from aekit.errors import RunError, TrainingDivergedError
+from aekit.io import atomic_path, write_json
 from aekit.runs.config import DEFAULT_KIND, RunConfig, resolve_run_config
 from aekit.runs.directory import (
     MARKER_FILE,
@@ -52,57 +50,15 @@ from aekit.runs.directory import (
     start_output,
 )
 from aekit.runs.kinds import DATA_DIR, Prepared, RunKind, run_kind
+from aekit.runs.run import CHECKPOINT_DIR, CONFIG_FILE, HISTORY_FILE, METRICS_FILE, MODEL_DIR, Run
+from aekit.runs.saved import draw_run
 from aekit.training.callbacks import Callback
 from aekit.training.checkpoint import find_checkpoint
-from aekit.training.history import History
 from aekit.training.trainer import Trainer
-
-CONFIG_FILE = "config.yaml"
-MODEL_DIR = "model"
-CHECKPOINT_DIR = "checkpoint"
-HISTORY_FILE = "history.csv"
-METRICS_FILE = "metrics.json"
-FIGURES_DIR = "figures"
-REPORT_FILE = "report.html"
-_LEGACY_FILES = {"run.json": "recommender", "molecules.json": "molecules"}  # run formats of earlier aekit
 
 
 class RunInterrupted(KeyboardInterrupt):
     """Training was interrupted (Ctrl-C); the message says where the run is and how to continue it."""
-
-
-@dataclass
-class Run:
-    """A trained run of any kind: what :func:`train_run` produced or :func:`load_run` read back.
-
-    Attributes
-    ----------
-    path : Path
-        The run directory.
-    config : RunConfig
-        ``config.kind`` is the run kind.
-    model : nn.Module
-        Trained, in eval mode (the best epoch when early stopping restored it).
-    history : History
-    metrics : dict
-        The contents of ``metrics.json``.
-    state : any
-        The kind's task data (e.g. a recommender's split and ids); None for autoencoders.
-    """
-
-    path: Path
-    config: RunConfig
-    model: Any
-    history: History
-    metrics: dict[str, Any] = field(default_factory=dict)
-    state: Any = None
-
-    @property
-    def kind(self) -> str:
-        return self.config.kind
-
-
-RunResult = Run  # the name train_run's result had before every kind shared it
 
 
 @dataclass
@@ -252,7 +208,7 @@ def _write(job: _Job, figures: bool) -> Run:
     run.metrics = {**job.kind.evaluate(run, job.data), **job.prepared.sizes, **training_stats(trainer)}
     write_json(plan.write_to / METRICS_FILE, run.metrics)
     if figures:
-        _plot(run, job.data, shown_as=plan.target)
+        draw_run(run, job.data, shown_as=plan.target)
     run.path = finish_output(plan)
     return run
 
@@ -307,113 +263,4 @@ def training_stats(trainer: Trainer) -> dict[str, Any]:
     }
 
 
-# ------------------------------------------------------------------------------ saved runs
-def load_run(path: str | Path) -> Run:
-    """Read back a trained run of any kind: its config, model, history, metrics and task data.
-
-    Parameters
-    ----------
-    path : str or Path
-        A directory written by :func:`train_run` (or ``aekit train``,
-        ``aekit recommend train``, ``aekit molecules train``).
-
-    Returns
-    -------
-    Run
-
-    Raises
-    ------
-    RunError
-        Not a run directory, a run without a trained model, or a run directory
-        of an earlier aekit format (the message says how to make a new one).
-    aekit.ModelFileError
-        A damaged model or task data file, naming it.
-    """
-    path = Path(path)
-    for name, kind in _LEGACY_FILES.items():
-        if (path / name).is_file() and not (path / CONFIG_FILE).is_file():
-            raise RunError(f"{path}: a {kind} run in the format of an earlier aekit ({name}); train it again with "
-                           f"{run_kind(kind).command} to get the one run format")
-    if not (path / CONFIG_FILE).is_file():
-        raise RunError(f"{path}: not an aekit run directory ({CONFIG_FILE} not found)")
-    cfg = RunConfig.from_file(path / CONFIG_FILE)
-    if not (path / MODEL_DIR).is_dir():
-        raise RunError(f"{path}: has no trained model ({MODEL_DIR}/ not found); did training finish?")
-    state = run_kind(cfg.kind).load_state(path / DATA_DIR, cfg)
-    return Run(path, cfg, load_model(path / MODEL_DIR), History(read_history(path)), _read_metrics(path), state)
-
-
-def read_run(run: str | Path) -> tuple[RunConfig, Any]:
-    """The config and trained model of a finished run directory (see :func:`load_run` for all of it)."""
-    loaded = load_run(run)
-    return loaded.config, loaded.model
-
-
-def evaluate_run(run: str | Path, data: Any = None) -> dict[str, Any]:
-    """Recompute the held-out metrics of a saved run of any kind; update ``metrics.json``.
-
-    Parameters
-    ----------
-    run : str or Path
-        A directory written by :func:`train_run`.
-    data : any, optional
-        Pre-loaded data (default: what the run's config describes, or its saved task data).
-
-    Returns
-    -------
-    dict
-        The updated contents of ``metrics.json``.
-    """
-    loaded = load_run(run)
-    metrics = {**loaded.metrics, **run_kind(loaded.kind).evaluate(loaded, data)}
-    write_json(loaded.path / METRICS_FILE, metrics)
-    return metrics
-
-
-def _read_metrics(run: Path) -> dict[str, Any]:
-    try:
-        doc = read_json(run / METRICS_FILE)
-    except ModelFileError:
-        return {}
-    return doc if isinstance(doc, dict) else {}
-
-
-def read_history(run: str | Path) -> list[dict[str, Any]]:
-    """Rows of ``history.csv`` (empty if there is none)."""
-    path = Path(run) / HISTORY_FILE
-    if not path.is_file():
-        return []
-    return pd.read_csv(path).to_dict("records")
-
-
-def plot_run(run: str | Path, data: Any = None) -> list[Path]:
-    """Redraw every figure of a saved run into ``figures/`` and rewrite ``report.html``.
-
-    Parameters
-    ----------
-    run : str or Path
-    data : any, optional
-        Pre-loaded data (default: what the run's config describes, or its saved task data).
-
-    Returns
-    -------
-    list of Path
-        The PNG files written.
-    """
-    loaded = load_run(run)
-    return _plot(loaded, data, shown_as=loaded.path)
-
-
-def _plot(run: Run, data: Any, shown_as: Path) -> list[Path]:
-    """Figures and report of ``run``, whose report calls its directory ``shown_as`` (where it will live)."""
-    from aekit.runs.figures import draw_loss, write_run_report
-
-    history = read_history(run.path)
-    directory = run.path / FIGURES_DIR
-    paths = draw_loss(directory, history, run.config.model_name) + run_kind(run.kind).figures(run, directory, data)
-    write_run_report(run.path, run.config, _read_metrics(run.path), history, paths, shown_as=shown_as)
-    return paths
-
-
-__all__ = ["Run", "RunInterrupted", "RunResult", "evaluate_run", "load_run", "plot_run", "read_history", "read_run",
-           "train_run", "training_stats"]
+__all__ = ["RunInterrupted", "train_run", "training_stats"]

@@ -25,7 +25,7 @@ from aekit.registry import Registry
 
 if TYPE_CHECKING:
     from aekit.runs.config import RunConfig
-    from aekit.runs.engine import Run
+    from aekit.runs.run import Run
 
 DATA_DIR = "data"  # where a run keeps its task data
 

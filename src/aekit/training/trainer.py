@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ContextManager, Optional, Sequence
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -20,6 +19,7 @@ from aekit.errors import ModelFileError, TrainingDivergedError
 from aekit.training.callbacks import Callback, Checkpoint, EarlyStopping, KLAnnealing, ProgressBar
 from aekit.training.checkpoint import STATE_FILE, TENSORS_FILE
 from aekit.training.config import TrainConfig
+from aekit.training.data import as_tensors
 from aekit.training.distributed import bf16_supported, device_of, native_bf16
 from aekit.training.history import History
 from aekit.training.schedules import SCHEDULES
@@ -35,37 +35,6 @@ class StepOutput:
 
     loss: torch.Tensor
     terms: dict[str, torch.Tensor]
-
-
-def as_tensors(data: Any, where: str = "data") -> tuple[Any, Optional[torch.Tensor]]:
-    """(x, y) from an array, a tensor, a row source or an (x, y) pair.
-
-    Arrays become contiguous float32 tensors, refused with a :class:`~aekit.DataError`
-    naming ``where`` and the index of the first NaN or infinite value (a NaN would
-    otherwise surface as a diverged loss). Any other object with ``__len__``
-    and ``__getitem__(LongTensor) -> Tensor`` is used as is, so data that must
-    not be densified whole (e.g. :class:`aekit.data.SparseRows`) is densified
-    one batch at a time.
-    """
-    from aekit.data.checks import check_finite
-
-    x, y = data if isinstance(data, (tuple, list)) and len(data) == 2 else (data, None)
-    if isinstance(x, torch.Tensor):
-        x = x.float().contiguous()
-    elif isinstance(x, (np.ndarray, list)):
-        x = torch.as_tensor(np.asarray(x, dtype=np.float32)).contiguous()
-    elif not (hasattr(x, "__len__") and hasattr(x, "__getitem__")):
-        raise TypeError(f"cannot train on {type(x).__name__}: pass an array, a tensor or an object with __len__ and __getitem__")
-    if isinstance(x, torch.Tensor):
-        check_finite(x, where)
-    if y is not None:
-        check_finite(y, f"{where} labels")
-    yt = None if y is None else torch.as_tensor(np.asarray(y)).long()
-    if yt is not None and len(yt) != len(x):
-        raise ValueError(f"x has {len(x)} rows but y has {len(yt)}")
-    if len(x) == 0:
-        raise ValueError("no training examples")
-    return x, yt
 
 
 class Trainer:
