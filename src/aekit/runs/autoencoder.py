@@ -1,0 +1,175 @@
+"""The ``autoencoder`` run kind: an autoencoder preset on images, arrays or tables (``aekit train``).
+
+Its data section, :class:`DataConfig`, names a dataset or a file; the data
+decides the model's input shape (and, for data outside [0, 1], standardised
+inputs with MSE). The test split comes from the dataset (or a seeded split of
+the file), so a run keeps no task data of its own: evaluation reloads it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import numpy as np
+import torch
+
+from aekit.config import FRACTION, OPEN_FRACTION, ROWS, SEED, Config
+from aekit.data import DataSplits, list_datasets, load_data
+from aekit.data.splits import random_split
+from aekit.errors import ConfigError
+from aekit.metrics import evaluate_model, in_unit_range
+from aekit.models.autoencoder import Autoencoder
+from aekit.models.config import ModelConfig
+from aekit.models.losses import LOSSES
+from aekit.models.presets import MODELS
+from aekit.runs.kinds import Prepared, RunKind
+
+
+@dataclass
+class DataConfig(Config):
+    """Where the examples of a run come from and how they are split."""
+
+    dataset: str = "fashion-mnist"  # a name from aekit.data.list_datasets(), or a .npy/.npz/.csv/.parquet/IDX file
+    train_size: Optional[Annotated[int, ROWS]] = None  # use only the first N training examples (quick runs)
+    test_size: Optional[Annotated[int, ROWS]] = None  # use only the first N test examples
+    val_fraction: Annotated[float, FRACTION] = 0.1  # share of the training examples held out for validation and early stopping
+    test_fraction: Annotated[float, OPEN_FRACTION] = 0.2  # share held out as the test set for files that have no split of their own
+    split_seed: Annotated[int, SEED] = 0  # seed of that test split (kept apart from the training seed so the test set never moves)
+    label: Optional[str] = None  # label column of a table (colours the latent map)
+    columns: Optional[tuple[str, ...]] = None  # feature columns of a table (default: all but the label)
+    data_dir: Optional[str] = None  # directory searched first for named datasets
+    download: bool = True  # allow downloading named datasets that are not found locally
+
+
+def load_run_data(cfg: DataConfig) -> DataSplits:
+    """Load the train and test examples a :class:`DataConfig` describes.
+
+    Images get a channel axis ``(N, 1, H, W)``; tables stay ``(N, D)``; the
+    first ``train_size``/``test_size`` rows are kept when those are set.
+    """
+    splits = load_data(cfg.dataset, cfg.test_fraction, cfg.split_seed, label=cfg.label,
+                       columns=list(cfg.columns) if cfg.columns else None,
+                       data_dir=cfg.data_dir, download=cfg.download)
+    x_train, x_test = _with_channel(splits.x_train), _with_channel(splits.x_test)
+    if x_train.shape[1:] != x_test.shape[1:]:
+        raise ConfigError(f"dataset: train rows have shape {x_train.shape[1:]} but test rows {x_test.shape[1:]}")
+    cut = lambda a, n: a if a is None or n is None else a[:n]  # noqa: E731
+    return dataclasses.replace(
+        splits, x_train=cut(x_train, cfg.train_size), y_train=cut(splits.y_train, cfg.train_size),
+        x_test=cut(x_test, cfg.test_size), y_test=cut(splits.y_test, cfg.test_size),
+    )
+
+
+def _with_channel(x: np.ndarray) -> np.ndarray:
+    if x.ndim == 3:
+        return x[:, None]  # (N, H, W) -> (N, 1, H, W)
+    if x.ndim not in (2, 4):
+        raise ConfigError(f"dataset: expected rows (N, D) or images (N, C, H, W), got shape {x.shape}")
+    return x
+
+
+def data_defaults(splits: DataSplits, chosen: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Model fields implied by the data: its shape, and for data outside [0, 1]
+    standardised inputs with a linear output and MSE (BCE needs [0, 1]).
+
+    ``chosen`` holds the model fields the user set (config file, flags). A chosen
+    loss that needs a range (``bce``) is not silently standardised: the preset's
+    scaler stays, so the run refuses data outside the range by name, and the
+    output activation follows that loss.
+    """
+    fields: dict[str, Any] = {"input_shape": tuple(int(d) for d in splits.x_train.shape[1:])}
+    if in_unit_range(splits.x_train):
+        return fields
+    loss = LOSSES.get(chosen["loss"]) if (chosen or {}).get("loss") in LOSSES else LOSSES.get("mse")
+    fields.update(loss="mse", output_activation=loss.output_activation or "linear")
+    if loss.target_range == (-math.inf, math.inf):
+        fields["scaler"] = "standard"
+    return fields
+
+
+def check_data_fits_model(cfg: ModelConfig, x: np.ndarray, where: str) -> None:
+    """Refuse training data the model's loss cannot use (e.g. 0..255 pixels for ``bce``), before any file is written.
+
+    The model built on the "meta" device allocates nothing; only its own
+    :meth:`~aekit.Autoencoder.check_inputs` runs on ``x``.
+    """
+    with torch.device("meta"):
+        model = Autoencoder(cfg)
+    model.check_inputs(x, where)
+
+
+def split_validation(x: np.ndarray, y: Optional[np.ndarray], fraction: float, seed: int):
+    """Hold out a seeded random ``fraction`` of the rows: ((x, y) train, (x, y) val or None)."""
+    tr, va = random_split(len(x), fraction, seed)
+    if not (len(tr) and len(va)):
+        return (x, y), None
+    pick = lambda a, i: None if a is None else a[i]  # noqa: E731
+    return (x[tr], pick(y, tr)), (x[va], pick(y, va))
+
+
+def _dataset_spec(spec: str) -> str:
+    """Registered names stay names; files become absolute paths so a saved config works from anywhere."""
+    if spec in list_datasets() or not Path(spec).exists():
+        return spec
+    return str(Path(spec).resolve())
+
+
+def _labels(cfg: Any, y: Optional[np.ndarray]) -> Optional[np.ndarray]:
+    """Labels go to the model only when it is conditioned on them."""
+    return y if cfg.model.num_classes and y is not None else None
+
+
+class AutoencoderKind(RunKind):
+    """An autoencoder preset trained on a dataset, an array file or a table."""
+
+    name = "autoencoder"
+    command = "aekit train"
+    sections = {"data": DataConfig}
+    data_owned = ("input_shape",)
+
+    def check_preset(self, name: str) -> None:
+        family = MODELS.get(name).family
+        if family != "autoencoder":
+            raise ConfigError(f"model: {name!r} is a {family} preset; aekit train trains autoencoders "
+                              "(see aekit models; molecules: aekit molecules train)")
+
+    def load(self, sections: dict[str, Config], model_name: str) -> DataSplits:
+        data = sections["data"]
+        sections["data"] = data.replace(dataset=_dataset_spec(data.dataset))
+        return load_run_data(sections["data"])
+
+    def implied(self, sections: dict[str, Config], data: DataSplits, chosen: dict[str, Any]) -> dict[str, Any]:
+        return data_defaults(data, chosen)
+
+    def check(self, cfg: Any, data: DataSplits) -> None:
+        check_data_fits_model(cfg.model, data.x_train, f"{cfg.data.dataset}: training data")
+
+    def prepare(self, cfg: Any, data: DataSplits) -> Prepared:
+        train, val = split_validation(data.x_train, _labels(cfg, data.y_train), cfg.data.val_fraction, cfg.train.seed)
+        torch.manual_seed(cfg.train.seed)  # initial weights depend on the seed alone
+        model = Autoencoder(cfg.model, preset=cfg.model_name)
+        model.scaler.fit(train[0])
+        sizes = {"train_examples": len(train[0]), "val_examples": 0 if val is None else len(val[0])}
+        return Prepared(model, train, val, sizes=sizes)
+
+    def evaluate(self, run: Any, data: Optional[DataSplits] = None) -> dict[str, Any]:
+        splits = data if data is not None else load_run_data(run.config.data)
+        metrics = evaluate_model(run.model, splits.x_test, _labels(run.config, splits.y_test))
+        return {"model_name": run.config.model_name, "dataset": run.config.data.dataset,
+                "test_examples": len(splits.x_test), "code_shape": [int(d) for d in run.model.code_shape], **metrics}
+
+    def figures(self, run: Any, directory: Path, data: Optional[DataSplits] = None) -> list[Path]:
+        from aekit.runs.figures import draw_model_figures
+
+        splits = data if data is not None else load_run_data(run.config.data)
+        return draw_model_figures(directory, run.model, splits, seed=run.config.train.seed)
+
+
+KIND = AutoencoderKind()
+
+__all__ = ["KIND", "AutoencoderKind", "DataConfig", "check_data_fits_model", "data_defaults", "load_run_data",
+           "split_validation"]
