@@ -22,7 +22,6 @@ complete ``RUN.aekit-new`` is moved into place; failing that, a lone
 """
 
 from __future__ import annotations
-from aekit.errors import RunError
 
 import json
 import shutil
@@ -32,8 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from aekit._version import __version__
-from aekit.io import fsync_directory, output_errors
-from aekit.io import write_json
+from aekit.errors import RunError
+from aekit.io import fsync_directory, output_errors, write_json
 
 __all__ = ["MARKER_FILE", "OutputPlan", "RunError", "finish_output", "is_run_directory", "plan_output",
            "plan_resume", "read_run_marker", "recover_directory", "remove_run_directory", "replace_directory",
