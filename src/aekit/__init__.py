@@ -19,7 +19,7 @@ from aekit.models.config import ModelConfig
 from aekit.models.corruption import corrupt
 from aekit.models.families import load_model
 from aekit.models.presets import create_model, get_recipe, list_models, model_config, register_model
-from aekit.runs.engine import RunResult, evaluate_run, plot_run, train_run
+from aekit.runs.engine import RunResult, evaluate_run, load_run, plot_run, train_run
 from aekit.training.callbacks import Callback, Checkpoint, EarlyStopping, ProgressBar
 from aekit.training.config import TrainConfig
 from aekit.training.trainer import History, Trainer, fit
@@ -54,6 +54,7 @@ __all__ = [
     "load_data",
     "load_dataset",
     "load_model",
+    "load_run",
     "model_config",
     "plot_run",
     "register_model",

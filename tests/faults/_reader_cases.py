@@ -34,7 +34,7 @@ from aekit.errors import ConfigError, DataError, ModelFileError
 from aekit.models.config import ModelConfig
 from aekit.models.sequence import SequenceVAE, SequenceVAEConfig
 from aekit.models.tokenizer import SmilesTokenizer
-from aekit.molecules import runs as mol_runs
+from aekit.molecules import train_run as train_molecules
 from aekit.molecules.io import read_molecules
 from aekit.recommend import movielens
 from aekit.runs.autoencoder import DataConfig
@@ -65,7 +65,11 @@ def _pristine(kind: str) -> Path:
         ratings = aekit.data.ratings.synthetic_ratings(n_users=40, n_items=20, mean_items=6).ratings
         rec.train(ratings, "i-autorec", epochs=1, latent_dim=4, hidden=[8]).save(where / "run")
     elif kind == "molecules":
-        mol_runs.train_run(SMILES, "fingerprint", where / "run", epochs=1, settings={"n_bits": 64, "latent_dim": 4})
+        train_molecules(SMILES, "fingerprint", where / "run", epochs=1, n_bits=64, hidden=(8,), latent_dim=4,
+                        figures=False, progress=False)
+    elif kind == "molecules-vae":
+        train_molecules(SMILES, "smiles-vae", where / "run", epochs=1, embed_dim=4, hidden=8, latent_dim=2,
+                        figures=False, progress=False)
     elif kind == "checkpoint":
         trainer = Trainer(_tiny_model(), TrainConfig(epochs=1, batch_size=8), checkpoint_dir=where / "run", progress=False)
         trainer.fit(IMAGES[:, None] / 255.0)
@@ -181,6 +185,11 @@ def _state_shapes(model: torch.nn.Module) -> tuple:
     return tuple((k, tuple(v.shape)) for k, v in model.state_dict().items())
 
 
+def _molecule_run(run: Any) -> tuple:
+    # a flipped character inside a SMILES keeps the shape: the molecules are counted, not parsed, on reading
+    return run.kind, run.config.model_name, _state_shapes(run.model), len(run.state.train), len(run.state.test)
+
+
 # ----------------------------------------------------------------------------- the table
 @dataclass(frozen=True)
 class Reader:
@@ -218,7 +227,8 @@ READERS = [
     Reader("load_model", _model_dir, aekit.load_model, _state_shapes),
     Reader("load_model (sequence VAE)", _smiles_vae, aekit.load_model, _state_shapes),
     Reader("recommend load_run", lambda d: _copy("recommend", d), rec.load_run, lambda r: _state_shapes(r.estimator.model_)),
-    Reader("molecules load_run", lambda d: _copy("molecules", d), mol_runs.load_run, lambda r: (r.kind, _state_shapes(r.model))),
+    Reader("molecules load_run", lambda d: _copy("molecules", d), aekit.load_run, _molecule_run),
+    Reader("molecules load_run (smiles-vae)", lambda d: _copy("molecules-vae", d), aekit.load_run, _molecule_run),
     Reader("read_config_file .yaml", lambda d: _config(d, ".yaml"), read_config_file, lambda c: type(c), True),
     Reader("read_config_file .json", lambda d: _config(d, ".json"), read_config_file, lambda c: type(c), True),
     Reader("RunConfig.from_file", lambda d: _config(d, ".yaml"), RunConfig.from_file, lambda c: type(c), True),
