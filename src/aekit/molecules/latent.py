@@ -61,19 +61,20 @@ def query_smiles(smiles: str) -> str:
     return Chem.MolToSmiles(mol)
 
 
-def fingerprints(run: Any, smiles: Sequence[str], where: str = "molecules") -> np.ndarray:
-    """Morgan bits (N, n_bits) of valid SMILES, with the run's radius and length (uint8 0/1)."""
-    return fingerprint_bits(molecule_run(run).config.features, parse_mols(list(smiles), where))
+def fingerprints(run: Any, smiles: str | Sequence[str], where: str = "molecules") -> np.ndarray:
+    """Morgan bits (N, n_bits) of valid SMILES (one string: N = 1), with the run's radius and length (uint8 0/1)."""
+    return fingerprint_bits(molecule_run(run).config.features, parse_mols(_as_list(smiles), where))
 
 
-def codes(run: Any, smiles: Sequence[str], where: str = "molecules") -> np.ndarray:
+def codes(run: Any, smiles: str | Sequence[str], where: str = "molecules") -> np.ndarray:
     """Latent codes (N, k) of valid SMILES (canonicalised first, as the run's molecules are).
 
     Parameters
     ----------
     run : Run or path
         A molecules run.
-    smiles : sequence of str
+    smiles : str or sequence of str
+        SMILES; one string is one molecule.
     where : str, default "molecules"
         Named in the error about an invalid SMILES.
 
@@ -85,12 +86,16 @@ def codes(run: Any, smiles: Sequence[str], where: str = "molecules") -> np.ndarr
     from rdkit import Chem
 
     run = molecule_run(run)
-    mols = parse_mols(list(smiles), where)
+    mols = parse_mols(_as_list(smiles), where)
     canonical = [Chem.MolToSmiles(m) for m in mols]
     spec, features = _input(run), run.config.features
     parts = [spec.codes(run.model, features, canonical[i:i + BATCH], mols[i:i + BATCH])
              for i in range(0, len(mols), BATCH)]
     return np.concatenate(parts) if parts else np.zeros((0, *run.model.code_shape), dtype=np.float32)
+
+
+def _as_list(smiles: str | Sequence[str]) -> list[str]:
+    return [smiles] if isinstance(smiles, str) else list(smiles)  # one SMILES is one molecule, not its characters
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
