@@ -186,11 +186,12 @@ def test_a_misnamed_table_gets_a_hint_about_its_separator(tmp_path):
         read_molecules(tmp_path / "mols.csv")
 
 
-def test_molecules_cli_reports_the_layout(tmp_path, capsys):
+def test_molecule_runs_record_the_layout(tmp_path):
     (tmp_path / "mols.tsv").write_text("smiles\n" + "\n".join(SMILES * 4) + "\n")
-    status = main(["molecules", "train", str(tmp_path / "mols.tsv"), "--out", str(tmp_path / "run"), "--epochs", "1",
-                   "--n-bits", "64", "--latent-dim", "2"])
-    assert status == 0 and f"from {tmp_path / 'mols.tsv'} (tab-separated)" in capsys.readouterr().out
+    status = main(["molecules", "train", "--model", "fingerprint", "--dataset", str(tmp_path / "mols.tsv"), "--out",
+                   str(tmp_path / "run"), "--epochs", "1", "--n-bits", "64", "--latent-dim", "2", "--no-figures"])
+    state = aekit.load_run(tmp_path / "run").state
+    assert status == 0 and (state.source, state.layout) == (str(tmp_path / "mols.tsv"), "tab-separated")
 
 
 @pytest.mark.parametrize("ext, sep", [(".tsv", "\t"), (".tab", "\t"), (".csv", ",")])

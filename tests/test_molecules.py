@@ -1,8 +1,10 @@
-"""Tests of aekit.molecules: input reporting, fingerprints, tokenizer, SMILES VAE, metrics, downloads, CLI."""
+"""Tests of aekit.molecules: input reporting, fingerprints, tokenizer, SMILES VAE, metrics, downloads.
+
+Molecule runs (the run kind, its CLI, saving and loading) are tested in test_molecule_runs.py.
+"""
 
 from __future__ import annotations
 
-import argparse
 import csv
 import hashlib
 import http.server
@@ -27,9 +29,6 @@ from aekit.molecules import (  # noqa: E402
     SequenceVAE,
     SequenceVAEConfig,
     SmilesTokenizer,
-    add_cli,
-    evaluate_run,
-    load_run,
     morgan_fingerprints,
     parse_smiles,
     read_molecules,
@@ -109,17 +108,6 @@ def test_fingerprints_and_tanimoto_match_rdkit():
     np.testing.assert_allclose(tanimoto_matrix(bits, bits), expected, atol=1e-6)
 
 
-def test_fingerprint_autoencoder_reconstructs_the_known_set(drugs_csv, tmp_path):
-    # the all-zeros guess already scores ~0.97 bit accuracy but Tanimoto 0, so both are required
-    run = train_run(read_molecules(drugs_csv), "fingerprint", tmp_path / "fp", test_fraction=0.2,
-                    settings={"n_bits": 1024, "hidden": (256,), "latent_dim": 32}, epochs=40, batch_size=8)
-    result = evaluate_run(load_run(tmp_path / "fp"), k=5)
-    assert result["train"]["bit_accuracy"] >= 0.995 and result["train"]["tanimoto"] >= 0.9
-    assert result["overlap@5"] > result["random_overlap@5"]
-    assert set(result["property_r2"]) == {"latent", "fingerprint"}
-    np.testing.assert_allclose(load_run(tmp_path / "fp").codes(["CCO"]), run.codes(["CCO"]), atol=1e-6)
-
-
 # --------------------------------------------------------------- tokenizer
 def test_tokenizer_round_trip():
     smiles = list(KNOWN_DRUGS.values()) + ["[NH4+].[Cl-]", "BrCCCl", "C%12CC%12", "F/C=C/F", "[13CH3]O"]
@@ -152,12 +140,14 @@ def test_smiles_vae_trains_and_save_load_is_exact(tmp_path):
     assert len(model.interpolate("CCO", "OCCO", steps=3)) == 3
 
 
-def test_the_default_smiles_vae_keeps_its_code_in_use():
+def test_the_default_smiles_vae_keeps_its_code_in_use(tmp_path):
     # with beta = 1 the decoder ignores the code and becomes a language model (exact reconstruction
     # of these 24 drugs: 0.04); the default weighs the KL term so codes still carry the molecule
     ms = parse_smiles(list(KNOWN_DRUGS.values())[:24])
     small = {"hidden": 64, "embed_dim": 32, "latent_dim": 16}
-    run = train_run(ms, "smiles-vae", test_fraction=0.0, seed=0, epochs=150, batch_size=8, settings=small)
+    run = train_run(ms, "smiles-vae", tmp_path / "vae", test_fraction=0.0, seed=0, epochs=150, batch_size=8,
+                    figures=False, progress=False, **small)
+    assert run.model.config.beta == aekit.model_config("smiles-vae").beta == 0.2
     assert reconstruction_accuracy(ms.smiles, run.model.reconstruct(ms.smiles))["exact"] >= 0.5
 
 
@@ -219,37 +209,3 @@ def test_public_set_checksum_mismatch_leaves_no_file(server, tmp_path, monkeypat
         _spec(base, "0" * 32).load(sha256=hashlib.sha256(payload).hexdigest())
     cache = tmp_path / "cache" / "aekit" / "tiny-set"
     assert not cache.exists() or list(cache.iterdir()) == []
-
-
-# --------------------------------------------------------------------- CLI
-def _cli(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="aekit")
-    add_cli(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(argv)
-    return args.func(args)
-
-
-def test_cli_train_refuses_invalid_rows_unless_skipped(mixed_csv, tmp_path, capsys):
-    assert _cli(["molecules", "train", str(mixed_csv), "--out", str(tmp_path / "r"), "--epochs", "1"]) == 2
-    err = capsys.readouterr().err
-    assert "row 2: 'C1CC'" in err and "row 5: 'xyz'" in err and not (tmp_path / "r").exists()
-    argv = ["molecules", "train", str(mixed_csv), "--out", str(tmp_path / "r"), "--epochs", "1", "--n-bits", "256",
-            "--skip-invalid", "--test-fraction", "0"]
-    assert _cli(argv) == 0
-    assert "row 4: 'C(C)(C)(C)(C)C'" in capsys.readouterr().err
-    assert _cli(["molecules", "similar", str(tmp_path / "r"), "CCO", "-k", "2"]) == 0
-    assert "overlap@2" in capsys.readouterr().out
-    assert _cli(["molecules", "sample", str(tmp_path / "r"), "-n", "3"]) == 2  # not a VAE run
-    assert _cli(["molecules", "similar", str(tmp_path / "r"), "C1CC"]) == 2
-
-
-def test_cli_vae_train_sample_evaluate(drugs_csv, tmp_path, capsys):
-    run = tmp_path / "vae"
-    assert _cli(["molecules", "train", str(drugs_csv), "--kind", "smiles-vae", "--out", str(run), "--epochs", "1",
-                 "--latent-dim", "4"]) == 0
-    assert _cli(["molecules", "sample", str(run), "-n", "5", "--seed", "0"]) == 0
-    lines = capsys.readouterr().out.strip().splitlines()[-5:]
-    assert len(lines) == 5 and all(line.rsplit("\t", 1)[1] in ("valid", "invalid") for line in lines)
-    assert _cli(["molecules", "evaluate", str(run), "--n-samples", "10", "-k", "3"]) == 0
-    result = json.loads(capsys.readouterr().out)
-    assert result["samples"]["n"] == 10 and 0 <= result["train"]["per_token"] <= 1

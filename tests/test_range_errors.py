@@ -52,7 +52,10 @@ CLI_CASES = [
      "[-1000000000000, 1000000000000]", "nan"),
     (["molecules", "similar", "{tmp}/run", "CCO", "-k", "-5"], "-k", "[1, 1000000]", "-5"),
     (["molecules", "sample", "{tmp}/run", "-n", "-1"], "-n", "[1, 1000000]", "-1"),
-    (["molecules", "train", "{tmp}/m.csv", "--out", "{tmp}/r", "--epochs", "0"], "--epochs", INT_RANGES["epochs"], "0"),
+    (["molecules", "train", "--dataset", "{tmp}/m.csv", "--out", "{tmp}/r", "--epochs", "0"], "--epochs",
+     INT_RANGES["epochs"], "0"),
+    (["molecules", "evaluate", "{tmp}/run", "--n-samples", "0"], "--n-samples", "[1, 1000000]", "0"),
+    (["molecules", "sample", "{tmp}/run", "--temperature", "101"], "--temperature", "[0, 100]", "101"),
     (["denoise", "{tmp}/run", "--level", "-1"], "--level", "[0, 10]", "-1"),
     (["denoise", "{tmp}/run", "-n", "-1"], "-n", "[1, 1099511627776]", "-1"),
     (["compress", "{tmp}/run", "{tmp}/x.npy", "-o", "{tmp}/x.aez", "--bits", "0"], "--bits", "[1, 10]", "0"),
@@ -153,10 +156,10 @@ def test_recommend_train_refuses_bad_epochs_and_seed():
         rec.train(ratings, "mult-dae", min_clicks=0, epochs=1)
 
 
-def test_molecules_similar_refuses_k_out_of_range():
+def test_molecules_similar_refuses_k_out_of_range(tmp_path):
     pytest.importorskip("rdkit")
-    run = train_run(["CCO", "CCN", "CCC", "CC(=O)O", "c1ccccc1", "CCOC"], "fingerprint", test_fraction=0.0,
-                    epochs=1, settings={"n_bits": 64, "latent_dim": 4})
+    run = train_run(["CCO", "CCN", "CCC", "CC(=O)O", "c1ccccc1", "CCOC"], "fingerprint", tmp_path / "run",
+                    test_fraction=0.0, epochs=1, n_bits=64, latent_dim=4, figures=False, progress=False)
     for k in (-5, 0):
         with pytest.raises(aekit.ConfigError, match=rf"k: must be an integer in \[1, 1000000\], got {k}"):
             similar(run, "CCO", k=k)

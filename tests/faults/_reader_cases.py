@@ -34,7 +34,7 @@ from aekit.errors import ConfigError, DataError, ModelFileError
 from aekit.models.config import ModelConfig
 from aekit.models.sequence import SequenceVAE, SequenceVAEConfig
 from aekit.models.tokenizer import SmilesTokenizer
-from aekit.molecules import runs as mol_runs
+from aekit.molecules import train_run as train_molecules
 from aekit.molecules.io import read_molecules
 from aekit.recommend import movielens
 from aekit.runs.autoencoder import DataConfig
@@ -65,7 +65,11 @@ def _pristine(kind: str) -> Path:
         ratings = aekit.data.ratings.synthetic_ratings(n_users=40, n_items=20, mean_items=6).ratings
         rec.train(ratings, "i-autorec", epochs=1, latent_dim=4, hidden=[8], out=where / "run", figures=False)
     elif kind == "molecules":
-        mol_runs.train_run(SMILES, "fingerprint", where / "run", epochs=1, settings={"n_bits": 64, "latent_dim": 4})
+        train_molecules(SMILES, "fingerprint", where / "run", epochs=1, n_bits=64, hidden=(8,), latent_dim=4,
+                        figures=False, progress=False)
+    elif kind == "molecules-vae":
+        train_molecules(SMILES, "smiles-vae", where / "run", epochs=1, embed_dim=4, hidden=8, latent_dim=2,
+                        figures=False, progress=False)
     elif kind == "checkpoint":
         trainer = Trainer(_tiny_model(), TrainConfig(epochs=1, batch_size=8), checkpoint_dir=where / "run", progress=False)
         trainer.fit(IMAGES[:, None] / 255.0)
@@ -186,6 +190,11 @@ def _recommender_shapes(run: Any) -> tuple:
     return _state_shapes(run.model), state.seen.shape, state.split.train.shape, len(state.split.test_rating)
 
 
+def _molecule_run(run: Any) -> tuple:
+    # a flipped character inside a SMILES keeps the shape: the molecules are counted, not parsed, on reading
+    return run.kind, run.config.model_name, _state_shapes(run.model), len(run.state.train), len(run.state.test)
+
+
 # ----------------------------------------------------------------------------- the table
 @dataclass(frozen=True)
 class Reader:
@@ -225,7 +234,8 @@ READERS = [
     # the recommender kind's own files (RUN/data/), read through aekit.load_run of the whole run
     Reader("recommender run data/", lambda d: _copy("recommend", d) / "data", lambda p: aekit.load_run(p.parent),
            _recommender_shapes),
-    Reader("molecules load_run", lambda d: _copy("molecules", d), mol_runs.load_run, lambda r: (r.kind, _state_shapes(r.model))),
+    Reader("molecules load_run", lambda d: _copy("molecules", d), aekit.load_run, _molecule_run),
+    Reader("molecules load_run (smiles-vae)", lambda d: _copy("molecules-vae", d), aekit.load_run, _molecule_run),
     Reader("read_config_file .yaml", lambda d: _config(d, ".yaml"), read_config_file, lambda c: type(c), True),
     Reader("read_config_file .json", lambda d: _config(d, ".json"), read_config_file, lambda c: type(c), True),
     Reader("RunConfig.from_file", lambda d: _config(d, ".yaml"), RunConfig.from_file, lambda c: type(c), True),

@@ -84,10 +84,10 @@ ALL_COMMANDS: tuple[Command, ...] = (
     Command("recommend train", "train a recommender on ratings and write a run directory", "aekit.cli.training:train_command", trains="recommender"),
     Command("recommend evaluate", "metrics of a recommender run and baselines on its held-out data", "aekit.recommend.cli:evaluate_command", "aekit.recommend.cli:EvaluateOptions"),
     Command("recommend top-k", "the k best items for a user, or for a new user from --items", "aekit.recommend.cli:top_k_command", "aekit.recommend.cli:TopKOptions"),
-    Command("molecules train", "train a fingerprint autoencoder or SMILES VAE and write a run directory", "aekit.molecules.cli:legacy_command"),
-    Command("molecules similar", "nearest training molecules in latent space vs exact Tanimoto", "aekit.molecules.cli:legacy_command"),
-    Command("molecules sample", "draw SMILES from the prior of a smiles-vae run", "aekit.molecules.cli:legacy_command"),
-    Command("molecules evaluate", "reconstruction, overlap@k, property R^2 and sample quality of a molecule run", "aekit.molecules.cli:legacy_command"),
+    Command("molecules train", "train a fingerprint autoencoder or SMILES VAE and write a run directory", "aekit.cli.training:train_command", trains="molecules"),
+    Command("molecules similar", "nearest training molecules in latent space vs exact Tanimoto", "aekit.molecules.cli:similar_command", "aekit.molecules.cli:SimilarOptions"),
+    Command("molecules sample", "draw SMILES from the prior of a smiles-vae run", "aekit.molecules.cli:sample_command", "aekit.molecules.cli:SampleOptions"),
+    Command("molecules evaluate", "reconstruction, overlap@k, property R^2 and sample quality of a molecule run", "aekit.molecules.cli:evaluate_command", "aekit.molecules.cli:EvaluateOptions"),
 )
 COMMANDS: Registry[Command] = Registry("command")
 for _command in ALL_COMMANDS:

@@ -44,7 +44,7 @@ class SequenceVAEConfig(Config):
     # the code (posterior collapse): on 459 drug analogues, 40 epochs, exact reconstruction of
     # training molecules was 0.013 at beta 1, 0.096 at 0.5, 0.47 at 0.2 and 0.65 at 0.1, while the
     # validity of prior samples fell from 0.81 to 0.77, 0.58 and 0.48
-    beta: Annotated[float, WEIGHT] = 0.2
+    beta: Annotated[float, WEIGHT] = 0.2  # weight of the KL term, scaled further by KL annealing (at 1 the decoder ignores the code)
     word_dropout: Annotated[float, FRACTION] = 0.1  # teacher-forced inputs replaced by <unk> with this probability
 
 

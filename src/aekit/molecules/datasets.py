@@ -99,14 +99,14 @@ class PublicSet:
         if found is not None:
             _check_md5(self, found, remove=False)
             return read_molecules(found, self.smiles_column)
-        places = "\n".join(f"  {d}" for d in search_dirs(self.name, where))
+        places = ", ".join(str(d) for d in search_dirs(self.name, where))
         env = f"AEKIT_SHA256_{self.name.upper().replace('-', '_')}"
         sha256 = sha256 or os.environ.get(env)
         if not download_missing or not sha256:
             why = "download disabled" if not download_missing else (
                 f"no SHA-256 given: none is published for {self.file}, so pass sha256= "
                 f"(or set {env}) with the digest of the copy you trust")
-            raise DataError(f"{self.name}: {self.file} not found in:\n{places}\nand not downloaded ({why})")
+            raise DataError(f"{self.name}: {self.file} not found in {places} and not downloaded ({why})")
         dest = download(list(self.urls), cache_dir(self.name) / self.file, sha256)
         _check_md5(self, dest, remove=True)
         return read_molecules(dest, self.smiles_column)

@@ -20,7 +20,8 @@ from aekit.data.delimited import describe_separator, separator_for, separator_hi
 from aekit.data.errors import not_utf8
 from aekit.errors import DataError
 
-__all__ = ["InvalidRow", "InvalidSmilesError", "MoleculeSet", "parse_smiles", "read_molecules", "mol_from_smiles"]
+__all__ = ["InvalidRow", "InvalidSmilesError", "MoleculeSet", "describe_rows", "mol_from_smiles", "parse_smiles",
+           "read_molecules"]
 
 
 @dataclass(frozen=True)
@@ -36,13 +37,22 @@ class InvalidRow:
 
 
 class InvalidSmilesError(DataError):
-    """Some inputs are not valid molecules; ``.invalid`` lists them by row."""
+    """Some inputs are not valid molecules; ``.invalid`` lists them by row.
 
-    def __init__(self, source: str, invalid: Sequence[InvalidRow]) -> None:
+    The message is one line: the source, the first rows with RDKit's reasons,
+    and ``hint`` (what to do about them), if given.
+    """
+
+    def __init__(self, source: str, invalid: Sequence[InvalidRow], hint: str = "") -> None:
         self.source, self.invalid = source, list(invalid)
-        shown = "\n".join(f"  {r}" for r in self.invalid[:20])
-        more = f"\n  ... and {len(self.invalid) - 20} more" if len(self.invalid) > 20 else ""
-        super().__init__(f"{source}: {len(self.invalid)} invalid molecule(s):\n{shown}{more}")
+        super().__init__(f"{source}: {len(self.invalid)} invalid molecule(s): {describe_rows(self.invalid)}"
+                         + (f"; {hint}" if hint else ""))
+
+
+def describe_rows(rows: Sequence[InvalidRow], shown: int = 20) -> str:
+    """The first ``shown`` rows on one line, separated by '; ' (line breaks in RDKit's reasons removed)."""
+    text = "; ".join(str(r).replace("\n", " ") for r in rows[:shown])
+    return text + (f"; ... and {len(rows) - shown} more" if len(rows) > shown else "")
 
 
 @dataclass

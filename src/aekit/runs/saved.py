@@ -96,11 +96,14 @@ def _read_metrics(run: Path) -> dict[str, Any]:
 
 
 def read_history(run: str | Path) -> list[dict[str, Any]]:
-    """Rows of ``history.csv`` (empty if there is none)."""
+    """Rows of ``history.csv`` (empty if there is none); a damaged file is a :class:`ModelFileError` naming it."""
     path = Path(run) / HISTORY_FILE
     if not path.is_file():
         return []
-    return pd.read_csv(path).to_dict("records")
+    try:
+        return pd.read_csv(path).to_dict("records")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise ModelFileError(f"{path}: not a readable training history ({err})") from None
 
 
 def plot_run(run: str | Path, data: Any = None) -> list[Path]:
