@@ -138,9 +138,8 @@ def add_config_options(parser: argparse.ArgumentParser, cls: type[Config], title
                 kw["nargs"] = "*"
         position = next((m for m in marks[name] if isinstance(m, Positional)), None)
         if position is not None:
-            kw["metavar"] = position.metavar or name.upper()
-            if defaults[name] is not dataclasses.MISSING:
-                kw.update(nargs="?", default=argparse.SUPPRESS)
+            # optional for argparse: a --config file may give it; the config itself refuses it missing
+            kw.update(metavar=position.metavar or name.upper(), nargs="?", default=argparse.SUPPRESS)
             group.add_argument(name, **kw)
             continue
         spelled = next((m.names for m in marks[name] if isinstance(m, Flags)), ("--" + name.replace("_", "-"),))

@@ -104,9 +104,13 @@ def option_owner(name: str, classes: dict[str, type[Config]]) -> str:
 def read_sections(path: str | Path) -> tuple[dict[str, Any], RunKind]:
     """A run config file's sections (each a mapping of known fields) and its kind."""
     raw = read_config_file(path)
-    kind = run_kind(raw.get("kind", DEFAULT_KIND)) if isinstance(raw.get("kind", DEFAULT_KIND), str) else None
-    if kind is None:
-        raise ConfigError(f"{path}: kind: expected a string (a run kind), got {raw['kind']!r}")
+    name = raw.get("kind", DEFAULT_KIND)
+    if not isinstance(name, str):
+        raise ConfigError(f"{path}: kind: expected a string (a run kind), got {name!r}")
+    try:
+        kind = run_kind(name)
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {err}") from None
     if raw.get("model_name") is not None:
         _check_name_type(raw["model_name"], path)
     classes = section_classes(kind, raw.get("model_name"))
