@@ -23,7 +23,7 @@ time on an idle machine. The CPU model, the load average before the start and th
 cores other processes kept busy during the run are printed with the results.
 
 Run:  python benchmarks/bench_anomaly.py [--detector library|sklearn|both] [--score ensemble]
-                                         [--classes 0 1 ...] [--threads 2]
+                                         [--classes 0 1 ...] [--threads 2] [--wait-quiet 600]
 """
 
 from __future__ import annotations
@@ -93,6 +93,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--classes", type=int, nargs="*", default=list(range(10)))
     parser.add_argument("--threads", type=int, default=2, help="torch and BLAS threads (default 2)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--wait-quiet", type=float, default=0.0,
+                        help="wait up to this many seconds for other processes to use < 0.2 cores before starting")
     return parser.parse_args()
 
 
@@ -134,6 +136,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     ds = aekit.load_dataset("fashion-mnist")
     methods = {**DETECTORS[args.detector], **BASELINES}
+    if args.wait_quiet > 0:
+        common.wait_for_quiet(0.2, args.wait_quiet)
     load_before = os.getloadavg()[0]
     with threadpool_limits(args.threads), common.LoadMeter() as load:
         results = run(methods, ds, args)
