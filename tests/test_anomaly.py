@@ -8,11 +8,13 @@ import torch
 
 import aekit
 from aekit.anomaly import (
+    IMAGE_DETECTOR,
     AnomalyEnsemble,
     AnomalyScorer,
     detection_metrics,
     fit_image_detector,
     threshold_from_contamination,
+    train_preset,
 )
 from aekit.cli import main
 
@@ -108,9 +110,24 @@ def test_image_detector_ranks_planted_outliers_first():
     x = _images(100, rng, outliers=10)
     detector = fit_image_detector(x_train, epochs=(3, 2))
     assert [s.score_name for s in detector.scorers] == ["ssim+feature", "feature"]
+    assert [s.model.preset for s in detector.scorers] == [m.preset for m in IMAGE_DETECTOR] == ["vanilla", "conv"]
+    assert detector.scorers[0].model.config.latent_activation == "linear"
     assert detection_metrics((np.arange(100) < 10).astype(int), detector.score(x))["auroc"] > 0.9
     with pytest.raises(ValueError, match="images"):
         fit_image_detector(x_train.reshape(200, -1))
+
+
+def test_train_preset_is_seeded_and_fits_the_scaler():
+    x = torch.as_tensor(np.random.default_rng(0).normal(3, 2, size=(64, 5)).astype(np.float32))
+    fields = {"loss": "mse", "output_activation": "linear", "scaler": "standard", "hidden": (8,), "latent_dim": 2}
+    a, history = train_preset("vanilla", x, 1, fields, epochs=2, batch_size=16)
+    b, _ = train_preset("vanilla", x, 1, fields, epochs=2, batch_size=16)
+    c, _ = train_preset("vanilla", x, 2, fields, epochs=2, batch_size=16)
+    assert len(history) == 2 and not a.training and a.config.latent_dim == 2
+    torch.testing.assert_close(a.scaler.offset, x.mean(0))
+    for name, weight in a.state_dict().items():
+        assert torch.equal(weight, b.state_dict()[name]), name
+    assert not torch.equal(a.state_dict()["encoder.1.weight"], c.state_dict()["encoder.1.weight"])
 
 
 def test_contamination_flags_that_share():

@@ -20,7 +20,8 @@ scores are ``mse``, ``ssim``, ``latent``, ``feature`` and ``combined``
 after standardising the log of each on the training data, so no part dominates
 because of its units. :class:`AnomalyEnsemble` adds the standardised scores of
 several scorers -- several models that see different things -- and
-:func:`fit_image_detector` is the recipe behind ``benchmarks/bench_anomaly.py``:
+:func:`fit_image_detector` (models and scores in :data:`IMAGE_DETECTOR`; the default of
+:class:`aekit.sklearn.AutoencoderAnomalyDetector` on images) is the recipe behind ``benchmarks/bench_anomaly.py``:
 SSIM error and hidden-layer distance of a dense autoencoder plus the feature-map
 distance of a small convolutional one (Fashion-MNIST one-class, 10 classes:
 mean AUROC 94.4 where the dense ``combined`` score alone gives 93.2). The latent part assumes that
@@ -38,6 +39,9 @@ SSIM is :func:`aekit.metrics.ssim_tensor` (Gaussian 7x7 window, batched).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Optional
 
 import numpy as np
@@ -255,6 +259,58 @@ class AnomalyEnsemble:
         return {f"{i}:{k}": v for i, s in enumerate(self.scorers) for k, v in s.parts(x).items()}
 
 
+@dataclass(frozen=True)
+class DetectorModel:
+    """One model of a detector: a preset, the config fields it changes, the score it contributes."""
+
+    preset: str
+    score: str
+    overrides: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+
+# The recipe of fit_image_detector (and of aekit.sklearn.AutoencoderAnomalyDetector on images):
+# a linear code keeps unfamiliar images off the middle of the code space (see the module docstring)
+IMAGE_DETECTOR = (
+    DetectorModel("vanilla", "ssim+feature", MappingProxyType({"latent_activation": "linear"})),
+    DetectorModel("conv", "feature"),
+)
+
+
+def train_preset(preset: str, x: torch.Tensor, seed: int, overrides: Optional[Mapping[str, Any]] = None,
+                 progress: bool = False, **settings: Any) -> tuple[Any, list[dict[str, float]]]:
+    """Build ``preset`` for ``x``'s shape, fit its scaler and train it from ``seed``.
+
+    Parameters
+    ----------
+    preset : str
+        A name from :func:`aekit.list_models`.
+    x : Tensor of shape (N, *input_shape)
+        Training data.
+    seed : int
+        Seeds initialisation (through the global torch RNG) and shuffling.
+    overrides : mapping, optional
+        :class:`aekit.ModelConfig` fields; None values keep the preset's.
+    progress : bool, default=False
+    **settings
+        :class:`aekit.TrainConfig` fields, e.g. ``epochs=5``; absent ones keep the preset's recipe.
+
+    Returns
+    -------
+    model : aekit.Autoencoder
+        In eval mode.
+    history : list of dict
+        One row per epoch.
+    """
+    from aekit.models.presets import create_model
+    from aekit.training.trainer import fit
+
+    torch.manual_seed(seed)
+    model = create_model(preset, input_shape=tuple(x.shape[1:]), **dict(overrides or {}))
+    model.scaler.fit(x)
+    history = fit(model, x, seed=seed, progress=progress, **settings)
+    return model.eval(), history.rows
+
+
 def fit_image_detector(x: Any, seed: int = 0, epochs: tuple[int, int] = (20, 10), progress: bool = False) -> AnomalyEnsemble:
     """Train the two-model one-class detector for small grey images and fit it on ``x``.
 
@@ -263,7 +319,9 @@ def fit_image_detector(x: Any, seed: int = 0, epochs: tuple[int, int] = (20, 10)
     autoencoder contributes the distance of its 7x7x16 feature map
     (``"feature"``). Neither alone reaches the pair: on Fashion-MNIST one-class
     the dense ``combined`` score gives mean AUROC 93.2, the conv feature map
-    93.9, this ensemble 94.4 (``benchmarks/bench_anomaly.py``).
+    93.9, this ensemble 94.4 (``benchmarks/bench_anomaly.py``). The models and
+    scores are :data:`IMAGE_DETECTOR`; :class:`aekit.sklearn.AutoencoderAnomalyDetector`
+    uses the same recipe by default on images.
 
     Parameters
     ----------
@@ -280,19 +338,13 @@ def fit_image_detector(x: Any, seed: int = 0, epochs: tuple[int, int] = (20, 10)
     AnomalyEnsemble
         Fitted on ``x``; ``score`` is higher for more anomalous images.
     """
-    from aekit.models.presets import create_model
-    from aekit.training.trainer import fit
-
     x = torch.as_tensor(np.asarray(x), dtype=torch.float32)
     if x.dim() != 4:
         raise ValueError(f"fit_image_detector needs images (N, C, H, W), got shape {tuple(x.shape)}")
     scorers = []
-    for (name, overrides, score), n_epochs in zip(
-            [("vanilla", {"latent_activation": "linear"}, "ssim+feature"), ("conv", {}, "feature")], epochs):
-        torch.manual_seed(seed)
-        model = create_model(name, input_shape=tuple(x.shape[1:]), **overrides)
-        fit(model, x, epochs=n_epochs, seed=seed, progress=progress)
-        scorers.append(AnomalyScorer(model.eval(), score=score))
+    for member, n_epochs in zip(IMAGE_DETECTOR, epochs):
+        model, _ = train_preset(member.preset, x, seed, member.overrides, progress, epochs=n_epochs)
+        scorers.append(AnomalyScorer(model, score=member.score))
     return AnomalyEnsemble(scorers).fit(x)
 
 
