@@ -50,6 +50,7 @@ from sklearn.covariance import LedoitWolf
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from aekit.config import OPEN_FRACTION
+from aekit.errors import ConfigError, DataError
 from aekit.metrics import ssim_tensor
 
 PARTS = ("mse", "ssim", "latent", "feature")
@@ -62,7 +63,7 @@ def _raw_parts(model: Any, x: torch.Tensor, data_range: Optional[float], batch_s
                features: bool = False) -> dict[str, np.ndarray]:
     """mse (N,), ssim error (N,) when ``data_range`` is given, codes (N, k) and, if asked, features (N, f)."""
     if getattr(model.config, "num_classes", 0):
-        raise ValueError("anomaly scores need an unconditional model (num_classes=0)")
+        raise ConfigError("anomaly scores need an unconditional model (num_classes=0)")
     x = torch.as_tensor(x, dtype=torch.float32)
     x = x.reshape(len(x), *model.config.input_shape)
     scale = model.scaler.scale
@@ -124,9 +125,9 @@ def _score_parts(score: str, is_image: bool) -> list[str]:
         return ["mse", "ssim", "latent"] if is_image else ["mse", "latent"]
     parts = score.split("+") if isinstance(score, str) else []
     if not parts or any(p not in PARTS for p in parts) or len(set(parts)) < len(parts):
-        raise ValueError(f"score: {score!r} is not one of {list(SCORES)} or distinct parts of {list(PARTS)} joined by '+'")
+        raise ConfigError(f"score: {score!r} is not one of {list(SCORES)} or distinct parts of {list(PARTS)} joined by '+'")
     if "ssim" in parts and not is_image:
-        raise ValueError("score: 'ssim' needs an image model (C, H, W >= 7)")
+        raise ConfigError("score: 'ssim' needs an image model (C, H, W >= 7)")
     return parts
 
 
@@ -171,7 +172,7 @@ class AnomalyScorer:
         shape = self.model.config.input_shape
         is_image = len(shape) == 3 and min(shape[1:]) >= 7
         if self.score_name == "ssim" and not is_image:
-            raise ValueError(f"score='ssim' needs an image model (C, H, W >= 7); input_shape is {shape}")
+            raise ConfigError(f"score='ssim' needs an image model (C, H, W >= 7); input_shape is {shape}")
         self.parts_ = _score_parts(self.score_name, is_image)
         x = torch.as_tensor(np.asarray(x), dtype=torch.float32)
         self.data_range_ = (float(x.max() - x.min()) or 1.0) if is_image else None
@@ -245,7 +246,7 @@ class AnomalyEnsemble:
     def fit(self, x: Any) -> "AnomalyEnsemble":
         """Fit every scorer on normal data ``x``."""
         if not self.scorers:
-            raise ValueError("scorers: give at least one AnomalyScorer")
+            raise ConfigError("scorers: give at least one AnomalyScorer")
         for s in self.scorers:
             s.fit(x)
         return self
@@ -340,7 +341,7 @@ def fit_image_detector(x: Any, seed: int = 0, epochs: tuple[int, int] = (20, 10)
     """
     x = torch.as_tensor(np.asarray(x), dtype=torch.float32)
     if x.dim() != 4:
-        raise ValueError(f"fit_image_detector needs images (N, C, H, W), got shape {tuple(x.shape)}")
+        raise DataError(f"fit_image_detector needs images (N, C, H, W), got shape {tuple(x.shape)}")
     scorers = []
     for member, n_epochs in zip(IMAGE_DETECTOR, epochs):
         model, _ = train_preset(member.preset, x, seed, member.overrides, progress, epochs=n_epochs)
@@ -364,5 +365,5 @@ def detection_metrics(labels: np.ndarray, scores: np.ndarray) -> dict[str, float
     """AUROC and AUPRC of ``scores`` (higher = more anomalous) against ``labels`` (1 = anomaly)."""
     labels = np.asarray(labels).astype(int)
     if len(np.unique(labels)) < 2:
-        raise ValueError("labels must contain both normal (0) and anomalous (1) samples")
+        raise DataError("labels must contain both normal (0) and anomalous (1) samples")
     return {"auroc": float(roc_auc_score(labels, scores)), "auprc": float(average_precision_score(labels, scores))}

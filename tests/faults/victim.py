@@ -132,6 +132,24 @@ def checkpoint_kills(out: Path) -> dict:
     return {"points": points}
 
 
+def _checkpoint_epoch(directory: Path) -> int:
+    """The epoch of the newest complete checkpoint in ``directory`` (0 when there is none yet)."""
+    found = aekit.training.checkpoint.find_checkpoint(directory)
+    if found is None:
+        return 0
+    try:
+        return int(json.loads((found / aekit.training.checkpoint.STATE_FILE).read_text())["epoch"])
+    except (OSError, ValueError, KeyError):  # being replaced right now
+        return 0
+
+
+def _wait_for_epoch(directory: Path, epoch: int, limit: float = 120.0) -> None:
+    """Return once the run in ``directory`` has checkpointed ``epoch`` (a finished run has checkpointed every one)."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline and _checkpoint_epoch(directory) < epoch:
+        time.sleep(0.01)
+
+
 def random_kills(out: Path, seed: int, runs: int = 2, kills: int = 3) -> dict:
     rng = random.Random(seed)
     epochs, rows = 12, 128
@@ -152,7 +170,10 @@ def random_kills(out: Path, seed: int, runs: int = 2, kills: int = 3) -> dict:
         for attempt in range(kills + 1):  # the last one is left to finish
             pid = _spawn(lambda directory=directory: finish(directory), directory.parent / "history.json")
             if attempt < kills:
-                time.sleep(rng.uniform(0.05, 0.8) * duration)  # a resumed run is shorter: later kills may miss
+                # wait for real progress (a checkpoint of a chosen epoch), not for a clock: on a loaded
+                # machine a timed kill may fall before training starts or after it ends
+                _wait_for_epoch(directory, rng.randint(1, epochs - 2))
+                time.sleep(rng.uniform(0.0, 1.0) * duration / epochs)  # somewhere inside the next epoch
                 os.kill(pid, signal.SIGKILL)  # a no-op if it has already finished
             statuses.append(_wait(pid))
             if statuses[-1] == 0:
