@@ -2,7 +2,7 @@
 
 Figures: a histogram of the scores (normal vs anomalous when labels are
 known), the most anomalous images as a grid, and ROC / precision-recall
-curves with AUROC and AUPRC. The scores themselves live in :mod:`aekit.apps.anomaly`.
+curves with AUROC and AUPRC. The scores themselves live in :mod:`aekit.anomaly`.
 """
 
 from __future__ import annotations
