@@ -81,7 +81,7 @@ def test_a_missing_required_option_is_named(capsys):
 
 def test_demo_command_writes_its_report_and_its_resolved_config(tmp_path, capsys):
     out = tmp_path / "demo"
-    assert main(["demo", "--out", str(out), "--train-size", "60", "--epoch-scale", "0.01"]) == 0
+    assert main(["demo", "--out", str(out), "--train-size", "60", "--test-size", "50", "--epoch-scale", "0.01"]) == 0
     assert "report:" in capsys.readouterr().out and (out / "report.html").is_file()
     saved = yaml.safe_load((out / "demo.config.yaml").read_text())
     assert saved["train_size"] == 60 and saved["epoch_scale"] == 0.01 and saved["out"] == str(out)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import aekit
-from aekit.apps.demo import DEMO_RECIPES
+from aekit.apps.demo.models import DEMO_MODELS
 from aekit.cli import main
 from aekit.config import Config, Range, field_specs
 from aekit.models.presets import MODELS
@@ -137,7 +137,8 @@ def test_presets_recipes_and_demo_settings_round_trip_through_the_checks():
         model = aekit.model_config(name)
         assert type(model).from_dict(model.to_dict()) == model
         assert aekit.TrainConfig.from_dict(MODELS.get(name).recipe.to_dict()) == MODELS.get(name).recipe
-    for name, recipe in DEMO_RECIPES.items():
+    for demo in DEMO_MODELS.values():
+        name, recipe = demo.preset, {**demo.fields, **demo.recipe}
         classes = section_classes(run_kind("autoencoder"), name)
         by_section = {s: {k: v for k, v in recipe.items() if option_owner(k, classes) == s} for s in classes}
         model = preset_model_config(name, by_section["model"])

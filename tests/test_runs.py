@@ -172,13 +172,22 @@ def test_overwrite_replaces_an_earlier_run(tmp_path, sample):
 
 
 def test_demo_compares_with_pca_and_writes_one_report(tmp_path):
-    result = run_demo(out=tmp_path / "demo", train_size=200, models=["undercomplete", "vae"], epoch_scale=0.2,
-                      progress=False)
-    rows = {r["model"]: r for r in result.rows}
+    result = run_demo(out=tmp_path / "demo", train_size=200, test_size=100, models=["undercomplete", "vae"],
+                      epoch_scale=0.2, progress=False)
+    rows = {r["model"]: r for r in result.lesson("compression").rows}
     assert rows["vae"]["code size"] == 2 and rows["undercomplete"]["code size"] == 64
-    assert all(r["pca_sse_per_image"] > 0 and r["test_sse_per_image"] > 0 for r in result.rows)
+    assert all(r["pca_sse_per_image"] > 0 and r["test_sse_per_image"] > 0 for r in rows.values())
+    assert [lesson.family for lesson in result.lessons] == ["vae", "latent map", "compression"]  # no model, no lesson
     page = result.report.read_text()
-    assert page.count("data:image/png;base64,") >= 8  # chart + both models' figures
-    assert (tmp_path / "demo" / "vae" / "figures" / "manifold.png").is_file()
-    run_demo(out=tmp_path / "demo", train_size=100, models=["undercomplete"], epoch_scale=0.1, progress=False)
+    assert page.count("data:image/png;base64,") == 5  # samples, manifold, both latent maps, the comparison chart
+    assert (tmp_path / "demo" / "figures" / "manifold.png").is_file()
+    run_demo(out=tmp_path / "demo", train_size=100, test_size=50, models=["undercomplete"], epoch_scale=0.1,
+             progress=False)
     assert not (tmp_path / "demo" / "vae").exists()  # an earlier demo is replaced, not mixed in
+    assert not (tmp_path / "demo" / "figures" / "manifold.png").exists()
+
+
+def test_demo_refuses_a_model_it_does_not_know(tmp_path):
+    with pytest.raises(ConfigError, match="deep-conv"):
+        run_demo(out=tmp_path / "demo", models=["vanilla", "deep-conv"], progress=False)
+    assert not (tmp_path / "demo").exists()
