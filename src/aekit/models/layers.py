@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from aekit.models.activations import activation
+from aekit.models.fusion import ConvStack
 from aekit.registry import Registry
 
 if TYPE_CHECKING:  # the config validates against these registries, so it is imported only for typing
@@ -91,7 +92,8 @@ def conv(cfg: ModelConfig) -> Architecture:
     """Conv3x3+ReLU+MaxPool per stage; decoder Conv3x3+ReLU+Upsample per stage.
 
     With ``hidden=(32, 16)`` and ``latent="identity"`` this is the classic
-    28x28 -> 7x7x16 convolutional autoencoder.
+    28x28 -> 7x7x16 convolutional autoencoder. Both halves are :class:`~aekit.models.fusion.ConvStack`
+    sequences: the same layers, run as pool-then-ReLU and sub-pixel convolutions.
     """
     c, h, w = cfg.input_shape
     stages: list[nn.Module] = []
@@ -100,9 +102,9 @@ def conv(cfg: ModelConfig) -> Architecture:
         # ceil_mode pads odd sizes like Keras' padding="same" pooling
         stages += [nn.Conv2d(width, ch, 3, padding=1), activation(cfg.activation), nn.MaxPool2d(2, ceil_mode=True)]
         width = ch
-    body = nn.Sequential(*stages)
+    body = ConvStack(*stages)
     fmap = _feature_shape(body, cfg.input_shape)
-    encoder = body if cfg.latent == "identity" else nn.Sequential(*stages, nn.Flatten())
+    encoder = body if cfg.latent == "identity" else ConvStack(*stages, nn.Flatten())
 
     def make_decoder(code_shape: tuple[int, ...]) -> nn.Module:
         layers = _dense_to_map(code_shape, fmap, cfg.activation)
@@ -111,7 +113,7 @@ def conv(cfg: ModelConfig) -> Architecture:
             layers += [nn.Conv2d(width, ch, 3, padding=1), activation(cfg.activation), nn.Upsample(scale_factor=2)]
             width = ch
         layers += [nn.Conv2d(width, c, 3, padding=1), Crop(h, w)]
-        return nn.Sequential(*layers)
+        return ConvStack(*layers)
 
     return Architecture(encoder, make_decoder)
 
