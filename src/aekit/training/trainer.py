@@ -16,6 +16,7 @@ from torch import nn
 import aekit.training.checkpoint as checkpoint
 import aekit.training.distributed as distributed
 from aekit.errors import ModelFileError, TrainingDivergedError
+from aekit.training.allocator import keep_freed_memory
 from aekit.training.callbacks import Callback, Checkpoint, EarlyStopping, KLAnnealing, ProgressBar
 from aekit.training.checkpoint import STATE_FILE, TENSORS_FILE
 from aekit.training.config import TrainConfig
@@ -147,6 +148,8 @@ class Trainer:
         self.steps_per_epoch = math.ceil(len(x) / bs)
         total = self.steps_per_epoch * self.config.epochs
         home = device_of(self.model)
+        if self.device.type == "cpu":
+            keep_freed_memory()  # activations reuse freed pages instead of faulting fresh ones in every step
         channels_last = any(isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) for m in self.model.modules())
         distributed.place(self.model, self.optimizer, self.device, torch.channels_last if channels_last else None)
         self._last_good = copy.deepcopy(self.model.state_dict())
