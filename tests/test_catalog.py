@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 import aekit
 from aekit.models.catalog import count_autoencoder, count_preset, preset_info
@@ -62,3 +63,25 @@ def test_preset_info_row():
     assert (info.family, info.code, info.parameters) == ("autoencoder", "16x7x7", 12193)
     assert info.recipe.startswith("10 ep, bs 256")
     assert preset_info("vae").code == "16 (Gaussian)"
+
+
+@pytest.mark.parametrize("fields", VARIANTS, ids=lambda f: f"{f['arch']}-{f['latent']}")
+def test_architectures_declare_the_shape_their_encoder_emits(fields):
+    # the model is built without a probe forward pass (see aekit.models.layers.Architecture)
+    from aekit.models.layers import ARCHITECTURES
+
+    cfg = ModelConfig(**fields)
+    arch = ARCHITECTURES.get(cfg.arch)(cfg)
+    with torch.no_grad():
+        assert arch.features == tuple(arch.encoder.eval()(torch.zeros(2, *cfg.input_shape)).shape[1:])
+
+
+def test_a_model_built_on_the_meta_device_needs_no_forward_pass():
+    with torch.device("meta"):
+        model = aekit.create_model("conv")
+    assert model.code_shape == (16, 7, 7)
+    # a forward pass on "meta" tensors loads torch's meta kernels and sympy (seconds of imports)
+    code = ("import sys, torch, aekit\nwith torch.device('meta'):\n    aekit.create_model('conv'); aekit.create_model('vae')\n"
+            "print('sympy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False"]
