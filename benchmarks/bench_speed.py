@@ -64,8 +64,9 @@ class Contender:
 
     def start(self) -> None:
         env = {**os.environ, "PYTHONPATH": str(HERE), "TF_CPP_MIN_LOG_LEVEL": "3"}
+        self.log = tempfile.TemporaryFile(mode="w+")  # stderr: progress bars and warnings, shown on failure
         self.proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, text=True, env=env, cwd=HERE)
+                                     stderr=self.log, text=True, env=env, cwd=HERE)
         self.info = self._read() or {}
         if not self.info.get("ready"):
             self.error = self.error or "did not start"
@@ -74,7 +75,9 @@ class Contender:
         for line in self.proc.stdout:  # peers may print other lines; answers are JSON objects
             if line.startswith("{"):
                 return json.loads(line)
-        self.error = f"exited with status {self.proc.wait()}"
+        self.log.seek(0)
+        last = [line.strip() for line in self.log.read().splitlines() if line.strip()][-1:]
+        self.error = f"exited with status {self.proc.wait()}: {' '.join(last)[:200]}"
         return None
 
     def ask(self, command: str, answer: bool = True) -> Optional[dict[str, Any]]:
@@ -201,7 +204,8 @@ def _quality(model: str, c: Contender) -> str:
         value = c.last.get("eval_loss", c.last.get("val_loss"))
         return "-" if value is None else f"-ELBO {value:.1f}"
     bce = c.last.get("bce")
-    return "-" if bce is None or bce != bce else f"BCE {bce:.4f}"
+    kind = "MSE" if model == "deep-conv" else "BCE"  # the preset's own reconstruction loss, per pixel
+    return "-" if bce is None or bce != bce else f"{kind} {bce:.4f}"
 
 
 def print_table(results: dict[str, list[Contender]], max_load: float) -> None:
@@ -223,7 +227,7 @@ def print_table(results: dict[str, list[Contender]], max_load: float) -> None:
                   f"{common.fmt_load(common.median([o for o in others if o is not None]) if any(o is not None for o in others) else None):>6s}")
     print("\ns/epoch: median over the rounds after the first (n), over the quiet ones (others < --max-load cores) when "
           "there are any.\nx aekit auto: median per-round ratio of the contender's epoch to aekit auto's (> 1: aekit is "
-          "faster).\ntest: per-pixel BCE on the 10,000 test images after the last round (vae: the last epoch's test -ELBO "
+          "faster).\ntest: per-pixel BCE (deep-conv: MSE) on the 10,000 test images after the last round (vae: the last epoch's test -ELBO "
           "per image).\nothers: median cores used by other processes during the contender's epochs.")
     for model, (peer, factor) in TARGETS.items():
         rows = {c.label: c for c in results.get(model, [])}

@@ -25,7 +25,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 import torch
@@ -67,7 +67,10 @@ class Paced(aekit.Callback):
             self._wait()
 
     def _wait(self) -> None:
-        if next_command() != "epoch":
+        cmd = next_command()
+        if cmd != "epoch":
+            if cmd != "quit":
+                reply(unknown=cmd)
             raise SystemExit(0)
         self.t0 = time.perf_counter()
 
@@ -80,21 +83,23 @@ def test_bce(model: nn.Module, x: torch.Tensor, batch: int = 2000) -> float:
     return total / len(x) / x[0].numel()
 
 
-def run_aekit(args: argparse.Namespace, x: torch.Tensor, x_test: Optional[torch.Tensor]) -> None:
+def run_aekit(args: argparse.Namespace, x: torch.Tensor, x_test: torch.Tensor) -> None:
     preset, fields, recipe = AEKIT_MODELS[args.model]
     threads = set_threads(args.threads)
     model = aekit.create_model(preset, **fields)
     config = aekit.get_recipe(preset).replace(epochs=args.epochs, precision=args.precision, **recipe)
     trainer = aekit.Trainer(model, config, callbacks=[Paced()], progress=False)
     reply(ready=True, threads=threads, precision=trainer.precision_used, parameters=model.num_parameters())
-    trainer.fit(x, x_test)
-    serve_after(lambda: test_bce(model, x_test if x_test is not None else x[:10000]))
+    trainer.fit(x, None if args.no_val else x_test)
+    serve_after(lambda: test_bce(model, x_test))
 
 
 def serve_after(bce: Any) -> None:
     while (cmd := next_command()) != "quit":
         if cmd == "bce":
             reply(bce=bce())
+        else:  # every command gets an answer, so the benchmark never waits for one in vain
+            reply(unknown=cmd)
 
 
 # ------------------------------------------------------------------------------------------- plain
@@ -142,14 +147,13 @@ def plain_loss(model: nn.Module, xb: torch.Tensor) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(model(xb), xb)
 
 
-def run_plain(args: argparse.Namespace, x: torch.Tensor, x_test: Optional[torch.Tensor]) -> None:
+def run_plain(args: argparse.Namespace, x: torch.Tensor, x_test: torch.Tensor) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     model, batch = plain_model(args.model), BATCH[args.model]
     if args.model == "conv":
-        x = x.contiguous(memory_format=torch.channels_last)
-        x_test = None if x_test is None else x_test.contiguous(memory_format=torch.channels_last)
+        x, x_test = (t.contiguous(memory_format=torch.channels_last) for t in (x, x_test))
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     gen = torch.Generator().manual_seed(0)
     reply(ready=True, threads=torch.get_num_threads(), precision="fp32",
@@ -168,7 +172,7 @@ def run_plain(args: argparse.Namespace, x: torch.Tensor, x_test: Optional[torch.
             optimizer.step()
             loss.item()
         val = None
-        if x_test is not None:
+        if not args.no_val:
             model.eval()
             with torch.no_grad():
                 val = sum(float(plain_loss(model, xb)) * len(xb) for xb in x_test.split(batch)) / len(x_test)
@@ -196,7 +200,7 @@ def main() -> None:
     parser.add_argument("--no-val", action="store_true", help="no validation pass")
     args = parser.parse_args()
     x = torch.from_numpy(np.load(Path(args.data) / "x_train.npy")[: args.train_size])
-    x_test = None if args.no_val else torch.from_numpy(np.load(Path(args.data) / "x_test.npy"))
+    x_test = torch.from_numpy(np.load(Path(args.data) / "x_test.npy"))
     (run_aekit if args.kind == "aekit" else run_plain)(args, x, x_test)
 
 

@@ -104,6 +104,8 @@ def serve(model, x_train: np.ndarray, x_test: np.ndarray) -> None:
             print(json.dumps({"bce": float(model.evaluate(x_test, x_test, batch_size=256, verbose=0))}), flush=True)
         elif cmd == "quit":
             return
+        else:  # every command gets an answer, so the benchmark never waits for one in vain
+            print(json.dumps({"unknown": cmd}), flush=True)
 
 
 def main() -> None:

@@ -45,10 +45,11 @@ def make_trainer(x_train: np.ndarray, x_test: np.ndarray, latent_dim: int, out: 
 def serve(trainer) -> None:
     best = 1e10
     epoch = 0
-    import pythae
+    from importlib.metadata import version
+
     import torch
 
-    print(json.dumps({"ready": True, "threads": torch.get_num_threads(), "precision": "fp32", "pythae": pythae.__version__,
+    print(json.dumps({"ready": True, "threads": torch.get_num_threads(), "precision": "fp32", "pythae": version("pythae"),
                       "parameters": sum(p.numel() for p in trainer.model.parameters())}), flush=True)
     for line in sys.stdin:
         cmd = line.strip()
@@ -66,6 +67,8 @@ def serve(trainer) -> None:
             print(json.dumps({"seconds": time.perf_counter() - t0, "loss": loss, "eval_loss": eval_loss}), flush=True)
         elif cmd == "quit":
             return
+        else:  # every command gets an answer, so the benchmark never waits for one in vain
+            print(json.dumps({"unknown": cmd}), flush=True)
 
 
 def main() -> None:
