@@ -5,7 +5,9 @@ BIN    := $(VENV)/bin
 # the CPU build of torch lies here on the project machines; harmless elsewhere
 FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 
-.PHONY: install demo test bench clean
+PEERS  ?= .venv-peers
+
+.PHONY: install demo test bench bench-peers bench-quality clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,9 +23,21 @@ demo: install
 test: install
 	$(BIN)/python -m pytest
 
+# the side-by-side speed table (aekit, plain PyTorch; Keras and pythae once `make bench-peers` ran)
 bench: install
 	$(BIN)/python benchmarks/bench_speed.py
+
+# the peers bench_speed.py compares with, in their own venv (not aekit's)
+bench-peers: $(PEERS)/.installed
+
+$(PEERS)/.installed: benchmarks/requirements-peers.txt
+	$(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/python -m pip install -q --upgrade pip
+	$(PEERS)/bin/python -m pip install -q $(FIND_LINKS) -r benchmarks/requirements-peers.txt
+	touch $@
+
+bench-quality: install
 	$(BIN)/python benchmarks/bench_quality.py
 
 clean:
-	rm -rf $(VENV) demo-run .pytest_cache
+	rm -rf $(VENV) $(PEERS) demo-run .pytest_cache

@@ -15,6 +15,7 @@ import struct
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import torch
@@ -59,17 +60,40 @@ def _read_idx_dir(folder: Path) -> Data:
     )  # fmt: skip
 
 
-def machine() -> str:
-    """One line naming the CPU, core count and torch build, for the tables."""
-    model = platform.processor() or "cpu"
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo (the platform's processor string elsewhere)."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return f"{model}, {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads"
+    return platform.processor() or "cpu"
+
+
+def machine() -> str:
+    """One line naming the CPU, core count and torch build, for the tables."""
+    return f"{cpu_model()}, {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads"
+
+
+# the flags that decide how fast these models train: vector width, bf16, AMX
+SPEED_FLAGS = ("avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16")
+
+
+def header() -> str:
+    """The lines every speed table starts with: CPU model and flags, cores, builds, aekit's precision decision."""
+    from aekit.training.precision import choose_precision, cpu_flags
+
+    flags = cpu_flags()
+    have = " ".join(f for f in SPEED_FLAGS if f in flags) or "n/a"
+    lacking = " ".join(f for f in SPEED_FLAGS if f not in flags)
+    auto = choose_precision("auto", torch.device("cpu"))
+    return "\n".join([
+        f"CPU: {cpu_model()}; {os.cpu_count()} cores; flags: {have}" + (f" (not: {lacking})" if lacking else ""),
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads by default; aekit precision=auto here: "
+        f"{auto.used} ({auto.reason})",
+        f"load averages at start: {' '.join(f'{v:.2f}' for v in os.getloadavg())}",
+    ])
 
 
 def _busy_jiffies() -> int | None:
@@ -111,7 +135,34 @@ class LoadMeter:
 
 def _own_cpu() -> float:
     t = os.times()
-    return t.user + t.system
+    return t.user + t.system + t.children_user + t.children_system  # children waited for count as ours
+
+
+def _pid_cpu(pid: int) -> Optional[float]:
+    """CPU seconds process ``pid`` (all its threads) has used, from /proc/PID/stat."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+class ChildLoadMeter(LoadMeter):
+    """As :class:`LoadMeter` for a child process still running: its CPU and ours are not "others"."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+
+    def __enter__(self) -> ChildLoadMeter:
+        super().__enter__()
+        self._child = _pid_cpu(self.pid)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        super().__exit__()
+        child = _pid_cpu(self.pid)
+        if self.other_cores is not None and child is not None and self._child is not None and self.seconds > 0:
+            self.other_cores = max(self.other_cores - (child - self._child) / self.seconds, 0.0)
 
 
 def other_load(seconds: float = 1.0) -> float | None:

@@ -128,6 +128,7 @@ SEED = Range(0, 2**63 - 1, integer=True)  # torch and numpy accept every one of 
 EPOCHS = Range(1, 1_000_000, integer=True)
 BATCH_SIZE = Range(1, 1 << 24, integer=True)
 ROWS = Range(1, 1 << 40, integer=True)  # a number of examples
+THREADS = Range(0, 4096, integer=True)  # torch intra-op threads; 0: torch's default
 WIDTH = Range(1, 1 << 16, integer=True)  # layer widths, channels and code sizes
 AXIS = Range(1, 1 << 31, integer=True)  # one axis of an input shape
 MAX_INPUT_SIZE = 1 << 31  # values per example, over all axes

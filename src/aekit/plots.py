@@ -20,7 +20,7 @@ from aekit.io import atomic_path
 
 DPI = 100
 LOSS_TERMS_FIRST = ("loss", "recon")
-NOT_TERMS = {"epoch", "lr", "train_seconds", "examples_per_second"}
+NOT_TERMS = {"epoch", "lr", "train_seconds", "examples_per_second", "precision"}
 
 
 def new_figure(**kwargs: Any) -> Figure:

@@ -44,6 +44,8 @@ class Command:
         ``"module:Class"``, a :class:`~aekit.config.Config` dataclass of the command's options.
     trains : str
         For commands that train a run: the run kind, whose sections give the options.
+    computes : bool
+        The command runs torch: it takes ``--threads`` (:func:`apply_threads`).
     """
 
     name: str
@@ -51,6 +53,7 @@ class Command:
     handler: str
     options: str = ""
     trains: str = ""
+    computes: bool = True
 
     def resolve(self, reference: str) -> Any:
         module, _, attribute = reference.partition(":")
@@ -59,7 +62,8 @@ class Command:
 
 # in the order ``aekit --help`` lists them: core commands, then the applications
 ALL_COMMANDS: tuple[Command, ...] = (
-    Command("models", "list the model presets", "aekit.cli.core:models_command", "aekit.cli.core:ModelsOptions"),
+    Command("models", "list the model presets", "aekit.cli.core:models_command", "aekit.cli.core:ModelsOptions",
+            computes=False),
     Command("summary", "print a preset's layers, shapes and parameter counts", "aekit.cli.core:summary_command"),
     Command("train", "train an autoencoder preset and write a run directory", "aekit.cli.training:train_command",
             trains="autoencoder"),
@@ -109,17 +113,45 @@ def overview(prog: str = "aekit") -> str:
     lines = [f"usage: {prog} COMMAND [options]   ({prog} COMMAND --help for a command's options)", "",
              "Autoencoders as a toolkit: train, evaluate, plot and apply runs.", "", "commands:"]
     lines += [f"  {c.name:<{width}}  {c.help}" for c in ALL_COMMANDS if c.name in COMMANDS]
-    lines += ["", "Every command takes --config FILE (its options as YAML; flags override it) and --print-config.",
+    lines += ["", "Every command takes --config FILE (its options as YAML; flags override it) and --print-config;",
+              "those that compute take --threads N (torch threads; default: one per core left idle by others).",
               "Exit status: 0 success, 1 training diverged, 2 bad usage, config or input, 3 output cannot be",
               "written, 130 interrupted."]
     return "\n".join(lines) + "\n"
 
 
-def add_common_options(parser: argparse.ArgumentParser, what: str = "options") -> None:
-    """``--config`` and ``--print-config``, which every command takes."""
+THREADS_HELP = ("torch intra-op threads (default: one per core that other processes leave idle when the command "
+                "starts; 0: torch's default, one per physical core)")
+
+
+def add_common_options(parser: argparse.ArgumentParser, what: str = "options", threads: bool = False) -> None:
+    """``--config`` and ``--print-config``, which every command takes, and ``--threads`` for those that compute."""
     parser.add_argument("--config", "-c", type=Path, metavar="FILE", help=f"YAML/JSON file of the command's {what} "
                         "(flags override it)")
     parser.add_argument("--print-config", action="store_true", help="print the resolved config as YAML and exit")
+    if threads:
+        from aekit.cli.options import range_type
+        from aekit.config import THREADS
+
+        parser.add_argument("--threads", type=range_type(THREADS), metavar="N", default=None, help=THREADS_HELP)
+
+
+def _own_threads_field(options: type) -> bool:
+    """A command whose options dataclass has its own ``threads`` field (that field is its --threads)."""
+    return "threads" in getattr(options, "__dataclass_fields__", {})
+
+
+def apply_threads(command: Command, args: argparse.Namespace, cfg: Optional[Config] = None) -> Optional[int]:
+    """Set torch's intra-op threads from ``--threads`` before a computing command's handler runs.
+
+    Returns the number of threads torch uses, or None for a command that does not compute.
+    """
+    if not command.computes:
+        return None
+    from aekit.training.threads import set_threads
+
+    threads = cfg.threads if cfg is not None and _own_threads_field(type(cfg)) else getattr(args, "threads", None)
+    return set_threads(threads)
 
 
 def build_parser(command: Command, prog: str = "aekit") -> argparse.ArgumentParser:
@@ -129,7 +161,7 @@ def build_parser(command: Command, prog: str = "aekit") -> argparse.ArgumentPars
     options = command.resolve(command.options)
     parser = Parser(prog=f"{prog} {command.name}", description=command.help)
     add_config_options(parser, options, "options")
-    add_common_options(parser)
+    add_common_options(parser, threads=command.computes and not _own_threads_field(options))
     return parser
 
 
@@ -181,6 +213,7 @@ def run_typed(command: Command, argv: Sequence[str], console: Any) -> int:
     if args.print_config:
         console.file.write(config_yaml(command, cfg))
         return 0
+    apply_threads(command, args, cfg)
     handler: Callable[[Config, Any], Optional[int]] = command.resolve(command.handler)
     status = int(handler(cfg, console) or 0)
     if status == 0:
@@ -188,5 +221,5 @@ def run_typed(command: Command, argv: Sequence[str], console: Any) -> int:
     return status
 
 
-__all__ = ["ALL_COMMANDS", "COMMANDS", "Command", "add_common_options", "build_parser", "config_yaml", "find_command", "overview",
+__all__ = ["ALL_COMMANDS", "COMMANDS", "Command", "add_common_options", "apply_threads", "build_parser", "config_yaml", "find_command", "overview",
            "resolve_options", "run_typed", "save_resolved"]

@@ -10,7 +10,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from aekit.cli.commands import Command, add_common_options
+from aekit.cli.commands import Command, add_common_options, apply_threads
 from aekit.cli.options import Parser, add_config_options, given
 from aekit.config import Config, Positional, read_config_file
 from aekit.errors import ConfigError
@@ -22,19 +22,14 @@ class ModelsOptions(Config):
 
 
 def models_command(cfg: ModelsOptions, console: Console) -> int:
-    """Print every registered preset: family, code, parameters, recipe and description."""
-    from aekit.models.presets import MODELS, create_model
+    """Print every registered preset: family, code, parameters, recipe and description (without importing torch)."""
+    from aekit.models.catalog import catalog
 
     table = Table(title="aekit model presets", show_lines=False)
     for column in ("name", "family", "code", "parameters", "recipe", "description"):
         table.add_column(column, justify="right" if column == "parameters" else "left")
-    for name in MODELS.names():
-        preset, model = MODELS.get(name), create_model(name)
-        latent = getattr(model.config, "latent", "gaussian")  # a sequence VAE's code is Gaussian
-        code = "x".join(map(str, model.code_shape)) + (" (Gaussian)" if latent == "gaussian" else "")
-        r = preset.recipe
-        table.add_row(name, preset.family, code, f"{model.num_parameters():,}",
-                      f"{r.epochs} ep, bs {r.batch_size}, lr {r.lr:g}", preset.description)
+    for info in catalog():
+        table.add_row(info.name, info.family, info.code, f"{info.parameters:,}", info.recipe, info.description)
     console.print(table)
     return 0
 
@@ -60,13 +55,15 @@ def summary_command(command: Command, argv: Sequence[str], console: Console) -> 
     parser = Parser(prog=f"aekit {command.name}", description=command.help)
     add_config_options(parser, SummaryOptions, "preset")
     add_config_options(parser, model_options, f"model options ({family} family)", default_note="default: the preset's")
-    add_common_options(parser)
+    add_common_options(parser, threads=command.computes)
     args = parser.parse_args(argv)
     fields = {**(read_config_file(args.config) if args.config else {}), **given(args, [SummaryOptions, model_options])}
     opts = SummaryOptions.from_dict({k: v for k, v in fields.items() if k == "name"})
     overrides = {k: v for k, v in fields.items() if k != "name"}
     if opts.name not in MODELS:
         raise ConfigError(f"unknown model {opts.name!r}; known: {', '.join(MODELS.names())}")
+    if not args.print_config:
+        apply_threads(command, args)
     model = create_model(opts.name, **overrides)
     if args.print_config:
         console.file.write(yaml.safe_dump({"name": opts.name, **model.config.to_dict()}, sort_keys=False))

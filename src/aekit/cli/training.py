@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 import aekit.training.distributed as distributed
-from aekit.cli.commands import Command, add_common_options
+from aekit.cli.commands import Command, add_common_options, apply_threads
 from aekit.cli.options import Parser, add_config_options, given
 from aekit.config import Config, Flags, read_config_file
 from aekit.errors import ConfigError
@@ -41,6 +41,20 @@ class TrainOptions(Config):
     resume: bool = False  # continue RUN from its checkpoint (its config from RUN/config.yaml)
     overwrite: bool = False  # replace an existing run directory (only one aekit wrote)
     figures: bool = True  # draw the figures and write report.html
+
+
+class RunStart(Callback):
+    """One line when training starts: where, in which precision (and why) and on how many threads."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def on_train_start(self, trainer: Any) -> None:
+        import torch
+
+        n = torch.get_num_threads()
+        self.console.print(f"training on {trainer.device}, precision {trainer.precision.used} ({trainer.precision.reason}), "
+                           f"{n} torch thread{'s' if n != 1 else ''}", markup=False, highlight=False)
 
 
 class EpochLog(Callback):
@@ -77,7 +91,7 @@ def build_parser(command: Command, argv: Sequence[str]) -> argparse.ArgumentPars
     kind = run_kind(command.trains)
     first = Parser(add_help=False)
     add_config_options(first, TrainOptions, "run")
-    add_common_options(first, "run config")
+    add_common_options(first, "run config", threads=True)
     known, _ = first.parse_known_args(argv)
     opts = TrainOptions.from_dict(given(known, [TrainOptions]))
     name = _model_name(opts, _config_file(known.config, opts))
@@ -85,7 +99,7 @@ def build_parser(command: Command, argv: Sequence[str]) -> argparse.ArgumentPars
     family = MODELS.get(name).family if name in MODELS else "autoencoder"
     parser = Parser(prog=f"aekit {command.name}", description=command.help)
     add_config_options(parser, TrainOptions, "run")
-    add_common_options(parser, "run config")
+    add_common_options(parser, "run config", threads=True)
     add_config_options(parser, classes["model"], f"model options ({family} family; the preset's unless given)",
                        skip=kind.data_owned, default_note="default: the preset's")
     add_config_options(parser, classes["train"], "training options", default_note="default: the preset's recipe")
@@ -111,7 +125,9 @@ def train_command(command: Command, argv: Sequence[str], console: Console) -> in
         return 0
     if opts.out is None:
         raise ConfigError(f"{command.name}: --out RUN is required (the run directory to write)")
-    callbacks = [] if console.is_terminal else [EpochLog(console)]
+    apply_threads(command, args)
+    callbacks: list[Callback] = [RunStart(console)] if distributed.context().is_main else []
+    callbacks += [] if console.is_terminal else [EpochLog(console)]
     dataset = overrides.pop("dataset", None)  # every kind's data section names its source "dataset"
     run = train_run(opts.model_name, dataset, opts.out, kind=command.trains, config_file=config_file,
                     resume=opts.resume, overwrite=opts.overwrite, callbacks=callbacks, figures=opts.figures,
@@ -126,7 +142,7 @@ def train_command(command: Command, argv: Sequence[str], console: Console) -> in
 
 
 METRIC_ORDER = ("test_sse_per_image", "test_mse", "test_bce", "test_psnr", "test_elbo", "rmse", "ndcg@10",
-                "recall@20", "ndcg@100", "parameters", "epochs_run", "seconds_per_epoch", "stop_reason")
+                "recall@20", "ndcg@100", "parameters", "epochs_run", "seconds_per_epoch", "precision_used", "stop_reason")
 
 
 def print_metrics(console: Console, metrics: dict[str, Any], title: str) -> None:
@@ -140,4 +156,4 @@ def print_metrics(console: Console, metrics: dict[str, Any], title: str) -> None
     console.print(table)
 
 
-__all__ = ["EpochLog", "TrainOptions", "build_parser", "print_metrics", "train_command"]
+__all__ = ["EpochLog", "RunStart", "TrainOptions", "build_parser", "print_metrics", "train_command"]

@@ -69,7 +69,7 @@ class Autoencoder(Model):
         )
         arch = ARCHITECTURES.get(config.arch)(config)
         self.encoder = arch.encoder
-        feat_shape = self._probe_shape(self.encoder, config.input_shape)
+        feat_shape = arch.features or self._probe_shape(self.encoder, config.input_shape)
         label = config.num_classes
         self.latent = LATENTS.get(config.latent)(config, feat_shape[0] + label)
         self.code_shape = (

@@ -1,4 +1,10 @@
-"""The typed configuration of an :class:`~aekit.Autoencoder`: its parts, by registered name."""
+"""The typed configurations of the model families: an :class:`~aekit.Autoencoder`'s parts, by registered
+name, and a :class:`~aekit.models.sequence.SequenceVAE`'s shape.
+
+Reading one needs no torch (``aekit models`` lists presets from these alone, see
+:mod:`aekit.models.catalog`): the part registries, which hold torch modules, are
+imported when a config is validated.
+"""
 
 from __future__ import annotations
 
@@ -9,39 +15,44 @@ from typing import Annotated, Any, Optional
 from aekit.config import (
     AXIS,
     CLASSES,
+    FRACTION,
     MAX_INPUT_SIZE,
     NOISE_LEVEL,
     OPEN_FRACTION,
     WEIGHT,
     WIDTH,
     Config,
+    Range,
     _choice,
 )
 from aekit.errors import ConfigError
-from aekit.models.activations import ACTIVATIONS
-from aekit.models.corruption import CORRUPTIONS
-from aekit.models.latent import LATENTS
-from aekit.models.layers import ARCHITECTURES
-from aekit.models.losses import LOSSES, OUTPUT_ACTIVATIONS
-from aekit.models.regularizers import SPARSITIES
-from aekit.models.scaler import SCALER_RANGES
 from aekit.registry import Registry
 
 SCALERS = ("none", "standard", "minmax")
 
-# fields whose values are registry names, so a registered extension is a valid value
-_REGISTRIES: dict[str, Registry[Any]] = {
-    "arch": ARCHITECTURES, "latent": LATENTS, "activation": ACTIVATIONS, "latent_activation": ACTIVATIONS,
-    "sparsity": SPARSITIES, "loss": LOSSES, "output_activation": OUTPUT_ACTIVATIONS, "corruption": CORRUPTIONS,
-}
+
+def _registries() -> dict[str, Registry[Any]]:
+    """Fields whose values are registry names, so a registered extension is a valid value."""
+    from aekit.models.activations import ACTIVATIONS
+    from aekit.models.corruption import CORRUPTIONS
+    from aekit.models.latent import LATENTS
+    from aekit.models.layers import ARCHITECTURES
+    from aekit.models.losses import LOSSES, OUTPUT_ACTIVATIONS
+    from aekit.models.regularizers import SPARSITIES
+
+    return {"arch": ARCHITECTURES, "latent": LATENTS, "activation": ACTIVATIONS, "latent_activation": ACTIVATIONS,
+            "sparsity": SPARSITIES, "loss": LOSSES, "output_activation": OUTPUT_ACTIVATIONS, "corruption": CORRUPTIONS}
 
 
 def _choice_registered(name: str, value: Any) -> None:
-    _choice(name, value, _REGISTRIES[name].names())
+    _choice(name, value, _registries()[name].names())
 
 
 def _check_scaler_fits_loss(scaler: str, loss: str) -> None:
     """Refuse a scaler whose output can leave the loss's target range (e.g. standard + bce)."""
+    from aekit.models.losses import LOSSES
+    from aekit.models.scaler import SCALER_RANGES
+
     low, high = LOSSES.get(loss).target_range
     out = SCALER_RANGES[scaler]
     if out is not None and (out[0] < low or out[1] > high):
@@ -94,7 +105,7 @@ class ModelConfig(Config):
         _choice_registered("latent_activation", self.latent_activation)
         _choice_registered("output_activation", self.output_activation)
         _choice_registered("loss", self.loss)
-        needed = LOSSES.get(self.loss).output_activation
+        needed = _registries()["loss"].get(self.loss).output_activation
         if needed and self.output_activation != needed:
             raise ConfigError(f"loss: {self.loss!r} needs output_activation={needed!r} (the decoder emits logits)")
         if self.corruption is not None:
@@ -113,4 +124,25 @@ class ModelConfig(Config):
         return math.prod(self.input_shape)
 
 
-__all__ = ["SCALERS", "ModelConfig"]
+VOCAB_SIZE = Range(4, 1 << 20, integer=True)  # at least <pad>, <bos>, <eos> and <unk>
+MAX_LEN = Range(2, 100_000, integer=True)  # at least <bos> and <eos>
+
+
+@dataclass
+class SequenceVAEConfig(Config):
+    """Shape of a :class:`~aekit.models.sequence.SequenceVAE`; round-trips through JSON like every aekit config."""
+
+    vocab_size: Annotated[int, VOCAB_SIZE] = 40  # tokens including <pad>, <bos>, <eos>, <unk>
+    max_len: Annotated[int, MAX_LEN] = 80  # tokens per sequence including <bos> and <eos>
+    embed_dim: Annotated[int, WIDTH] = 64  # token embedding width
+    hidden: Annotated[int, WIDTH] = 256  # GRU state width (encoder and decoder)
+    latent_dim: Annotated[int, WIDTH] = 32  # size of the Gaussian code
+    # weight of the KL term (further scaled by KL annealing). At 1.0 the decoder learns to ignore
+    # the code (posterior collapse): on 459 drug analogues, 40 epochs, exact reconstruction of
+    # training molecules was 0.013 at beta 1, 0.096 at 0.5, 0.47 at 0.2 and 0.65 at 0.1, while the
+    # validity of prior samples fell from 0.81 to 0.77, 0.58 and 0.48
+    beta: Annotated[float, WEIGHT] = 0.2  # weight of the KL term, scaled further by KL annealing (at 1 the decoder ignores the code)
+    word_dropout: Annotated[float, FRACTION] = 0.1  # teacher-forced inputs replaced by <unk> with this probability
+
+
+__all__ = ["SCALERS", "ModelConfig", "SequenceVAEConfig"]

@@ -7,12 +7,13 @@ matching decoder once the code shape is known (the latent sits between them).
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Callable, NamedTuple
+from typing import TYPE_CHECKING, Callable, NamedTuple, Optional
 
 import torch
 from torch import nn
 
 from aekit.models.activations import activation
+from aekit.models.fusion import ConvStack
 from aekit.registry import Registry
 
 if TYPE_CHECKING:  # the config validates against these registries, so it is imported only for typing
@@ -53,6 +54,9 @@ class Architecture(NamedTuple):
     encoder: nn.Module
     # code shape (without batch) -> decoder emitting (B, *input_shape)
     make_decoder: Callable[[tuple[int, ...]], nn.Module]
+    # what the encoder emits per example; None: found by a forward pass (which, on the "meta" device
+    # a model is first built on when it is loaded, costs seconds of torch's decomposition machinery)
+    features: Optional[tuple[int, ...]] = None
 
 
 ARCHITECTURES: Registry[Callable[[ModelConfig], Architecture]] = Registry("architecture")
@@ -71,7 +75,7 @@ def mlp(cfg: ModelConfig) -> Architecture:
         layers += [nn.Linear(width, cfg.input_size), nn.Unflatten(1, cfg.input_shape)]
         return nn.Sequential(*layers)
 
-    return Architecture(encoder, make_decoder)
+    return Architecture(encoder, make_decoder, (cfg.hidden[-1] if cfg.hidden else cfg.input_size,))
 
 
 def _dense_to_map(code_shape: tuple[int, ...], fmap: tuple[int, ...], act: str) -> list[nn.Module]:
@@ -81,9 +85,12 @@ def _dense_to_map(code_shape: tuple[int, ...], fmap: tuple[int, ...], act: str) 
     return [nn.Linear(code_shape[0], math.prod(fmap)), activation(act), nn.Unflatten(1, fmap)]
 
 
-def _feature_shape(encoder: nn.Module, input_shape: tuple[int, ...]) -> tuple[int, ...]:
-    with torch.no_grad():
-        return tuple(encoder(torch.zeros(1, *input_shape)).shape[1:])
+def _halved(size: tuple[int, int], times: int) -> tuple[int, int]:
+    """(H, W) after ``times`` 2x reductions that round up (ceil-mode pooling, stride-2 'same' convs)."""
+    h, w = size
+    for _ in range(times):
+        h, w = (h + 1) // 2, (w + 1) // 2
+    return h, w
 
 
 @ARCHITECTURES.register("conv")
@@ -91,7 +98,8 @@ def conv(cfg: ModelConfig) -> Architecture:
     """Conv3x3+ReLU+MaxPool per stage; decoder Conv3x3+ReLU+Upsample per stage.
 
     With ``hidden=(32, 16)`` and ``latent="identity"`` this is the classic
-    28x28 -> 7x7x16 convolutional autoencoder.
+    28x28 -> 7x7x16 convolutional autoencoder. Both halves are :class:`~aekit.models.fusion.ConvStack`
+    sequences: the same layers, run as pool-then-ReLU and sub-pixel convolutions.
     """
     c, h, w = cfg.input_shape
     stages: list[nn.Module] = []
@@ -100,9 +108,8 @@ def conv(cfg: ModelConfig) -> Architecture:
         # ceil_mode pads odd sizes like Keras' padding="same" pooling
         stages += [nn.Conv2d(width, ch, 3, padding=1), activation(cfg.activation), nn.MaxPool2d(2, ceil_mode=True)]
         width = ch
-    body = nn.Sequential(*stages)
-    fmap = _feature_shape(body, cfg.input_shape)
-    encoder = body if cfg.latent == "identity" else nn.Sequential(*stages, nn.Flatten())
+    fmap = (cfg.hidden[-1], *_halved((h, w), len(cfg.hidden)))
+    encoder = ConvStack(*stages) if cfg.latent == "identity" else ConvStack(*stages, nn.Flatten())
 
     def make_decoder(code_shape: tuple[int, ...]) -> nn.Module:
         layers = _dense_to_map(code_shape, fmap, cfg.activation)
@@ -111,9 +118,9 @@ def conv(cfg: ModelConfig) -> Architecture:
             layers += [nn.Conv2d(width, ch, 3, padding=1), activation(cfg.activation), nn.Upsample(scale_factor=2)]
             width = ch
         layers += [nn.Conv2d(width, c, 3, padding=1), Crop(h, w)]
-        return nn.Sequential(*layers)
+        return ConvStack(*layers)
 
-    return Architecture(encoder, make_decoder)
+    return Architecture(encoder, make_decoder, fmap if cfg.latent == "identity" else (math.prod(fmap),))
 
 
 def _conv_bn(cin: int, cout: int, act: str, stride: int = 1) -> list[nn.Module]:
@@ -155,4 +162,4 @@ def deep_conv(cfg: ModelConfig) -> Architecture:
         out.append(nn.Conv2d(cfg.hidden[0], c, 3, padding=1))  # (B, C, H, W) logits
         return nn.Sequential(*out)
 
-    return Architecture(encoder, make_decoder)
+    return Architecture(encoder, make_decoder, (math.prod(fmap),))

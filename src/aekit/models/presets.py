@@ -1,4 +1,7 @@
-"""Registered model presets: each one only names a family and sets its config fields and a training recipe."""
+"""Registered model presets: each one only names a family and sets its config fields and a training recipe.
+
+Listing them needs no torch (see :mod:`aekit.models.catalog`): the families are imported when a model is built.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,6 @@ from typing import Any, Callable, Optional
 
 from aekit.config import Config
 from aekit.errors import ConfigError
-from aekit.models.families import FAMILIES
 from aekit.registry import Registry
 from aekit.training.config import TrainConfig
 
@@ -48,6 +50,8 @@ def _given(overrides: dict[str, Any]) -> dict[str, Any]:
 
 def model_config(name: str, input_shape: Optional[tuple[int, ...]] = None, **overrides: Any) -> Config:
     """The validated config of preset ``name`` (a :class:`ModelConfig` for autoencoders) with ``overrides``."""
+    from aekit.models.families import FAMILIES
+
     preset = MODELS.get(name)
     try:
         return FAMILIES.get(preset.family).preset_config(preset.fields(), input_shape, **_given(overrides))
@@ -87,6 +91,8 @@ def create_model(name: str, input_shape: Optional[tuple[int, ...]] = None, **ove
     >>> type(create_model("smiles-vae")).__name__
     'SequenceVAE'
     """
+    from aekit.models.families import FAMILIES
+
     preset = MODELS.get(name)
     try:
         return FAMILIES.get(preset.family).from_preset(name, preset.fields(), input_shape, **_given(overrides))

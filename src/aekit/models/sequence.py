@@ -7,45 +7,23 @@ The Gaussian latent is aekit's own :class:`~aekit.models.latent.GaussianLatent`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from aekit.config import FRACTION, WEIGHT, WIDTH, Config, Range
 from aekit.errors import ConfigError, ModelFileError
 from aekit.models.autoencoder import AEOutput
 from aekit.models.base import Model
+from aekit.models.config import SequenceVAEConfig
 from aekit.models.latent import GaussianLatent
 from aekit.models.serialization import config_from
 from aekit.models.tokenizer import SmilesTokenizer
 
 __all__ = ["SequenceVAE", "SequenceVAEConfig"]
-
-
-VOCAB_SIZE = Range(4, 1 << 20, integer=True)  # at least <pad>, <bos>, <eos> and <unk>
-MAX_LEN = Range(2, 100_000, integer=True)  # at least <bos> and <eos>
-
-
-@dataclass
-class SequenceVAEConfig(Config):
-    """Shape of a :class:`SequenceVAE`; round-trips through JSON like every aekit config."""
-
-    vocab_size: Annotated[int, VOCAB_SIZE] = 40  # tokens including <pad>, <bos>, <eos>, <unk>
-    max_len: Annotated[int, MAX_LEN] = 80  # tokens per sequence including <bos> and <eos>
-    embed_dim: Annotated[int, WIDTH] = 64  # token embedding width
-    hidden: Annotated[int, WIDTH] = 256  # GRU state width (encoder and decoder)
-    latent_dim: Annotated[int, WIDTH] = 32  # size of the Gaussian code
-    # weight of the KL term (further scaled by KL annealing). At 1.0 the decoder learns to ignore
-    # the code (posterior collapse): on 459 drug analogues, 40 epochs, exact reconstruction of
-    # training molecules was 0.013 at beta 1, 0.096 at 0.5, 0.47 at 0.2 and 0.65 at 0.1, while the
-    # validity of prior samples fell from 0.81 to 0.77, 0.58 and 0.48
-    beta: Annotated[float, WEIGHT] = 0.2  # weight of the KL term, scaled further by KL annealing (at 1 the decoder ignores the code)
-    word_dropout: Annotated[float, FRACTION] = 0.1  # teacher-forced inputs replaced by <unk> with this probability
 
 
 class SequenceVAE(Model):

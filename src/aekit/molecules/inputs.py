@@ -20,7 +20,8 @@ from rdkit import Chem
 from aekit.config import Config, Range
 from aekit.errors import ConfigError, DataError
 from aekit.models.autoencoder import Autoencoder
-from aekit.models.sequence import MAX_LEN, SequenceVAE
+from aekit.models.config import MAX_LEN
+from aekit.models.sequence import SequenceVAE
 from aekit.models.tokenizer import SmilesTokenizer, TokenizerError, tokenize
 from aekit.molecules.data import MoleculeSplit
 from aekit.molecules.fingerprints import N_BITS, RADIUS, bit_accuracy, mean_tanimoto, morgan_fingerprints

@@ -251,7 +251,7 @@ def _record_failure(out: Path, trainer: Trainer, err: BaseException) -> None:
 
 
 def training_stats(trainer: Trainer) -> dict[str, Any]:
-    """Timing, epochs run and stop reason from a trainer's history."""
+    """Timing, epochs run, the precision used and stop reason from a trainer's history."""
     seconds = [float(r["train_seconds"]) for r in trainer.history.rows if "train_seconds" in r]
     done = f"completed {trainer.epoch} of {trainer.config.epochs} epochs"
     return {
@@ -259,6 +259,7 @@ def training_stats(trainer: Trainer) -> dict[str, Any]:
         "epochs_run": trainer.epoch,
         "seconds_per_epoch": float(np.mean(seconds)) if seconds else None,
         "train_seconds": float(np.sum(seconds)),
+        "precision_used": trainer.precision_used,
         "stop_reason": trainer.stop_reason or done,
     }
 

@@ -24,6 +24,7 @@ import torch
 import torch.distributed as dist
 
 from aekit.errors import ConfigError
+from aekit.training.precision import bf16_supported, native_bf16  # re-exported: they lived here
 
 DEVICE_HELP = "'auto' (a GPU when there is one), 'cpu', 'cuda', 'cuda:N' or 'mps'"
 
@@ -105,23 +106,6 @@ def device_of(model: torch.nn.Module) -> torch.device:
     for tensor in (*model.parameters(), *model.buffers()):
         return tensor.device
     return torch.device("cpu")
-
-
-def bf16_supported() -> bool:
-    """True when this CPU has native bf16 matrix instructions (where autocast pays off)."""
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
-
-
-def native_bf16(device: torch.device) -> bool:
-    """Where ``precision="auto"`` turns bf16 autocast on: CPUs with bf16 instructions, GPUs from Ampere on."""
-    if device.type == "cpu":
-        return bf16_supported()
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    return False
 
 
 def place(model: torch.nn.Module, optimizer: torch.optim.Optimizer, device: torch.device,
