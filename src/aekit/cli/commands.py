@@ -71,7 +71,7 @@ ALL_COMMANDS: tuple[Command, ...] = (
             "aekit.cli.core:RunOptions"),
     Command("plot", "redraw the figures and report of a saved run (any kind)", "aekit.cli.core:plot_command",
             "aekit.cli.core:RunOptions"),
-    Command("demo", "train every family briefly on the bundled sample and write one report",
+    Command("demo", "show what each autoencoder family is for, measured on the bundled sample, in one report",
             "aekit.apps.demo:demo_command", "aekit.apps.demo:DemoOptions"),
     Command("encode", "write the codes of a trained run's model for some data", "aekit.apps.features:encode_command",
             "aekit.apps.features:EncodeOptions"),
