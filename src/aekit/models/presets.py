@@ -215,6 +215,14 @@ def mult_vae() -> dict[str, Any]:
                 beta=0.2)
 
 
+# epochs=0: the recommender run kind solves EASE in closed form when it prepares the model (under a
+# second for ML-100K's 1,682 items); l2 400 ranks validation items best on ML-100K's random splits
+@register_model(TrainConfig(epochs=0, batch_size=500, precision="fp32"), family="item-linear")
+def ease() -> dict[str, Any]:
+    """EASE (Steck 2019): a linear item-to-item autoencoder with zero diagonal, ridge penalty 400, closed form."""
+    return dict(l2=400.0, loss="ridge")
+
+
 # ----------------------------------------------------------------------------- molecules
 # fp32: bf16 autocast of GRUs on CPU is slower than fp32 and hurts the softmax over tokens; the KL weight
 # rises over the first third of training (kl_warmup), so the decoder learns to use the code first

@@ -94,7 +94,7 @@ class Trainer:
         self.dist = distributed.init_process_group(self.device)
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else None
         given = ([ProgressBar()] if progress and self.dist.is_main else []) + list(callbacks)
-        given += [EarlyStopping(config.patience)] if config.patience else []
+        given += [EarlyStopping(config.patience, config.monitor, mode=config.monitor_mode)] if config.patience else []
         given += [KLAnnealing(config.kl_warmup)] if config.kl_warmup > 0 else []
         given += [Checkpoint(self.checkpoint_dir)] if self.checkpoint_dir else []
         # checkpoints last: they save the state every other callback reached at the end of the epoch
