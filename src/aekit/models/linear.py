@@ -73,6 +73,7 @@ class ItemLinear(Model):
 
     family = "item-linear"
     config_class = ItemLinearConfig
+    closed_form = True
 
     def __init__(self, config: ItemLinearConfig, preset: Optional[str] = None) -> None:
         super().__init__()

@@ -32,7 +32,7 @@ from aekit.recommend.state import RecommenderState
 from aekit.recommend.tasks import TASKS, task_of
 from aekit.runs.run import Run
 
-__all__ = ["TOP_K", "evaluate", "recommend", "recommend_for_items", "recommender_state", "train"]
+__all__ = ["TOP_K", "evaluate", "item_titles", "recommend", "recommend_for_items", "recommender_state", "train"]
 
 TOP_K = Range(1, 1_000_000, integer=True)  # items per recommendation list
 _PROTOCOL_FIELDS = {f.name for f in dataclasses.fields(ProtocolConfig)}
@@ -227,3 +227,17 @@ def recommend_for_items(run: Run | str | Path, items: Sequence[Any], k: int = 10
         raise ConfigError("items: give at least one item id")
     scores = TASKS.get(state.task).new_user_scores(state.estimator(run.model), len(state.item_ids), idx, ratings)
     return _top(state.item_ids, scores, idx, k)
+
+
+def item_titles(run: Run | str | Path, items: Sequence[Any]) -> Optional[list[str]]:
+    """Titles of original item ids (as :func:`recommend` returns them), or None when the run's data had none.
+
+    Examples
+    --------
+    >>> item_titles("runs/ml100k", [50, 181])  # doctest: +SKIP
+    ['Star Wars', 'Return of the Jedi']
+    """
+    run, state = recommender_state(run)
+    if state.item_titles is None:
+        return None
+    return [str(state.item_titles[_index(state.item_ids, i, "item", "items")]) for i in items]
