@@ -92,7 +92,7 @@ class ItemLinear(Model):
 
     def forward(self, x: torch.Tensor, y: Optional[torch.Tensor] = None) -> AEOutput:
         """Scores ``x B`` and EASE's objective per row: ``||x - x B||^2`` plus the batch's share of ``l2 ||B||^2``."""
-        flat = x.flatten(1).float()  # (B, D)
+        flat = x.flatten(1).to(self.weight.dtype)  # (B, D)
         weights = self.item_weights()
         scores = flat @ weights  # (B, D)
         recon = ((flat - scores) ** 2).sum(1).mean()
