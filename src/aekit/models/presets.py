@@ -191,7 +191,9 @@ def fingerprint() -> dict[str, Any]:
 # ----------------------------------------------------------------------------- recommenders
 # Recipes use Adam; "L2 weight decay" is AdamW's decoupled decay rather than the papers'
 # penalty term (Sedhain et al. trained with L-BFGS / RProp). fp32: ratings need the precision.
-@register_model(TrainConfig(epochs=100, batch_size=32, lr=1e-3, weight_decay=1e-2, precision="fp32"))
+# weight decay 5 (AdamW, decoupled): test RMSE 0.909 on an ML-100K 90/10 split (seed 3, not a reported
+# one) where 0.01 overfits to 1.09 (worse than item means, 1.03) and 2 / 10 give 0.947 / 0.953
+@register_model(TrainConfig(epochs=100, batch_size=32, lr=1e-3, weight_decay=5.0, precision="fp32"))
 def i_autorec() -> dict[str, Any]:
     """I-AutoRec (Sedhain et al. 2015): item rating vectors -> 500 sigmoid units -> identity, masked MSE."""
     return dict(arch="mlp", hidden=(), latent="dense", latent_dim=500, latent_activation="sigmoid",
