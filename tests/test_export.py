@@ -21,7 +21,8 @@ import aekit
 from aekit.anomaly import reconstruction_errors
 from aekit.cli import main
 from aekit.errors import ConfigError, RunError
-from aekit.export.onnx import EXPORT_KIND, TOLERANCE, export_onnx, run_onnx
+from aekit.export.graphs import Graph
+from aekit.export.onnx import EXPORT_KIND, TOLERANCE, _check, export_onnx, graph_to_onnx, run_onnx
 from aekit.export.runs import export_run
 from aekit.models.presets import MODELS as PRESETS
 from aekit.runs.directory import read_run_marker
@@ -139,6 +140,34 @@ def test_a_conditional_model_is_refused_naming_the_field(tmp_path):
     with pytest.raises(ConfigError, match="num_classes: a conditional model"):
         export_onnx(aekit.create_model("vae", num_classes=10), tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+class _Times(torch.nn.Module):
+    def __init__(self, k: float) -> None:
+        super().__init__()
+        self.k = k
+
+    def forward(self, x):
+        return x * self.k
+
+
+class _Eigenvalues(torch.nn.Module):
+    def forward(self, x):  # (N, 3) -> (N, 3): no ONNX operator computes eigenvalues
+        return torch.linalg.eigh(x[:, :, None] * x[:, None, :]).eigenvalues
+
+
+def test_a_graph_the_exporter_cannot_trace_is_named():
+    graph = Graph("odd", _Eigenvalues(), {"x": (3,)}, {"y": (3,)}, "")
+    with pytest.raises(ConfigError, match="the odd graph cannot be exported to ONNX: .*eigh") as caught:
+        graph_to_onnx(graph, (torch.rand(2, 3),))
+    assert "\x1b" not in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_graph_that_differs_from_pytorch_is_refused():
+    data = graph_to_onnx(Graph("twice", _Times(2.0), {"x": (3,)}, {"y": (3,)}, ""), (torch.rand(2, 3),))
+    assert _check(Graph("twice", _Times(2.0), {"x": (3,)}, {"y": (3,)}, ""), data, (torch.rand(4, 3),)) <= TOLERANCE
+    with pytest.raises(ConfigError, match="the thrice graph differs from PyTorch under onnxruntime by "):
+        _check(Graph("thrice", _Times(3.0), {"x": (3,)}, {"y": (3,)}, ""), data, (torch.rand(4, 3),))
 
 
 def test_without_the_export_extra_the_error_says_what_to_install(tmp_path, monkeypatch):

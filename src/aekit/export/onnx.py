@@ -16,6 +16,7 @@ import contextlib
 import copy
 import io
 import logging
+import re
 import warnings
 from pathlib import Path
 from typing import Any, Iterator, Optional
@@ -66,6 +67,14 @@ def _example(shape: tuple[int, ...], rows: int, low: torch.Tensor, span: torch.T
     return low + span * torch.rand(rows, *shape, generator=g)  # (rows, *shape)
 
 
+def _reason(err: BaseException) -> str:
+    """The first line of the innermost cause, without the exporter's terminal colours."""
+    while err.__cause__ is not None:
+        err = err.__cause__
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", str(err)).strip().splitlines()
+    return f"{type(err).__name__}: {lines[0] if lines else ''}"
+
+
 def graph_to_onnx(graph: Graph, example: tuple[torch.Tensor, ...], opset: Optional[int] = None) -> bytes:
     """Trace ``graph`` on ``example`` into a serialized ONNX model whose axis 0 is the dynamic batch ``N``.
 
@@ -82,8 +91,7 @@ def graph_to_onnx(graph: Graph, example: tuple[torch.Tensor, ...], opset: Option
                                         output_names=list(graph.outputs), dynamic_shapes=dims, opset_version=opset,
                                         optimize=True, verify=False, report=False)
     except Exception as err:  # the exporter raises many types; all mean "this graph cannot be exported"
-        raise ConfigError(f"the {graph.name} graph cannot be exported to ONNX: {type(err).__name__}: "
-                          f"{str(err).splitlines()[0] if str(err) else ''}") from err
+        raise ConfigError(f"the {graph.name} graph cannot be exported to ONNX: {_reason(err)}") from err
     proto = program.model_proto
     for value in [*proto.graph.input, *proto.graph.output]:  # name the batch axis the same everywhere
         dim = value.type.tensor_type.shape.dim[0]
