@@ -181,7 +181,7 @@ class RecommenderKind(RunKind):
         val = task.validation(data.split)
         sizes = {"train_examples": rows.shape[0], "val_examples": 0 if val is None else len(val),
                  "users": data.ratings.n_users, "items": len(item_ids), "init_seconds": time.perf_counter() - t0}
-        callbacks = [RankingValidation(task, state)] if task.name != "explicit" else []
+        callbacks = [RankingValidation(task, state)] if task.ranked else []
         return Prepared(model, SparseRows(rows), val, state, sizes, callbacks)
 
     def save_state(self, directory: Path, state: st.RecommenderState) -> None:

@@ -53,6 +53,7 @@ class Task:
     protocol: ClassVar[str] = ""  # the protocol name a user selects (ProtocolConfig.name)
     losses: ClassVar[tuple[str, ...]] = ()  # the model losses this task trains
     feedback: ClassVar[str] = "implicit clicks"  # what the models learn, for messages
+    ranked: ClassVar[bool] = True  # scored by ranking: validation ranking metrics are logged after every epoch
     split_class: ClassVar[type] = object
 
     def split(self, ratings: Ratings, protocol: Any) -> Any:
@@ -110,6 +111,7 @@ class ExplicitTask(Task):
     protocol = "ratings"
     losses = ("masked-mse",)
     feedback = "explicit ratings"
+    ranked = False
     split_class = ExplicitSplit
 
     def split(self, ratings: Ratings, protocol: Any) -> ExplicitSplit:
