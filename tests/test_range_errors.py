@@ -15,7 +15,7 @@ from aekit.cli import main
 from aekit.molecules import similar, train_run
 from aekit.runs.config import RunConfig, resolve_run_config
 
-INT_RANGES = {"epochs": "[1, 1000000]", "seed": "[0, 9223372036854775807]", "top-k": "[1, 1000000]"}
+INT_RANGES = {"epochs": "[0, 1000000]", "seed": "[0, 9223372036854775807]", "top-k": "[1, 1000000]"}
 
 
 def run_cli(capsys, *argv):
@@ -35,14 +35,14 @@ def assert_one_line_error(err, *needles):
 # (argv after "aekit", option named in the message, allowed range, bad value); RUN directories
 # need not exist: a bad number is refused while the command line is read, before anything is opened
 CLI_CASES = [
-    (["train", "--model", "vanilla", "--epochs", "0", "--print-config"], "--epochs", INT_RANGES["epochs"], "0"),
+    (["train", "--model", "vanilla", "--epochs", "-1", "--print-config"], "--epochs", INT_RANGES["epochs"], "-1"),
     (["train", "--model", "vanilla", "--seed", "-1", "--print-config"], "--seed", INT_RANGES["seed"], "-1"),
     (["train", "--model", "vanilla", "--seed", str(2**64), "--print-config"], "--seed", INT_RANGES["seed"], str(2**64)),
     (["train", "--model", "vanilla", "--lr", "nan", "--print-config"], "--lr", "(0, 10]", "nan"),
     (["train", "--model", "vanilla", "--latent-dim", "1000000000", "--print-config"], "--latent-dim", "[1, 65536]",
      "1000000000"),
-    (["recommend", "train", "--data", "{tmp}/ratings.csv", "--epochs", "0", "--out", "{tmp}/r"], "--epochs",
-     INT_RANGES["epochs"], "0"),
+    (["recommend", "train", "--data", "{tmp}/ratings.csv", "--epochs", "-1", "--out", "{tmp}/r"], "--epochs",
+     INT_RANGES["epochs"], "-1"),
     (["recommend", "train", "--dataset", "synthetic", "--model", "mult-dae", "--split-seed", "-1", "--out", "{tmp}/r"],
      "--split-seed", INT_RANGES["seed"], "-1"),
     (["recommend", "train", "--dataset", "synthetic", "--model", "i-autorec", "--test-fraction", "1", "--out",
@@ -52,8 +52,8 @@ CLI_CASES = [
      "[-1000000000000, 1000000000000]", "nan"),
     (["molecules", "similar", "{tmp}/run", "CCO", "-k", "-5"], "-k", "[1, 1000000]", "-5"),
     (["molecules", "sample", "{tmp}/run", "-n", "-1"], "-n", "[1, 1000000]", "-1"),
-    (["molecules", "train", "--dataset", "{tmp}/m.csv", "--out", "{tmp}/r", "--epochs", "0"], "--epochs",
-     INT_RANGES["epochs"], "0"),
+    (["molecules", "train", "--dataset", "{tmp}/m.csv", "--out", "{tmp}/r", "--epochs", "-1"], "--epochs",
+     INT_RANGES["epochs"], "-1"),
     (["molecules", "evaluate", "{tmp}/run", "--n-samples", "0"], "--n-samples", "[1, 1000000]", "0"),
     (["molecules", "sample", "{tmp}/run", "--temperature", "101"], "--temperature", "[0, 100]", "101"),
     (["denoise", "{tmp}/run", "--level", "-1"], "--level", "[0, 10]", "-1"),
@@ -146,8 +146,10 @@ def test_recommend_refuses_k_out_of_range(rec_run, k):
 
 def test_recommend_train_refuses_bad_epochs_and_seed():
     ratings = rec.synthetic_ratings(n_users=50, n_items=20, mean_items=5, seed=0).ratings
-    with pytest.raises(aekit.ConfigError, match="epochs"):
+    # 0 epochs would leave a gradient-trained model untrained: only closed-form models (EASE) take it
+    with pytest.raises(aekit.ConfigError, match=r"epochs: must be an integer in \[1, 1000000\], got 0 \(0 only for a closed-form"):
         rec.train(ratings, "mult-dae", epochs=0)
+    assert rec.train(ratings, "ease").metrics["epochs_run"] == 0
     with pytest.raises(aekit.ConfigError, match="seed"):
         rec.train(ratings, "mult-dae", seed=-1, epochs=1)
     with pytest.raises(aekit.ConfigError, match=r"test_fraction: must be a number in \(0, 1\), got 0"):

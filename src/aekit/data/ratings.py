@@ -7,6 +7,7 @@ matrix and never a dense one.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,9 +18,10 @@ import scipy.sparse as sp
 
 from aekit.data.delimited import describe_separator, separator_for, separator_hint
 from aekit.data.errors import not_utf8
+from aekit.data.rating_formats import FORMATS, format_of, id_column, number_column, read_rating_file
 from aekit.errors import DataError
 
-__all__ = ["Ratings", "SyntheticRatings", "load_ratings", "synthetic_ratings"]
+__all__ = ["FORMATS", "Ratings", "SyntheticRatings", "load_ratings", "synthetic_ratings"]
 
 
 @dataclass(frozen=True, eq=False)  # arrays have no single truth value for ==
@@ -38,6 +40,9 @@ class Ratings:
         Original ids: ``user_ids[user[k]]`` is the id of row ``k``'s user.
     name : str
         Where the ratings came from (file or dataset name), for messages.
+    item_titles : numpy.ndarray of str or None
+        ``item_titles[j]`` is the title of item ``item_ids[j]`` ("" when unknown),
+        when the source has a title file (see :mod:`aekit.data.rating_formats`).
     """
 
     user: np.ndarray = field(repr=False)
@@ -47,6 +52,7 @@ class Ratings:
     user_ids: np.ndarray = field(repr=False)
     item_ids: np.ndarray = field(repr=False)
     name: str = "ratings"
+    item_titles: np.ndarray | None = field(default=None, repr=False)
 
     @classmethod
     def from_ids(cls, users, items, ratings, timestamps=None, name: str = "ratings") -> "Ratings":
@@ -68,6 +74,13 @@ class Ratings:
 
     def __len__(self) -> int:
         return len(self.rating)
+
+    def with_titles(self, titles: dict[str, str] | None) -> "Ratings":
+        """A copy with item titles looked up by id (``{str(item id): title}``); items without one get ""."""
+        if titles is None:
+            return self
+        found = np.array([titles.get(str(i), "") for i in self.item_ids.tolist()], dtype=str)
+        return dataclasses.replace(self, item_titles=found)
 
     @property
     def n_users(self) -> int:
@@ -94,14 +107,21 @@ class Ratings:
 # ----------------------------------------------------------------------------- files
 def load_ratings(path: str | os.PathLike, user: str = "user", item: str = "item", rating: str = "rating",
                  timestamp: str | None = "timestamp") -> Ratings:
-    """Read a ratings table from CSV/TSV (with a header row) or Parquet.
+    """Read a rating file: a MovieLens or RecBole file by its name, or any CSV/TSV (with a header row) or Parquet table.
+
+    GroupLens files (``u.data``, ``ratings.dat``, ``ratings.csv``) and RecBole
+    atomic files (``<name>.inter``) have fixed columns (the column arguments are
+    not used) and item titles from a side file next to them (``u.item``,
+    ``movies.dat``, ``movies.csv``, ``<name>.item``); see
+    :mod:`aekit.data.rating_formats`.
 
     Parameters
     ----------
     path : str or os.PathLike
-        ``.csv`` (comma-separated), ``.tsv``/``.tab`` (tab-separated) or ``.parquet`` file.
+        A MovieLens or RecBole file, or a ``.csv`` (comma-separated),
+        ``.tsv``/``.tab`` (tab-separated) or ``.parquet`` table.
     user, item, rating : str
-        Column names. User and item ids may be numbers or text.
+        Column names of a table. User and item ids may be numbers or text.
     timestamp : str or None, default "timestamp"
         Optional column; used when present, ignored when absent.
 
@@ -117,9 +137,16 @@ def load_ratings(path: str | os.PathLike, user: str = "user", item: str = "item"
 
     Examples
     --------
-    >>> r = load_ratings("ratings.csv", user="userId", item="movieId")  # doctest: +SKIP
+    >>> r = load_ratings("ml-100k/u.data")  # doctest: +SKIP
+    >>> r = load_ratings("clicks.csv", user="userId", item="itemId")  # doctest: +SKIP
     """
     path = Path(path)
+    fmt = format_of(path)
+    if fmt is not None:
+        columns, titles = read_rating_file(path, fmt)
+        if len(columns.rating) == 0:
+            raise DataError(f"{path}: no rating rows")
+        return Ratings.from_ids(*columns, name=str(path)).with_titles(titles)
     frame, first_line = _read_frame(path)
     available = list(frame.columns)
     for name in (user, item, rating):
@@ -129,11 +156,11 @@ def load_ratings(path: str | os.PathLike, user: str = "user", item: str = "item"
             raise DataError(f"{path}: no column {name!r}; columns are {available}{hint}")
     if len(frame) == 0:
         raise DataError(f"{path}: no rating rows")
-    ids = [_id_column(path, frame, c, first_line) for c in (user, item)]
-    values = _number_column(path, frame, rating, first_line).astype(np.float32)
+    ids = [id_column(path, frame, c, first_line) for c in (user, item)]
+    values = number_column(path, frame, rating, first_line).astype(np.float32)
     ts = None
     if timestamp is not None and timestamp in available:
-        ts = _number_column(path, frame, timestamp, first_line).astype(np.int64)
+        ts = number_column(path, frame, timestamp, first_line).astype(np.int64)
     return Ratings.from_ids(ids[0], ids[1], values, ts, name=str(path))
 
 
@@ -141,7 +168,9 @@ def _read_frame(path: Path) -> tuple[pd.DataFrame, int | None]:
     suffix = path.suffix.lower()
     sep = separator_for(path)
     if sep is None and suffix != ".parquet":
-        raise DataError(f"{path}: load_ratings reads .csv, .tsv, .tab or .parquet files, not {suffix or 'no suffix'!r}")
+        known = "u.data, ratings.dat, ratings.csv, .inter (RecBole)"
+        raise DataError(f"{path}: load_ratings reads {known}, .csv, .tsv, .tab or .parquet files, "
+                        f"not {suffix or 'no suffix'!r}")
     if not path.is_file():
         raise DataError(f"{path}: file not found")
     what = describe_separator(sep) if sep else "Parquet"
@@ -154,38 +183,6 @@ def _read_frame(path: Path) -> tuple[pd.DataFrame, int | None]:
         raise DataError(f"{path}: {not_utf8(err)}") from err
     except Exception as err:  # pandas and pyarrow raise many types for a bad file
         raise DataError(f"{path}: cannot read ratings table ({what}: {err})") from err
-
-
-def _where(row: int, first_line: int | None) -> str:
-    return f"line {row + first_line}" if first_line is not None else f"row {row}"
-
-
-def _id_column(path: Path, frame: pd.DataFrame, name: str, first_line: int | None) -> np.ndarray:
-    col = frame[name]
-    empty = col.isna().to_numpy() | (col.astype(str).str.strip() == "").to_numpy()
-    if empty.any():
-        row = int(np.flatnonzero(empty)[0])
-        raise DataError(f"{path}: column {name!r}, {_where(row, first_line)}: empty id ({int(empty.sum())} such rows)")
-    if pd.api.types.is_numeric_dtype(col):
-        return col.to_numpy()
-    text = col.astype(str).str.strip()
-    as_int = pd.to_numeric(text, errors="coerce")
-    if as_int.isna().any() or np.any(np.mod(as_int.to_numpy(), 1) != 0):
-        return text.to_numpy()
-    ints = as_int.to_numpy().astype(np.int64)
-    # integer ids sort numerically (item 10 after item 9) unless that would merge "007" with "7"
-    return ints if (pd.Series(ints).astype(str).to_numpy() == text.to_numpy()).all() else text.to_numpy()
-
-
-def _number_column(path: Path, frame: pd.DataFrame, name: str, first_line: int | None) -> np.ndarray:
-    col = frame[name]
-    values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64)
-    bad = ~np.isfinite(values)
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        raise DataError(f"{path}: column {name!r}, {_where(row, first_line)}: {col.iloc[row]!r} is not a finite number "
-                        f"({int(bad.sum())} such rows)")
-    return values
 
 
 # ----------------------------------------------------------------------------- synthetic

@@ -127,6 +127,8 @@ NOT_EXPORTABLE: dict[str, str] = {
     "sequence-vae": "its decoder is autoregressive (a GRU run token by token, each step fed the previous "
                     "step's choice) and its inputs are SMILES tokenised in Python, so no fixed graph "
                     "computes it",
+    "item-linear": "it has no code to encode or decode: it is one (items, items) matrix whose scores are "
+                   "x @ B (model.safetensors holds B; zero its diagonal)",
 }
 
 

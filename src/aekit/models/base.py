@@ -20,6 +20,7 @@ class Model(nn.Module):
     """
 
     family: ClassVar[str] = ""
+    closed_form: ClassVar[bool] = False  # solved when its run is prepared (fit_closed_form): trains 0 epochs
     config_class: ClassVar[type]  # the typed config a model of this family is built from
     preset: Optional[str]
 

@@ -22,7 +22,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable, NamedTuple, Optional
 
-from aekit.models.config import ModelConfig, SequenceVAEConfig
+from aekit.models.config import ItemLinearConfig, ModelConfig, SequenceVAEConfig
 from aekit.models.presets import MODELS
 from aekit.registry import Registry
 
@@ -160,7 +160,13 @@ class _FamilyCount(NamedTuple):
     count: Callable[[Any], Counted]
 
 
+def count_item_linear(cfg: Any) -> Counted:
+    """Code shape and parameters of an :class:`~aekit.models.linear.ItemLinear` model: one (D, D) matrix."""
+    return Counted((cfg.input_size,), False, cfg.input_size**2)
+
+
 FAMILY_COUNTERS: dict[str, _FamilyCount] = {
+    "item-linear": _FamilyCount(ItemLinearConfig, lambda fields: fields, count_item_linear),
     "autoencoder": _FamilyCount(ModelConfig, lambda fields: fields, count_autoencoder),
     "sequence-vae": _FamilyCount(SequenceVAEConfig, _sequence_fields, count_sequence_vae),
 }
@@ -193,7 +199,8 @@ def _built(name: str) -> Counted:
     from aekit.models.presets import create_model
 
     model = create_model(name)
-    gaussian = getattr(model.config, "latent", "gaussian") == "gaussian"  # a sequence VAE's code is Gaussian
+    # a sequence VAE's code is Gaussian; an item-linear model has no latent
+    gaussian = model.family == "sequence-vae" or getattr(model.config, "latent", "") == "gaussian"
     return Counted(tuple(model.code_shape), gaussian, model.num_parameters())
 
 

@@ -145,4 +145,20 @@ class SequenceVAEConfig(Config):
     word_dropout: Annotated[float, FRACTION] = 0.1  # teacher-forced inputs replaced by <unk> with this probability
 
 
-__all__ = ["SCALERS", "ModelConfig", "SequenceVAEConfig"]
+@dataclass
+class ItemLinearConfig(Config):
+    """Shape of an :class:`~aekit.models.linear.ItemLinear` autoencoder (EASE): one item-to-item matrix."""
+
+    input_shape: tuple[Annotated[int, AXIS], ...] = (1, 28, 28)  # (n_items,) for click rows; any shape is flattened
+    l2: Annotated[float, WEIGHT] = 250.0  # ridge penalty on the item-item weights (EASE's lambda)
+    loss: str = "ridge"  # squared error of the rows plus the l2 penalty; solved in closed form
+
+    def _validate(self) -> None:
+        _choice("loss", self.loss, ["ridge"])
+
+    @property
+    def input_size(self) -> int:
+        return math.prod(self.input_shape)
+
+
+__all__ = ["SCALERS", "ItemLinearConfig", "ModelConfig", "SequenceVAEConfig"]

@@ -191,28 +191,46 @@ def fingerprint() -> dict[str, Any]:
 # ----------------------------------------------------------------------------- recommenders
 # Recipes use Adam; "L2 weight decay" is AdamW's decoupled decay rather than the papers'
 # penalty term (Sedhain et al. trained with L-BFGS / RProp). fp32: ratings need the precision.
-@register_model(TrainConfig(epochs=100, batch_size=32, lr=1e-3, weight_decay=1e-2, precision="fp32"))
+# weight decay 5 (AdamW, decoupled): test RMSE 0.909 on an ML-100K 90/10 split (seed 3, not a reported
+# one) where 0.01 overfits to 1.09 (worse than item means, 1.03) and 2 / 10 give 0.947 / 0.953
+@register_model(TrainConfig(epochs=100, batch_size=32, lr=1e-3, weight_decay=5.0, precision="fp32"))
 def i_autorec() -> dict[str, Any]:
     """I-AutoRec (Sedhain et al. 2015): item rating vectors -> 500 sigmoid units -> identity, masked MSE."""
     return dict(arch="mlp", hidden=(), latent="dense", latent_dim=500, latent_activation="sigmoid",
                 output_activation="linear", loss="masked-mse")
 
 
-@register_model(TrainConfig(epochs=50, batch_size=500, lr=1e-3, weight_decay=1e-2, precision="fp32"))
+# Click recipes tuned on MovieLens-100K's random splits (benchmarks/bench_recommend.py): up to 300
+# epochs of 128 users, stopped when validation NDCG@10 has not improved for 20 epochs (the best
+# epoch's weights kept). On 943 users one layer beats Liang et al.'s 600-200 tanh stack
+# (NDCG@10 0.33 vs 0.28 for Mult-VAE on one split): pass hidden=(600,) latent_dim=200 for theirs.
+_CLICKS = TrainConfig(epochs=300, batch_size=128, lr=1e-3, weight_decay=0.1, precision="fp32", patience=20,
+                      monitor="val_ndcg@10", monitor_mode="max")
+
+
+@register_model(_CLICKS)
 def mult_dae() -> dict[str, Any]:
-    """Mult-DAE (Liang et al. 2018): L2-normalised clicks with dropout 0.5, tanh 600-200, multinomial loss."""
-    return dict(arch="mlp", hidden=(600,), activation="tanh", latent="dense", latent_dim=200,
+    """Mult-DAE (Liang et al. 2018): L2-normalised clicks with dropout 0.5, one 600-unit tanh code, multinomial loss."""
+    return dict(arch="mlp", hidden=(), activation="tanh", latent="dense", latent_dim=600,
                 latent_activation="tanh", loss="multinomial", output_activation="softmax",
                 corruption="l2-dropout", noise_level=0.5)
 
 
 # kl_warmup 0.2 with beta 0.2: the KL weight grows by 1/total per step up to 0.2 (Liang et al.'s annealing)
-@register_model(TrainConfig(epochs=50, batch_size=500, lr=1e-3, precision="fp32", kl_warmup=0.2))
+@register_model(_CLICKS.replace(kl_warmup=0.2))
 def mult_vae() -> dict[str, Any]:
-    """Mult-VAE (Liang et al. 2018): as Mult-DAE with a 200-d Gaussian latent; beta annealed to 0.2."""
-    return dict(arch="mlp", hidden=(600,), activation="tanh", latent="gaussian", latent_dim=200,
+    """Mult-VAE (Liang et al. 2018): as Mult-DAE with a 400-d Gaussian code; beta annealed to 0.2."""
+    return dict(arch="mlp", hidden=(), activation="tanh", latent="gaussian", latent_dim=400,
                 loss="multinomial", output_activation="softmax", corruption="l2-dropout", noise_level=0.5,
                 beta=0.2)
+
+
+# epochs=0: the recommender run kind solves EASE in closed form when it prepares the model (under a
+# second for ML-100K's 1,682 items); l2 400 ranks validation items best on ML-100K's random splits
+@register_model(TrainConfig(epochs=0, batch_size=500, precision="fp32"), family="item-linear")
+def ease() -> dict[str, Any]:
+    """EASE (Steck 2019): a linear item-to-item autoencoder with zero diagonal, ridge penalty 400, closed form."""
+    return dict(l2=400.0, loss="ridge")
 
 
 # ----------------------------------------------------------------------------- molecules

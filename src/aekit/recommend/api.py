@@ -32,14 +32,15 @@ from aekit.recommend.state import RecommenderState
 from aekit.recommend.tasks import TASKS, task_of
 from aekit.runs.run import Run
 
-__all__ = ["TOP_K", "evaluate", "recommend", "recommend_for_items", "recommender_state", "train"]
+__all__ = ["TOP_K", "evaluate", "item_titles", "recommend", "recommend_for_items", "recommender_state", "train"]
 
 TOP_K = Range(1, 1_000_000, integer=True)  # items per recommendation list
 _PROTOCOL_FIELDS = {f.name for f in dataclasses.fields(ProtocolConfig)}
 
 
 def train(ratings: Ratings, model: str = "mult-vae", seed: int = 0, test_fraction: float = 0.1,
-          heldout_users: float | int = 0.2, min_rating: float = 3.5, progress: bool = False, *,
+          heldout_users: float | int = 0.2, min_rating: Optional[float] = None, progress: bool = False, *,
+          protocol: str = "auto",
           out: Optional[str | Path] = None, resume: bool = False, overwrite: bool = False, figures: bool = True,
           **params: Any) -> Run:
     """Split ``ratings`` by the model's protocol and train the model on the training part.
@@ -50,18 +51,23 @@ def train(ratings: Ratings, model: str = "mult-vae", seed: int = 0, test_fractio
         From :func:`~aekit.data.ratings.load_ratings`, :func:`~aekit.recommend.load_movielens`
         or :func:`~aekit.data.ratings.synthetic_ratings` (use ``.ratings``).
     model : str, default "mult-vae"
-        ``"i-autorec"``, ``"mult-dae"``, ``"mult-vae"`` or another preset with
-        loss ``masked-mse`` or ``multinomial``.
+        ``"i-autorec"``, ``"mult-dae"``, ``"mult-vae"``, ``"ease"`` or another
+        preset with loss ``masked-mse``, ``multinomial`` or ``ridge``.
     seed : int, default 0
         Seeds the split, the initial weights and training.
     test_fraction : float, default 0.1
-        Explicit protocol: fraction of ratings held out.
+        Ratings and random-split protocols: share of the ratings (of each user's clicks) held out for test.
     heldout_users : float or int, default 0.2
         Implicit protocol: users held out (half validation, half test), a share
         (float) or a count (int).
-    min_rating : float, default 3.5
-        Implicit protocol: ratings at or above this are clicks.
+    min_rating : float, optional
+        Click protocols: ratings at or above this are clicks (default 3.5 for
+        held-out users, every interaction for the random split).
     progress : bool, default False
+    protocol : str, default "auto"
+        ``"ratings"``, ``"held-out-users"`` or ``"random-split"`` (RecBole's
+        per-user 80/10/10 split, full ranking); ``"auto"``: ratings for rating
+        models, held-out users for click models (see :mod:`aekit.recommend.protocols`).
     out : str or Path, optional
         Write the run there, through :func:`aekit.train_run` (checkpoints,
         ``model/``, ``data/``, ``metrics.json``, figures, ``report.html``).
@@ -82,10 +88,10 @@ def train(ratings: Ratings, model: str = "mult-vae", seed: int = 0, test_fractio
         Of kind ``"recommender"``; ``run.state`` holds the split and the ids.
     """
     seed = SEED.check("seed", seed)
-    chosen = {"test_fraction": test_fraction, "min_rating": min_rating, "split_seed": seed,
+    chosen = {"name": protocol, "test_fraction": test_fraction, "min_rating": min_rating, "split_seed": seed,
               **_heldout(heldout_users), **{k: params.pop(k) for k in list(params) if k in _PROTOCOL_FIELDS}}
     protocol = ProtocolConfig.from_dict(chosen, where="protocol")
-    data = split_ratings(ratings, task_of(model), protocol)
+    data = split_ratings(ratings, task_of(model, protocol.name), protocol)
     overrides = {"seed": seed, **protocol.to_dict(), **params}
     if out is not None:
         from aekit.runs.engine import train_run
@@ -110,7 +116,7 @@ def _train_in_memory(model_name: str, data: RecommenderData, overrides: dict[str
 
     cfg, data = resolve_run_config(KIND.name, model_name, None, overrides, data)
     prepared = KIND.prepare(cfg, data)
-    trainer = Trainer(prepared.model, cfg.train, progress=progress)
+    trainer = Trainer(prepared.model, cfg.train, callbacks=prepared.callbacks, progress=progress)
     trainer.fit(prepared.train, prepared.val)
     metrics = {**prepared.sizes, **training_stats(trainer)}
     return Run(None, cfg, trainer.model.eval(), trainer.history, metrics, prepared.state)  # type: ignore[arg-type]
@@ -221,3 +227,17 @@ def recommend_for_items(run: Run | str | Path, items: Sequence[Any], k: int = 10
         raise ConfigError("items: give at least one item id")
     scores = TASKS.get(state.task).new_user_scores(state.estimator(run.model), len(state.item_ids), idx, ratings)
     return _top(state.item_ids, scores, idx, k)
+
+
+def item_titles(run: Run | str | Path, items: Sequence[Any]) -> Optional[list[str]]:
+    """Titles of original item ids (as :func:`recommend` returns them), or None when the run's data had none.
+
+    Examples
+    --------
+    >>> item_titles("runs/ml100k", [50, 181])  # doctest: +SKIP
+    ['Star Wars', 'Return of the Jedi']
+    """
+    run, state = recommender_state(run)
+    if state.item_titles is None:
+        return None
+    return [str(state.item_titles[_index(state.item_ids, i, "item", "items")]) for i in items]

@@ -63,14 +63,18 @@ def evaluate_command(cfg: EvaluateOptions, console: Any) -> int:
 
 
 def top_k_command(cfg: TopKOptions, console: Any) -> int:
-    """Print the top ``k`` items as ``rank<TAB>item<TAB>score`` lines, best first."""
-    from aekit.recommend.api import recommend, recommend_for_items
+    """Print the top ``k`` items as ``rank<TAB>item<TAB>score`` lines, best first (``rank<TAB>item<TAB>title<TAB>score`` when the data had titles)."""
+    from aekit.recommend.api import item_titles, recommend, recommend_for_items, recommender_state
 
+    run, _ = recommender_state(cfg.run)  # read once for the list and the titles
     if cfg.user is not None:
-        items = recommend(cfg.run, cfg.user, cfg.k, exclude_seen=cfg.exclude_seen)
+        items = recommend(run, cfg.user, cfg.k, exclude_seen=cfg.exclude_seen)
     else:
-        items = recommend_for_items(cfg.run, list(cfg.items or ()), cfg.k, ratings=cfg.ratings)
-    console.file.write("".join(f"{rank}\t{item}\t{score:.4f}\n" for rank, (item, score) in enumerate(items, 1)))
+        items = recommend_for_items(run, list(cfg.items or ()), cfg.k, ratings=cfg.ratings)
+    titles = item_titles(run, [item for item, _ in items])
+    lines = [f"{rank}\t{item}\t" + (f"{titles[rank - 1]}\t" if titles is not None else "") + f"{score:.4f}\n"
+             for rank, (item, score) in enumerate(items, 1)]
+    console.file.write("".join(lines))
     return 0
 
 

@@ -1,9 +1,11 @@
-"""Accuracy metrics for recommenders: RMSE for ratings, Recall@k and NDCG@k for rankings.
+"""Accuracy metrics for recommenders: RMSE for ratings, Recall, NDCG, MRR and Hit@k for rankings.
 
-Ranking metrics follow Liang et al. (2018): Recall@k divides the hits in the
-top k by ``min(k, #held-out)`` (so 1 is reachable), and NDCG@k uses binary
-relevance with the ideal DCG of ``min(k, #held-out)`` hits. Users with no
-held-out item are skipped.
+Ranking metrics follow Liang et al. (2018) by default: Recall@k divides the
+hits in the top k by ``min(k, #held-out)`` (so 1 is reachable); RecBole's
+Recall@k divides by ``#held-out`` (``recall_by="all"``). NDCG@k uses binary
+relevance with the ideal DCG of ``min(k, #held-out)`` hits; MRR@k is the
+reciprocal rank of the first hit in the top k (0 without one); Hit@k is 1 when
+the top k holds any held-out item. Users with no held-out item are skipped.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Callable, Sequence
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["rmse", "top_k", "recall_at_k", "ndcg_at_k", "ranking_metrics"]
+__all__ = ["rmse", "top_k", "recall_at_k", "ndcg_at_k", "mrr_at_k", "hit_at_k", "ranking_metrics"]
 
 
 def rmse(predicted: np.ndarray, actual: np.ndarray) -> float:
@@ -45,8 +47,10 @@ def _hits(scores: np.ndarray, held_out: sp.csr_matrix, k: int) -> tuple[np.ndarr
     return hits, np.diff(held_out.indptr)
 
 
-def recall_at_k(scores: np.ndarray, held_out: sp.csr_matrix, k: int) -> np.ndarray:
-    """Normalised Recall@k per user: hits in the top k / min(k, #held-out); NaN without held-out items.
+def recall_at_k(scores: np.ndarray, held_out: sp.csr_matrix, k: int, by: str = "min") -> np.ndarray:
+    """Recall@k per user: hits in the top k / min(k, #held-out) (``by="min"``) or / #held-out (``"all"``).
+
+    NaN for users without held-out items.
 
     Parameters
     ----------
@@ -55,10 +59,14 @@ def recall_at_k(scores: np.ndarray, held_out: sp.csr_matrix, k: int) -> np.ndarr
     held_out : scipy.sparse.csr_matrix, shape (B, I)
         Non-zero where an item is relevant.
     k : int
+    by : {"min", "all"}, default "min"
+        Liang et al.'s normalisation (1 is reachable) or RecBole's (the share of held-out items found).
     """
+    if by not in ("min", "all"):
+        raise ValueError(f"by must be 'min' or 'all', got {by!r}")
     hits, n = _hits(scores, sp.csr_matrix(held_out), k)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n > 0, hits.sum(1) / np.minimum(k, n), np.nan)
+        return np.where(n > 0, hits.sum(1) / (np.minimum(k, n) if by == "min" else n), np.nan)
 
 
 def ndcg_at_k(scores: np.ndarray, held_out: sp.csr_matrix, k: int) -> np.ndarray:
@@ -71,10 +79,27 @@ def ndcg_at_k(scores: np.ndarray, held_out: sp.csr_matrix, k: int) -> np.ndarray
         return np.where(n > 0, dcg / ideal, np.nan)
 
 
+def mrr_at_k(scores: np.ndarray, held_out: sp.csr_matrix, k: int) -> np.ndarray:
+    """Reciprocal rank of the first held-out item in the top k per user (0 if none; NaN without held-out items)."""
+    hits, n = _hits(scores, sp.csr_matrix(held_out), k)
+    first = np.where(hits.any(1), 1.0 / (hits.argmax(1) + 1), 0.0)
+    return np.where(n > 0, first, np.nan)
+
+
+def hit_at_k(scores: np.ndarray, held_out: sp.csr_matrix, k: int) -> np.ndarray:
+    """1 where the top k holds a held-out item, else 0, per user (NaN without held-out items)."""
+    hits, n = _hits(scores, sp.csr_matrix(held_out), k)
+    return np.where(n > 0, hits.any(1).astype(np.float64), np.nan)
+
+
+_PER_USER = {"recall": recall_at_k, "ndcg": ndcg_at_k, "mrr": mrr_at_k, "hit": hit_at_k}
+
+
 def ranking_metrics(score: Callable[[sp.csr_matrix], np.ndarray], fold_in: sp.csr_matrix, held_out: sp.csr_matrix,
                     recall_ks: Sequence[int] = (20, 50), ndcg_ks: Sequence[int] = (100,),
-                    batch_size: int = 1000) -> dict[str, float]:
-    """Mean Recall@k and NDCG@k over users, scoring ``batch_size`` users at a time.
+                    batch_size: int = 1000, *, metrics: Sequence[str] = (), exclude: sp.spmatrix | None = None,
+                    recall_by: str = "min") -> dict[str, float]:
+    """Mean ranking metrics over users, scoring ``batch_size`` users at a time.
 
     Parameters
     ----------
@@ -85,6 +110,14 @@ def ranking_metrics(score: Callable[[sp.csr_matrix], np.ndarray], fold_in: sp.cs
         excluded from the ranking.
     recall_ks, ndcg_ks : sequence of int, default (20, 50) and (100,)
     batch_size : int, default 1000
+    metrics : sequence of str, optional
+        Names ``"recall@K"``, ``"ndcg@K"``, ``"mrr@K"``, ``"hit@K"``; when given,
+        instead of ``recall_ks`` and ``ndcg_ks``.
+    exclude : scipy.sparse.csr_matrix, shape (U, I), optional
+        Items left out of the ranking (default: the fold-in items), e.g. the
+        training and validation items of a random split.
+    recall_by : {"min", "all"}, default "min"
+        Recall's normalisation (see :func:`recall_at_k`).
 
     Returns
     -------
@@ -92,17 +125,25 @@ def ranking_metrics(score: Callable[[sp.csr_matrix], np.ndarray], fold_in: sp.cs
         ``{"recall@20": ..., "recall@50": ..., "ndcg@100": ..., "users": n}``.
     """
     fold_in, held_out = sp.csr_matrix(fold_in), sp.csr_matrix(held_out)
+    exclude = fold_in if exclude is None else sp.csr_matrix(exclude)
+    names = list(metrics) or [f"recall@{k}" for k in recall_ks] + [f"ndcg@{k}" for k in ndcg_ks]
+    wanted = [(name, *_parse_metric(name)) for name in names]
     per_user: dict[str, list[np.ndarray]] = {}
     for start in range(0, fold_in.shape[0], batch_size):
         rows = slice(start, start + batch_size)
         scores = np.array(score(fold_in[rows]), dtype=np.float64, copy=True)  # (B, I)
-        seen = fold_in[rows].nonzero()
-        scores[seen] = -np.inf
+        scores[exclude[rows].nonzero()] = -np.inf
         truth = held_out[rows]
-        for k in recall_ks:
-            per_user.setdefault(f"recall@{k}", []).append(recall_at_k(scores, truth, k))
-        for k in ndcg_ks:
-            per_user.setdefault(f"ndcg@{k}", []).append(ndcg_at_k(scores, truth, k))
+        for name, kind, k in wanted:
+            extra = {"by": recall_by} if kind == "recall" else {}
+            per_user.setdefault(name, []).append(_PER_USER[kind](scores, truth, k, **extra))
     out = {name: float(np.nanmean(np.concatenate(parts))) for name, parts in per_user.items()}
     out["users"] = int((np.diff(held_out.indptr) > 0).sum())
     return out
+
+
+def _parse_metric(name: str) -> tuple[str, int]:
+    kind, _, k = name.partition("@")
+    if kind not in _PER_USER or not k.isdigit() or int(k) < 1:
+        raise ValueError(f"unknown ranking metric {name!r}; use recall@K, ndcg@K, mrr@K or hit@K")
+    return kind, int(k)

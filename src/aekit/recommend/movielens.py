@@ -2,25 +2,27 @@
 
 The archives are looked for where aekit looks for every dataset (see
 :func:`aekit.data.datasets.search_dirs`): ``data_dir``, ``$AEKIT_DATA/<name>``, the
-user cache, ``/usr/share/datasets/<name>``; otherwise downloaded into the cache.
+user cache, ``/usr/share/datasets/<name>``, then ``<cache>/<name>-recbole`` (RecBole's
+atomic files, which ``scripts/fetch_benchmark_data.py`` puts there for ML-100K);
+otherwise the archive is downloaded into the cache. Item titles come from the
+release's movie file (``u.item``, ``movies.dat``, ``movies.csv``) or RecBole's ``.item``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import os
+import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
 from aekit.data import datasets
 from aekit.data.download import download as download_file
-from aekit.data.errors import not_utf8
-from aekit.data.ratings import Ratings
+from aekit.data.rating_formats import FORMATS, parse_grouplens
+from aekit.data.ratings import Ratings, load_ratings
 from aekit.errors import DataError
 
 __all__ = ["MovieLensRelease", "RELEASES", "load_movielens"]
@@ -46,6 +48,10 @@ class MovieLensRelease:
         Whether its first line names the columns.
     n_ratings : int
         Number of ratings in the release: a check for already-extracted files.
+    titles : str
+        Path of the movie file (ids and titles) inside the zip.
+    titles_format : str
+        The :data:`aekit.data.rating_formats.FORMATS` entry that reads that file's titles.
     """
 
     name: str
@@ -55,6 +61,8 @@ class MovieLensRelease:
     sep: str
     header: bool
     n_ratings: int
+    titles: str = ""
+    titles_format: str = ""
 
 
 _BASE = "https://files.grouplens.org/datasets/movielens/"
@@ -65,13 +73,15 @@ _BASE = "https://files.grouplens.org/datasets/movielens/"
 RELEASES: dict[str, MovieLensRelease] = {
     "ml-100k": MovieLensRelease("ml-100k", (_BASE + "ml-100k.zip",),
                                 "50d2a982c66986937beb9ffb3aa76efe955bf3d5c6b761f4e3a7cd717c6a3229",
-                                "ml-100k/u.data", "\t", False, 100_000),
+                                "ml-100k/u.data", "\t", False, 100_000, "ml-100k/u.item", "grouplens-tab"),
     "ml-1m": MovieLensRelease("ml-1m", (_BASE + "ml-1m.zip",),
                               "a6898adb50b9ca05aa231689da44c217cb524e7ebd39d264c56e2832f2c54e20",
-                              "ml-1m/ratings.dat", "::", False, 1_000_209),
+                              "ml-1m/ratings.dat", "::", False, 1_000_209, "ml-1m/movies.dat",
+                              "grouplens-dat"),
     "ml-20m": MovieLensRelease("ml-20m", (_BASE + "ml-20m.zip",),
                                "96f243c338a8665f6bcc89c53edf6ee39162a846940de6b7c8c48aeada765ff3",
-                               "ml-20m/ratings.csv", ",", True, 20_000_263),
+                               "ml-20m/ratings.csv", ",", True, 20_000_263, "ml-20m/movies.csv",
+                               "grouplens-csv"),
 }
 
 
@@ -80,9 +90,9 @@ def load_movielens(name: str = "ml-1m", data_dir: str | os.PathLike | None = Non
     """Load a MovieLens release as :class:`~aekit.data.ratings.Ratings`.
 
     In each searched directory either the archive ``<name>.zip`` (checked
-    against its SHA-256) or its extracted ratings file (``ratings.dat``,
-    ``u.data`` or ``ratings.csv``, directly or under ``<name>/``; checked by its
-    row count) is used.
+    against its SHA-256), its extracted ratings file (``ratings.dat``,
+    ``u.data`` or ``ratings.csv``, directly or under ``<name>/``) or RecBole's
+    ``<name>.inter`` is used; extracted files are checked by their row count.
 
     Parameters
     ----------
@@ -108,6 +118,7 @@ def load_movielens(name: str = "ml-1m", data_dir: str | os.PathLike | None = Non
         raise DataError(f"unknown MovieLens release {name!r}; known: {', '.join(RELEASES)}")
     release = RELEASES[name]
     places = datasets.search_dirs(name, Path(data_dir) if data_dir is not None else None)
+    places.append(datasets.cache_dir(f"{name}-recbole"))
     for place in places:
         found = _find_in(place, release)
         if found is not None:
@@ -126,54 +137,54 @@ def load_movielens(name: str = "ml-1m", data_dir: str | os.PathLike | None = Non
 
 def _find_in(place: Path, release: MovieLensRelease) -> Path | None:
     member = Path(release.member)
-    for candidate in (place / f"{release.name}.zip", place / member.name, place / member):
+    for candidate in (place / f"{release.name}.zip", place / member.name, place / member,
+                      place / f"{release.name}.inter"):
         if candidate.is_file():
             return candidate
     return None
 
 
 def _read(path: Path, release: MovieLensRelease) -> Ratings:
+    if path.suffix == ".zip":
+        ratings = _read_zip(path, release)
+    else:
+        ratings = load_ratings(path)  # an extracted or RecBole file, titles from the file beside it
+    if len(ratings) != release.n_ratings:
+        raise DataError(f"{path}: {len(ratings)} ratings, but {release.name} has {release.n_ratings}; "
+                        "not the complete release")
+    return dataclasses.replace(ratings, name=release.name)
+
+
+def _read_zip(path: Path, release: MovieLensRelease) -> Ratings:
     try:
         raw = path.read_bytes()
     except OSError as err:
         raise DataError(f"{path}: cannot read ({err.strerror or err})") from err
-    if path.suffix == ".zip":
-        actual = hashlib.sha256(raw).hexdigest()
-        if actual != release.sha256:
-            raise DataError(f"{path}: SHA-256 mismatch: expected {release.sha256}, got {actual}; "
-                            "the file is corrupt or not the official release, delete it to re-download")
-        raw = _unzip_member(path, raw, release.member)
-    ratings = _parse(raw, f"{path}" + (f"!{release.member}" if path.suffix == ".zip" else ""), release)
-    if len(ratings) != release.n_ratings:
-        raise DataError(f"{path}: {len(ratings)} ratings, but {release.name} has {release.n_ratings}; "
-                        "not the complete release")
-    return ratings
+    actual = hashlib.sha256(raw).hexdigest()
+    if actual != release.sha256:
+        raise DataError(f"{path}: SHA-256 mismatch: expected {release.sha256}, got {actual}; "
+                        "the file is corrupt or not the official release, delete it to re-download")
+    with _open_zip(path, raw) as archive:
+        ratings_raw = _member(path, archive, release.member)
+        titles = None
+        if release.titles and release.titles in archive.namelist():
+            with tempfile.TemporaryDirectory() as tmp:  # the title readers read files
+                side = Path(tmp) / Path(release.titles).name
+                side.write_bytes(_member(path, archive, release.titles))
+                titles = FORMATS.get(release.titles_format).read_titles(side)
+    columns = parse_grouplens(ratings_raw, f"{path}!{release.member}", release.sep, release.header)
+    return Ratings.from_ids(*columns, name=release.name).with_titles(titles)
 
 
-def _unzip_member(path: Path, raw: bytes, member: str) -> bytes:
+def _open_zip(path: Path, raw: bytes) -> zipfile.ZipFile:
     try:
-        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
-            return archive.read(member)
+        return zipfile.ZipFile(io.BytesIO(raw))
+    except zipfile.BadZipFile as err:
+        raise DataError(f"{path}: not a zip archive ({err})") from err
+
+
+def _member(path: Path, archive: zipfile.ZipFile, member: str) -> bytes:
+    try:
+        return archive.read(member)
     except (zipfile.BadZipFile, KeyError) as err:
         raise DataError(f"{path}: cannot read {member} from the archive ({err})") from err
-
-
-def _parse(raw: bytes, where: str, release: MovieLensRelease) -> Ratings:
-    sep = release.sep
-    if len(sep) > 1:  # "::" would need pandas' slow python engine; a tab is equivalent here
-        raw, sep = raw.replace(sep.encode(), b"\t"), "\t"
-    names = ["user", "item", "rating", "timestamp"]
-    try:
-        frame = pd.read_csv(io.BytesIO(raw), sep=sep, header=0 if release.header else None, names=names,
-                            dtype={"user": np.int64, "item": np.int64, "rating": np.float32, "timestamp": np.int64})
-    except UnicodeDecodeError as err:
-        raise DataError(f"{where}: {not_utf8(err)}") from err
-    except (ValueError, pd.errors.ParserError) as err:
-        raise DataError(f"{where}: not a MovieLens ratings file ({err})") from err
-    bad = np.flatnonzero(~np.isfinite(frame["rating"].to_numpy()))
-    if bad.size:
-        line = int(bad[0]) + 1 + release.header
-        raise DataError(f"{where}: line {line}: rating {frame['rating'].iloc[bad[0]]} is not a finite number "
-                        f"({bad.size} such lines)")
-    return Ratings.from_ids(frame["user"].to_numpy(), frame["item"].to_numpy(), frame["rating"].to_numpy(),
-                            frame["timestamp"].to_numpy(), name=release.name)

@@ -6,6 +6,12 @@
   some users are held out entirely (half for validation, half for test); for each
   held-out user a random 20% of the clicks is hidden and must be found from the
   other 80% ("fold-in"). Recall@20, Recall@50 and NDCG@100.
+* Random split (RecBole's default): every interaction (or every rating >=
+  ``min_rating``) is a positive; each user's positives are shuffled and split
+  80/10/10 into train, validation and test; every item is ranked for every
+  user (full ranking) with the user's training and validation items left out.
+  The model sees the training items; Recall, NDCG, MRR and Hit @10 and @20
+  (RecBole's definitions: Recall divides by the number of test items).
 """
 
 from __future__ import annotations
@@ -20,8 +26,10 @@ from aekit.data.ratings import Ratings
 from aekit.errors import DataError
 from aekit.recommend.metrics import ranking_metrics, rmse
 
-__all__ = ["ExplicitSplit", "ImplicitSplit", "split_explicit", "split_implicit", "evaluate_explicit",
-           "evaluate_implicit"]
+__all__ = ["ExplicitSplit", "ImplicitSplit", "RandomSplit", "RANDOM_SPLIT_METRICS", "split_explicit", "split_implicit",
+           "split_random", "evaluate_explicit", "evaluate_implicit", "evaluate_random"]
+
+RANDOM_SPLIT_METRICS = ("recall@10", "recall@20", "ndcg@10", "ndcg@20", "mrr@10", "mrr@20", "hit@10", "hit@20")
 
 
 @dataclass(frozen=True, eq=False)
@@ -172,3 +180,89 @@ def evaluate_implicit(score: Callable[[sp.csr_matrix], np.ndarray], split: Impli
         raise ValueError(f"part must be 'test' or 'val', got {part!r}")
     fold_in, held_out = getattr(split, f"{part}_fold_in"), getattr(split, f"{part}_held_out")
     return ranking_metrics(score, fold_in, held_out, batch_size=batch_size)
+
+
+@dataclass(frozen=True, eq=False)
+class RandomSplit:
+    """Every user's positives split at random into train, validation and test (RecBole's protocol).
+
+    Attributes
+    ----------
+    train, val, test : scipy.sparse.csr_matrix, shape (n_users, n_items)
+        Binary; each (user, item) positive is in exactly one of them.
+    min_rating : float
+        Ratings at or above this were positives (the smallest rating: every interaction).
+    """
+
+    train: sp.csr_matrix = field(repr=False)
+    val: sp.csr_matrix = field(repr=False)
+    test: sp.csr_matrix = field(repr=False)
+    min_rating: float = 0.0
+
+
+def split_random(ratings: Ratings, valid_fraction: float = 0.1, test_fraction: float = 0.1,
+                 min_rating: float | None = None, seed: int = 0) -> RandomSplit:
+    """Split each user's positives at random: ``1 - valid - test`` train, then validation, then test.
+
+    As RecBole does, a user gets ``floor(share * n)`` validation and test items,
+    plus one more of each when ``share * n`` is below one and more than one
+    training item would stay.
+
+    Parameters
+    ----------
+    ratings : Ratings
+    valid_fraction, test_fraction : float, default 0.1
+    min_rating : float, optional
+        Ratings at or above this are positives; default: every interaction.
+    seed : int, default 0
+
+    Returns
+    -------
+    RandomSplit
+    """
+    if not (0 < valid_fraction < 1 and 0 < test_fraction < 1 and valid_fraction + test_fraction < 1):
+        raise DataError(f"valid_fraction {valid_fraction} and test_fraction {test_fraction} must be in (0, 1) "
+                        "with a sum below 1")
+    threshold = float(ratings.rating.min()) if min_rating is None and len(ratings) else float(min_rating or 0.0)
+    matrix = clicks(ratings, threshold)
+    matrix.data[:] = 1.0  # a repeated (user, item) pair is one positive
+    if matrix.nnz == 0:
+        raise DataError(f"{ratings.name}: no ratings >= {threshold}: nothing to split")
+    rng = np.random.default_rng(seed)
+    part = np.zeros(matrix.nnz, dtype=np.int8)  # 0 train, 1 validation, 2 test, per stored entry
+    for u in range(matrix.shape[0]):
+        lo, hi = matrix.indptr[u], matrix.indptr[u + 1]
+        n_val, n_test = _counts(hi - lo, valid_fraction, test_fraction)
+        order = lo + rng.permutation(hi - lo)
+        part[order[hi - lo - n_val - n_test : hi - lo - n_test]] = 1
+        part[order[hi - lo - n_test :]] = 2
+    return RandomSplit(*(_keep(matrix, part == p) for p in range(3)), min_rating=threshold)
+
+
+def _counts(n: int, valid: float, test: float) -> tuple[int, int]:
+    shares = (valid, test)
+    counts = [int(valid * n), int(test * n)]
+    for j in (1, 0):  # RecBole: a share below one item still gets one, if train keeps more than one
+        if n - sum(counts) > 1 and 0 < shares[j] * n < 1:
+            counts[j] += 1
+    return counts[0], counts[1]
+
+
+def _keep(matrix: sp.csr_matrix, mask: np.ndarray) -> sp.csr_matrix:
+    out = matrix.copy()
+    out.data = np.where(mask, out.data, 0).astype(np.float32)
+    out.eliminate_zeros()
+    return out
+
+
+def evaluate_random(score: Callable[[sp.csr_matrix], np.ndarray], split: RandomSplit, part: str = "test",
+                    metrics: tuple[str, ...] = RANDOM_SPLIT_METRICS, batch_size: int = 1000) -> dict[str, float]:
+    """RecBole's full-ranking metrics of ``score`` (fed the training items) on the ``"test"`` or ``"val"`` items.
+
+    Ranked against every item but the user's training items (and, for test, validation items).
+    """
+    if part not in ("test", "val"):
+        raise ValueError(f"part must be 'test' or 'val', got {part!r}")
+    exclude = split.train + split.val if part == "test" else split.train
+    return ranking_metrics(score, split.train, getattr(split, part), batch_size=batch_size, metrics=metrics,
+                           exclude=exclude, recall_by="all")

@@ -1,9 +1,12 @@
-"""The ``recommender`` run kind: I-AutoRec, Mult-DAE or Mult-VAE on ratings (``aekit recommend train``).
+"""The ``recommender`` run kind: I-AutoRec, Mult-DAE, Mult-VAE or EASE on ratings (``aekit recommend train``).
 
 Two sections of its own: ``data`` (:class:`RatingsConfig`: a ratings file, a
 MovieLens release or synthetic ratings, and the column names) and ``protocol``
-(:class:`ProtocolConfig`: how the ratings are split). The preset's loss decides
-the task (:mod:`aekit.recommend.tasks`), the split decides the model's input
+(:class:`ProtocolConfig`: the named protocol and how the ratings are split).
+The preset's loss and the protocol decide the task (:mod:`aekit.recommend.tasks`);
+click tasks log ranking metrics on validation data after every epoch
+(``val_ndcg@10``, which the click recipes stop early on); a closed-form model
+(EASE) is solved when it is prepared and trains for 0 epochs. The split decides the model's input
 size, and the run keeps the split and the ids under ``RUN/data/``
 (:mod:`aekit.recommend.state`), so it is evaluated and queried without the
 ratings. Everything else (checkpoints, resume, overwrite, history, metrics,
@@ -13,21 +16,25 @@ figures, report) is the one engine's (:mod:`aekit.runs.engine`).
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
+import numpy as np
 import torch
 
 import aekit.recommend.state as st
-from aekit.config import OPEN_FRACTION, ROWS, SEED, Config, Flags, Range
+from aekit.config import OPEN_FRACTION, ROWS, SEED, Config, Flags, Range, _choice
 from aekit.data.ratings import Ratings, load_ratings, synthetic_ratings
 from aekit.data.sparse import SparseRows
 from aekit.errors import ConfigError
-from aekit.models.autoencoder import Autoencoder
+from aekit.models.families import FAMILIES
+from aekit.models.presets import MODELS
 from aekit.recommend.movielens import RELEASES, load_movielens
-from aekit.recommend.tasks import TASKS, Task, check_positive, task_of
+from aekit.recommend.tasks import PROTOCOLS, TASKS, Task, check_positive, task_of
 from aekit.runs.kinds import Prepared, RunKind
+from aekit.training.callbacks import Callback
 
 RATING = Range(-1e12, 1e12)  # a value on a rating scale
 MOVIELENS = "movielens:"
@@ -38,7 +45,7 @@ IN_MEMORY = "python:"  # the dataset of a run trained on ratings passed from Pyt
 class RatingsConfig(Config):
     """Where the ratings come from."""
 
-    dataset: Annotated[str, Flags("--dataset", "--data")] = ""  # required: a ratings file (.csv, .tsv, .parquet), a MovieLens release (movielens:ml-100k, ml-1m or ml-20m) or 'synthetic'
+    dataset: Annotated[str, Flags("--dataset", "--data")] = ""  # required: a ratings file (u.data, ratings.dat, ratings.csv, RecBole .inter, or any .csv, .tsv, .parquet), a MovieLens release (movielens:ml-100k, ml-1m or ml-20m) or 'synthetic'
     user_col: str = "user"  # user id column of a ratings file
     item_col: str = "item"  # item id column of a ratings file
     rating_col: str = "rating"  # rating column of a ratings file
@@ -52,15 +59,20 @@ class RatingsConfig(Config):
 
 @dataclass
 class ProtocolConfig(Config):
-    """How ratings are split: explicit (rating models) or implicit (click models)."""
+    """How ratings are split and scored: a named protocol and its settings."""
 
-    test_fraction: Annotated[float, OPEN_FRACTION] = 0.1  # explicit: share of the ratings held out for the test RMSE
+    name: Annotated[str, Flags("--protocol")] = "auto"  # ratings (explicit 90/10, RMSE), held-out-users (Liang et al.) or random-split (RecBole: per-user 80/10/10, full ranking); auto: ratings for rating models, held-out-users for click models
+    test_fraction: Annotated[float, OPEN_FRACTION] = 0.1  # ratings, random-split: share of the ratings (of each user's clicks) held out for test
+    valid_fraction: Annotated[float, OPEN_FRACTION] = 0.1  # random-split: share of each user's clicks for validation (early stopping)
     heldout_fraction: Annotated[float, OPEN_FRACTION] = 0.2  # implicit: share of users held out, half validation, half test
     heldout_users: Optional[Annotated[int, ROWS]] = None  # implicit: number of users held out instead of a share (Liang et al.: 20000 on ML-20M)
     hide_fraction: Annotated[float, OPEN_FRACTION] = 0.2  # implicit: share of each held-out user's clicks to hide and find
-    min_rating: Annotated[float, RATING] = 3.5  # implicit: ratings at or above this are clicks
+    min_rating: Optional[Annotated[float, RATING]] = None  # clicks: ratings at or above this are clicks (default: 3.5 for held-out-users, every interaction for random-split)
     min_clicks: Annotated[int, ROWS] = 5  # implicit: users with fewer clicks are left out
     split_seed: Annotated[int, SEED] = 0  # seed of the split (apart from the training seed, so the test set never moves)
+
+    def _validate(self) -> None:
+        _choice("name", self.name, list(PROTOCOLS))
 
 
 @dataclass(eq=False)
@@ -136,19 +148,20 @@ class RecommenderKind(RunKind):
 
     def load(self, sections: dict[str, Config], model_name: str) -> RecommenderData:
         sections["data"] = sections["data"].replace(dataset=_dataset_spec(sections["data"].dataset))
-        return split_ratings(read_ratings(sections["data"]), task_of(model_name), sections["protocol"])
+        task = task_of(model_name, sections["protocol"].name)
+        return split_ratings(read_ratings(sections["data"]), task, sections["protocol"])
 
     def implied(self, sections: dict[str, Config], data: RecommenderData, chosen: dict[str, Any]) -> dict[str, Any]:
         return {"input_shape": (data.input_size,)}
 
     def check(self, cfg: Any, data: RecommenderData) -> None:
         task = TASKS.get(data.task)
-        if cfg.model.loss != task.loss:
-            raise ConfigError(f"loss: {cfg.model_name!r} learns {task.name} ratings with loss {task.loss!r}; "
-                              f"got {cfg.model.loss!r}")
+        if cfg.model.loss not in task.losses:
+            raise ConfigError(f"loss: {cfg.model_name!r} learns {task.feedback} (protocol {task.protocol!r}) with loss "
+                              f"{' or '.join(map(repr, task.losses))}; got {cfg.model.loss!r}")
         if cfg.model.input_shape != (data.input_size,):
             raise ConfigError(f"input_shape: the split decides it, ({data.input_size},); got {cfg.model.input_shape}")
-        if cfg.model.scaler != "none" or cfg.model.num_classes:
+        if getattr(cfg.model, "scaler", "none") != "none" or getattr(cfg.model, "num_classes", 0):
             raise ConfigError("scaler, num_classes: recommenders take raw rating or click rows (0 = not rated) "
                               "without labels; use scaler 'none' and num_classes 0")
         if data.protocol.to_dict() != cfg.protocol.to_dict():
@@ -159,15 +172,17 @@ class RecommenderKind(RunKind):
         task = TASKS.get(data.task)
         rows = task.rows(data.split)
         torch.manual_seed(cfg.train.seed)  # initial weights depend on the seed alone
-        model = Autoencoder(cfg.model, preset=cfg.model_name)
-        task.init_model(model, rows)
+        model = FAMILIES.get(MODELS.get(cfg.model_name).family)(cfg.model, preset=cfg.model_name)
+        t0 = time.perf_counter()
+        task.init_model(model, rows)  # data-dependent start, or the whole solution of a closed-form model
         seen, item_ids = task.seen(data.ratings, data.split)
         state = st.RecommenderState(task.name, data.split, seen, data.ratings.user_ids, item_ids,
-                                    task.scalars(data.split))
+                                    task.scalars(data.split), _titles_of(data.ratings, item_ids))
         val = task.validation(data.split)
         sizes = {"train_examples": rows.shape[0], "val_examples": 0 if val is None else len(val),
-                 "users": data.ratings.n_users, "items": len(item_ids)}
-        return Prepared(model, SparseRows(rows), val, state, sizes)
+                 "users": data.ratings.n_users, "items": len(item_ids), "init_seconds": time.perf_counter() - t0}
+        callbacks = [RankingValidation(task, state)] if task.ranked else []
+        return Prepared(model, SparseRows(rows), val, state, sizes, callbacks)
 
     def save_state(self, directory: Path, state: st.RecommenderState) -> None:
         st.save_state(directory, state)
@@ -184,7 +199,35 @@ class RecommenderKind(RunKind):
                 **{renamed.get(k, k): v for k, v in metrics.items()}}
 
 
+def _titles_of(ratings: Ratings, item_ids: Any) -> Any:
+    """The titles of the item columns ``item_ids`` (a subset of the ratings' items), or None without titles."""
+    if ratings.item_titles is None:
+        return None
+    lookup = dict(zip(ratings.item_ids.tolist(), ratings.item_titles.tolist()))
+    return np.array([lookup[i] for i in item_ids.tolist()], dtype=str)
+
+
+class RankingValidation(Callback):
+    """After every epoch, log the task's ranking metrics on validation data as ``val_ndcg@10``, ``val_recall@20``.
+
+    It runs before early stopping, so a recipe with ``monitor="val_ndcg@10"``
+    (``monitor_mode="max"``) keeps the epoch that ranks validation items best.
+    """
+
+    def __init__(self, task: Task, state: st.RecommenderState) -> None:
+        self.task, self.state = task, state
+
+    def on_epoch_end(self, trainer: Any, logs: dict[str, Any]) -> None:
+        model = trainer.model
+        was_training = model.training
+        estimator = self.task.estimator(model, self.state.split, self.state.scalars)  # puts the model in eval mode
+        metrics = self.task.validation_metrics(estimator, self.state.split)
+        model.train(was_training)
+        logs.update({f"val_{k}": v for k, v in metrics.items() if k != "users"})
+
+
 KIND = RecommenderKind()
 
-__all__ = ["KIND", "ProtocolConfig", "RatingsConfig", "RecommenderData", "RecommenderKind", "dataset_name",
+__all__ = ["KIND", "ProtocolConfig", "RankingValidation", "RatingsConfig", "RecommenderData", "RecommenderKind",
+           "dataset_name",
            "read_ratings", "split_ratings"]

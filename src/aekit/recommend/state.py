@@ -5,7 +5,8 @@ Kept under ``RUN/data/`` by the ``recommender`` run kind, never pickled::
     recommender.json   format, task, the estimator's learned scalars (rating range and mean),
                        the split's scalars (click threshold)
     recommender.npz    every matrix as CSR arrays (``NAME.data``, ``.indices``, ``.indptr``,
-                       ``.shape``), the split's index arrays and the original user and item ids
+                       ``.shape``), the split's index arrays, the original user and item ids
+                       and, when the data had them, the item titles
 
 Reading checks every array against the others and against the model's input
 size; anything wrong raises :class:`~aekit.errors.ModelFileError` naming the file.
@@ -51,6 +52,8 @@ class RecommenderState:
         Original ids of the rows and columns of ``seen``.
     scalars : dict
         The estimator's learned numbers (explicit: ``rating_range``, ``mean_rating``).
+    item_titles : numpy.ndarray of str, optional
+        Titles of the columns of ``seen`` ("" where unknown), when the data had them.
     """
 
     task: str
@@ -59,6 +62,7 @@ class RecommenderState:
     user_ids: np.ndarray = field(repr=False)
     item_ids: np.ndarray = field(repr=False)
     scalars: dict[str, Any] = field(default_factory=dict)
+    item_titles: Optional[np.ndarray] = field(default=None, repr=False)
     _estimator: Any = field(default=None, init=False, repr=False)
 
     def estimator(self, model: Any) -> Any:
@@ -90,6 +94,8 @@ def _plain(ids: np.ndarray) -> np.ndarray:
 def save_state(directory: Path, state: RecommenderState) -> None:
     """Write ``state`` as ``recommender.json`` and ``recommender.npz`` under ``directory`` (created)."""
     arrays = {"user_ids": _plain(state.user_ids), "item_ids": _plain(state.item_ids)}
+    if state.item_titles is not None:
+        arrays["item_titles"] = np.asarray(state.item_titles, dtype=str)
     scalars = {}
     for f in dataclasses.fields(state.split):
         value = _pack(f"split.{f.name}", getattr(state.split, f.name), arrays)
@@ -189,7 +195,12 @@ def _state(task: str, arrays: dict[str, np.ndarray], scalars: dict[str, Any], sp
     if input_size is not None and input_size != wanted:
         raise _Bad(f"the split has {wanted} {'users' if task == 'explicit' else 'items'} but the model takes "
                    f"{input_size} inputs")
-    return RecommenderState(task, split, seen, user_ids, item_ids, scalars)
+    titles = None
+    if "item_titles" in arrays:
+        titles = _array(arrays, "item_titles", "U")
+        if len(titles) != n_items:
+            raise _Bad(f"item_titles: {len(titles)} titles for {n_items} item ids")
+    return RecommenderState(task, split, seen, user_ids, item_ids, scalars, titles)
 
 
 def _array(arrays: dict[str, np.ndarray], name: str, kinds: str) -> np.ndarray:
@@ -250,6 +261,11 @@ def _check_split(task: str, split: Any, n_users: int, n_items: int) -> None:
                        f"{n_items} items")
         if n and (split.test_user.max() >= n_users or split.test_item.max() >= n_items):
             raise _Bad("a test rating names a user or item the run does not have")
+        return
+    if task == "random-split":
+        if any(getattr(split, p).shape != (n_users, n_items) for p in ("train", "val", "test")):
+            raise _Bad(f"split matrices {[getattr(split, p).shape for p in ('train', 'val', 'test')]} do not fit "
+                       f"{n_users} users and {n_items} items")
         return
     for part in ("train", "val", "test"):
         users = getattr(split, f"{part}_users")

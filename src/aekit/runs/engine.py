@@ -176,8 +176,8 @@ def _plan(plan: OutputPlan, kind: RunKind, model_name: str | None, config_file: 
     cfg, data = resolve_run_config(kind.name, model_name, config_file, overrides, data)
     distributed.init_process_group(distributed.resolve_device(cfg.train.device))
     prepared = kind.prepare(cfg, data)
-    trainer = Trainer(prepared.model, cfg.train, callbacks=callbacks, checkpoint_dir=plan.write_to / CHECKPOINT_DIR,
-                      progress=progress)
+    trainer = Trainer(prepared.model, cfg.train, callbacks=[*prepared.callbacks, *callbacks],
+                      checkpoint_dir=plan.write_to / CHECKPOINT_DIR, progress=progress)
     if plan.resume:
         trainer.load_checkpoint(plan.write_to / CHECKPOINT_DIR)
     return _Job(plan, kind, cfg, data, prepared, trainer)

@@ -48,7 +48,8 @@ class Prepared:
     train: Any
     val: Any = None
     state: Any = None
-    sizes: dict[str, int] = field(default_factory=dict)  # train/val examples, for metrics.json
+    sizes: dict[str, Any] = field(default_factory=dict)  # train/val examples (and any fit time), for metrics.json
+    callbacks: list[Any] = field(default_factory=list)  # trainer callbacks of the kind (e.g. ranking metrics on validation)
 
 
 class RunKind:

@@ -107,13 +107,18 @@ class EarlyStopping(Callback):
     ----------
     patience : int
     monitor : str, default "val_loss"
-        Falls back to ``"loss"`` when no validation data is given.
+        A history column; falls back to the training ``"loss"`` (minimised) when
+        the logs lack it (e.g. no validation data was given).
     restore_best : bool, default True
         Load the best epoch's weights when training ends.
+    mode : {"min", "max"}, default "min"
+        Whether the monitored value improves by going down (losses) or up (scores such as NDCG).
     """
 
-    def __init__(self, patience: int, monitor: str = "val_loss", restore_best: bool = True) -> None:
-        self.patience, self.monitor, self.restore_best = patience, monitor, restore_best
+    def __init__(self, patience: int, monitor: str = "val_loss", restore_best: bool = True, mode: str = "min") -> None:
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+        self.patience, self.monitor, self.restore_best, self.mode = patience, monitor, restore_best, mode
         self.best: float = float("inf")
         self.best_epoch = 0
         self._best_state: Optional[dict[str, Any]] = None
@@ -131,7 +136,8 @@ class EarlyStopping(Callback):
         self._best_state = weights or None
 
     def on_epoch_end(self, trainer: "Trainer", logs: dict[str, Any]) -> None:
-        value = logs.get(self.monitor, logs["loss"])
+        # kept as "lower is better" inside: a score is negated
+        value = -logs[self.monitor] if self.monitor in logs and self.mode == "max" else logs.get(self.monitor, logs["loss"])
         if value < self.best:
             self.best, self.best_epoch = value, logs["epoch"]
             if self.restore_best:

@@ -22,7 +22,8 @@ class History:
 
     def to_csv(self, path: str | Path) -> None:
         """Write one row per epoch (atomically)."""
-        keys = list(dict.fromkeys(k for r in self.rows for k in r))
+        # a run with no epochs (a closed-form model) still gets a readable file: the header alone
+        keys = list(dict.fromkeys(k for r in self.rows for k in r)) or ["epoch"]
         lines = [",".join(keys)] + [",".join(_fmt(r.get(k, "")) for k in keys) for r in self.rows]
         with atomic_path(path) as tmp:
             tmp.write_text("\n".join(lines) + "\n")

@@ -15,7 +15,7 @@ from torch import nn
 
 import aekit.training.checkpoint as checkpoint
 import aekit.training.distributed as distributed
-from aekit.errors import ModelFileError, TrainingDivergedError
+from aekit.errors import ConfigError, ModelFileError, TrainingDivergedError
 from aekit.training.allocator import keep_freed_memory
 from aekit.training.callbacks import Callback, Checkpoint, EarlyStopping, KLAnnealing, ProgressBar
 from aekit.training.checkpoint import STATE_FILE, TENSORS_FILE
@@ -86,6 +86,10 @@ class Trainer:
 
     def __init__(self, model: nn.Module, config: TrainConfig, callbacks: Sequence[Callback] = (),
                  checkpoint_dir: Optional[str | Path] = None, progress: bool = True) -> None:
+        if config.epochs < 1 and not getattr(model, "closed_form", False):
+            # 0 epochs is for a model its run solves in closed form (EASE); any other model would stay untrained
+            raise ConfigError(f"epochs: must be an integer in [1, 1000000], got {config.epochs} (0 only for a "
+                              "closed-form model such as ease)")
         self.model, self.config = model, config
         self.device = distributed.resolve_device(config.device)
         # decided once, on this device: emulated bf16 would train ~2x slower than fp32 (aekit.training.precision)
@@ -94,7 +98,7 @@ class Trainer:
         self.dist = distributed.init_process_group(self.device)
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else None
         given = ([ProgressBar()] if progress and self.dist.is_main else []) + list(callbacks)
-        given += [EarlyStopping(config.patience)] if config.patience else []
+        given += [EarlyStopping(config.patience, config.monitor, mode=config.monitor_mode)] if config.patience else []
         given += [KLAnnealing(config.kl_warmup)] if config.kl_warmup > 0 else []
         given += [Checkpoint(self.checkpoint_dir)] if self.checkpoint_dir else []
         # checkpoints last: they save the state every other callback reached at the end of the epoch
