@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any
 
 from aekit.config import Config, Output, Positional, Range
@@ -55,10 +56,27 @@ class ExploreOptions(Config):
     points: Annotated[int, POINTS] = 1000  # test examples on the map
 
 
+def write_explorer(run: str | Path, out: str | Path, points: int = 1000) -> Path:
+    """Write the self-contained explorer page of ``run`` to ``out`` (atomically; a failed write keeps the old file)."""
+    from aekit.io import atomic_write_bytes
+    from aekit.runs.saved import load_run
+    from aekit.serve.adapters import adapter_for
+    from aekit.serve.explorer import explorer_page
+    from aekit.serve.limits import ServeLimits
+
+    loaded = load_run(run)
+    adapter = adapter_for(Path(run).name, loaded, ServeLimits(explorer_points=points))
+    if "explorer" not in adapter.operations():
+        from aekit.errors import RunError
+
+        raise RunError(f"{run}: a {loaded.kind} run; the explorer shows autoencoder runs (aekit train)")
+    return atomic_write_bytes(out, explorer_page(adapter.explorer({})).encode())
+
+
+
 def explore_command(cfg: ExploreOptions, console: Any) -> int:
     """Write the page; print its path."""
     from aekit.errors import RunError
-    from aekit.serve.explorer import write_explorer
     from aekit.serve.limits import RequestError
 
     try:
@@ -69,4 +87,4 @@ def explore_command(cfg: ExploreOptions, console: Any) -> int:
     return 0
 
 
-__all__ = ["ExploreOptions", "ServeOptions", "explore_command", "serve_command"]
+__all__ = ["ExploreOptions", "ServeOptions", "explore_command", "serve_command", "write_explorer"]

@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import json
 from importlib import resources
-from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
@@ -134,20 +133,4 @@ def explorer_page(data: Optional[dict[str, Any]] = None) -> str:
             .replace("/*DATA*/", inline))
 
 
-def write_explorer(run: str | Path, out: str | Path, points: int = 1000) -> Path:
-    """Write the self-contained explorer page of ``run`` to ``out`` (atomically; a failed write keeps the old file)."""
-    from aekit.io import atomic_write_bytes
-    from aekit.runs.saved import load_run
-    from aekit.serve.adapters import adapter_for
-    from aekit.serve.limits import ServeLimits
-
-    loaded = load_run(run)
-    adapter = adapter_for(Path(run).name, loaded, ServeLimits(explorer_points=points))
-    if "explorer" not in adapter.operations():
-        from aekit.errors import RunError
-
-        raise RunError(f"{run}: a {loaded.kind} run; the explorer shows autoencoder runs (aekit train)")
-    return atomic_write_bytes(out, explorer_page(adapter.explorer({})).encode())
-
-
-__all__ = ["explorer_data", "explorer_page", "map_projection", "write_explorer"]
+__all__ = ["explorer_data", "explorer_page", "map_projection"]
