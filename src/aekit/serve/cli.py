@@ -65,13 +65,12 @@ def write_explorer(run: str | Path, out: str | Path, points: int = 1000) -> Path
     from aekit.serve.limits import ServeLimits
 
     loaded = load_run(run)
-    adapter = adapter_for(Path(run).name, loaded, ServeLimits(explorer_points=points))
+    adapter = adapter_for(Path(run).resolve().name, loaded, ServeLimits(explorer_points=points))
     if "explorer" not in adapter.operations():
         from aekit.errors import RunError
 
         raise RunError(f"{run}: a {loaded.kind} run; the explorer shows autoencoder runs (aekit train)")
     return atomic_write_bytes(out, explorer_page(adapter.explorer({})).encode())
-
 
 
 def explore_command(cfg: ExploreOptions, console: Any) -> int:

@@ -6,6 +6,7 @@
   const PICK_RADIUS = 8; // pixels: how close a pointer must be to an example to show or pick it
   const $ = (id) => document.getElementById(id);
   const state = { data: null, images: null, grid: null, served: false, picked: null, a: 0, b: 1, seq: {} };
+  window.__aekitExplorer = state; // for the browser tests and the console
 
   function bytesOf(text) {
     const bin = atob(text);
