@@ -15,7 +15,9 @@ from aekit.serve.app import create_app, load_adapters  # noqa: E402
 from aekit.serve.limits import ServeLimits  # noqa: E402
 
 POINTS = 120  # test examples on the explorer's map in these tests
-TINY = dict(progress=False, figures=False, epochs=1, hidden=(32,), train_size=400, test_size=POINTS, seed=0)
+# enough training to decode garment-like blobs (the browser tests compare decoded images), a few seconds on 2 cores
+TINY = dict(progress=False, figures=False, epochs=3, hidden=(64,), train_size=2000, test_size=POINTS, seed=0, lr=5e-3,
+            batch_size=64)
 
 
 @pytest.fixture(scope="session")
