@@ -28,7 +28,7 @@ import httpx
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ChildLoadMeter, _pid_cpu, fmt_load, header  # noqa: E402
+from _common import ChildLoadMeter, _own_cpu, _pid_cpu, fmt_load, header  # noqa: E402
 
 MALFORMED = [  # (content-type, body): every one must get a 4xx
     ("application/json", b'{"inputs": [[0.1, 0.2'), ("application/json", b'{"inputs": [[NaN]]}'),
@@ -131,16 +131,17 @@ def main() -> None:
             print(f"\nvanilla encode, {args.batch} image(s) per request, {args.seconds:.0f} s per level, "
                   f"server with {args.threads} torch thread(s)\n")
             print("| clients | requests | throughput (req/s) | p50 (ms) | p99 (ms) | server CPU ms/request | "
-                  "non-200 | other processes (cores) |")
-            print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+                  "client CPU ms/request | non-200 | other processes (cores) |")
+            print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
             for clients in args.clients:
-                cpu0 = _pid_cpu(server.pid)
+                cpu0, own0 = _pid_cpu(server.pid), _own_cpu()
                 with ChildLoadMeter(server.pid) as load:
                     latencies, failures = asyncio.run(drive(url, body, clients, args.seconds))
-                cpu = (_pid_cpu(server.pid) or 0) - (cpu0 or 0)
+                cpu, own = (_pid_cpu(server.pid) or 0) - (cpu0 or 0), _own_cpu() - own0
                 n = len(latencies)
                 print(f"| {clients} | {n} | {n / load.seconds:.1f} | {1000 * statistics.median(latencies):.1f} | "
-                      f"{1000 * percentile(latencies, 99):.1f} | {1000 * cpu / max(n, 1):.2f} | {failures} | "
+                      f"{1000 * percentile(latencies, 99):.1f} | {1000 * cpu / max(n, 1):.2f} | {1000 * own / max(n, 1):.2f} | "
+                      f"{failures} | "
                       f"{fmt_load(load.other_cores)} |")
             t = time.perf_counter()
             statuses = asyncio.run(flood(base, args.flood, 32))

@@ -19,13 +19,14 @@ server goes on answering.
 from __future__ import annotations
 
 import logging
+import os
 import re
 from typing import Any, Optional, Sequence
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from aekit._version import __version__
@@ -92,6 +93,19 @@ def _install_handlers(app: FastAPI) -> None:
         return _error(500, f"internal error ({type(err).__name__}); the server goes on answering")
 
 
+def _worker(limiter: anyio.CapacityLimiter) -> Any:
+    """Run a model call in a worker thread, at most ``limiter``'s tokens at once (the event loop keeps answering).
+
+    As many model calls as cores run together (starlette's default pool would
+    run 40): more threads than cores only contend for the cores and the GIL.
+    """
+
+    async def run(fn: Any, *args: Any) -> Any:
+        return await anyio.to_thread.run_sync(fn, *args, limiter=limiter)
+
+    return run
+
+
 def create_app(adapters: Sequence[Adapter], limits: Optional[ServeLimits] = None) -> FastAPI:
     """The app serving ``adapters`` (one per run, by name) under ``limits``.
 
@@ -112,6 +126,8 @@ def create_app(adapters: Sequence[Adapter], limits: Optional[ServeLimits] = None
                   description="Autoencoder runs over HTTP: encode, decode, reconstruct, score, sample, recommend.")
     app.add_middleware(BodyLimit, limit=limits.max_body_bytes)
     _install_handlers(app)
+    run = _worker(anyio.CapacityLimiter(max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                                                else os.cpu_count() or 1)))
 
     def find(name: str) -> Adapter:
         if name not in served:
@@ -129,10 +145,10 @@ def create_app(adapters: Sequence[Adapter], limits: Optional[ServeLimits] = None
 
     @app.get("/v1/models/{name}/explorer", summary="The explorer's data for an autoencoder run")
     async def explorer(name: str) -> JSONResponse:
-        return JSONResponse(await run_in_threadpool(find(name).call, "explorer", {}))
+        return JSONResponse(await run(find(name).call, "explorer", {}))
 
     for operation in _FIELDS:
-        _add_operation(app, operation, find, limits)
+        _add_operation(app, operation, find, limits, run)
 
     @app.get("/", response_class=HTMLResponse, summary="The latent-space explorer")
     def page() -> HTMLResponse:
@@ -143,12 +159,11 @@ def create_app(adapters: Sequence[Adapter], limits: Optional[ServeLimits] = None
     return app
 
 
-def _add_operation(app: FastAPI, operation: str, find: Any, limits: ServeLimits) -> None:
+def _add_operation(app: FastAPI, operation: str, find: Any, limits: ServeLimits, run: Any) -> None:
     async def handle(name: str, request: Request) -> JSONResponse:
         adapter = find(name)
         payload = await read_payload(request, limits, UPLOADS.get(operation, ""))
-        # the model runs in a worker thread: the event loop keeps answering other requests meanwhile
-        return JSONResponse(await run_in_threadpool(adapter.call, operation, payload))
+        return JSONResponse(await run(adapter.call, operation, payload))
 
     app.add_api_route(f"/v1/models/{{name}}/{operation}", handle, methods=["POST"], summary=_SUMMARIES[operation],
                       name=operation, openapi_extra=_request_body(operation))
