@@ -234,7 +234,9 @@ class MoleculesAdapter(Adapter):
     kind = "molecules"
 
     def operations(self) -> list[str]:
-        generative = hasattr(self.model, "sample")  # the SMILES VAE draws from its prior
+        from aekit.molecules import MOLECULE_INPUTS
+
+        generative = MOLECULE_INPUTS.get(self.run.config.model_name).samples  # the SMILES VAE draws from its prior
         return ["encode"] + (["sample"] if generative else [])
 
     def encode(self, payload: dict[str, Any]) -> dict[str, Any]:
