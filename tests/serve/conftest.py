@@ -8,11 +8,7 @@ import time
 
 import pytest
 
-pytest.importorskip("fastapi", reason="aekit serve needs the 'serve' extra (pip install aekit[serve])")
-
-import aekit  # noqa: E402
-from aekit.serve.app import create_app, load_adapters  # noqa: E402
-from aekit.serve.limits import ServeLimits  # noqa: E402
+import aekit
 
 POINTS = 120  # test examples on the explorer's map in these tests
 # enough training to decode garment-like blobs (the browser tests compare decoded images), a few seconds on 2 cores
@@ -35,16 +31,23 @@ def runs(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def limits():
+    pytest.importorskip("fastapi", reason="aekit serve needs the 'serve' extra (pip install aekit[serve])")
+    from aekit.serve.limits import ServeLimits
+
     return ServeLimits(max_body_bytes=1 << 20, max_batch=64, max_image_pixels=64 * 64, explorer_points=POINTS)
 
 
 @pytest.fixture(scope="session")
 def adapters(runs, limits):
+    from aekit.serve.app import load_adapters
+
     return {a.name: a for a in load_adapters([str(p) for p in runs.values()], limits)}
 
 
 @pytest.fixture(scope="session")
 def app(adapters, limits):
+    from aekit.serve.app import create_app
+
     return create_app(list(adapters.values()), limits)
 
 
