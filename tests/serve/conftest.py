@@ -18,15 +18,17 @@ TINY = dict(progress=False, figures=False, epochs=3, hidden=(64,), train_size=20
 
 @pytest.fixture(scope="session")
 def runs(tmp_path_factory):
-    """A 2-D VAE, an 8-D plain autoencoder and a click recommender, each trained for one short epoch."""
+    """A 2-D VAE, an 8-D plain autoencoder, a click recommender and a conditional VAE, each trained briefly."""
     import aekit.recommend as rec
 
     root = tmp_path_factory.mktemp("serve-runs")
     aekit.train_run("vae", "fashion-mnist-sample", root / "vae", latent_dim=2, **TINY)
     aekit.train_run("vanilla", "fashion-mnist-sample", root / "vanilla", latent_dim=8, **TINY)
+    aekit.train_run("vae", "fashion-mnist-sample", root / "cvae", latent_dim=2, num_classes=10,
+                    **{**TINY, "epochs": 1, "train_size": 300})  # conditional on the class
     ratings = rec.synthetic_ratings(n_users=120, n_items=30, mean_items=8, seed=1).ratings
     rec.train(ratings, "mult-dae", epochs=1, out=root / "recs", figures=False, hidden=(16,), latent_dim=4)
-    return {name: root / name for name in ("vae", "vanilla", "recs")}
+    return {name: root / name for name in ("vae", "vanilla", "recs", "cvae")}
 
 
 @pytest.fixture(scope="session")

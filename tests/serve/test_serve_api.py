@@ -37,7 +37,7 @@ def png(pixels: np.ndarray) -> bytes:
 
 # ------------------------------------------------------------------------------ answers
 def test_health_and_the_list_of_models_with_what_each_offers(client):
-    assert client.get("/healthz").json() == {"status": "ok", "models": 3}
+    assert client.get("/healthz").json() == {"status": "ok", "models": 4}
     models = {m["name"]: m for m in client.get("/v1/models").json()["models"]}
     assert models["vae"]["operations"] == ["encode", "decode", "reconstruct", "score", "sample", "explorer"]
     assert "sample" not in models["vanilla"]["operations"]
@@ -117,6 +117,20 @@ def test_explorer_data(client, limits):
     x0, x1, y0, y1 = plain["map"]["extent"]
     assert all(x0 <= x <= x1 and y0 <= y <= y1 for x, y in plain["points"])
     assert client.get("/").text.count("<canvas") >= 6 and "http" not in client.get("/").text.split("<body>")[1]
+
+
+def test_a_conditional_model_takes_labels_and_the_explorer_decodes_one_class(client, adapters):
+    model = adapters["cvae"].model
+    z, labels = np.array([[0.0, 0.5], [1.0, -1.0]], np.float32), [3, 7]
+    out = post(client, "cvae", "decode", json={"codes": z.tolist(), "labels": labels}).json()["outputs"]
+    np.testing.assert_allclose(out, model.decode(z, np.array(labels)), atol=1e-6)
+    assert np.abs(np.subtract(out[0], model.decode(z[:1], np.array([4]))[0])).max() > 1e-4  # the label matters
+    refused = post(client, "cvae", "decode", json={"codes": z.tolist()})
+    assert refused.status_code == 422 and "conditioned on 10 classes" in refused.json()["error"]
+    assert post(client, "cvae", "decode", json={"codes": z.tolist(), "labels": [3, 10]}).status_code == 422
+    assert "score" not in adapters["cvae"].operations()  # anomaly scores need an unconditional model
+    explorer = client.get("/v1/models/cvae/explorer").json()
+    assert explorer["condition"] == 0 and "anomaly" not in explorer and "samples" not in explorer
 
 
 def test_openapi_documents_every_operation(client):

@@ -61,12 +61,16 @@ def _extent(points: np.ndarray) -> list[float]:
 
 
 def _decode_grid(model: Any, projection: dict[str, Any], extent: list[float]) -> np.ndarray:
-    """Decoded images at the centres of a GRID x GRID grid over the map (row 0 at the top: highest y)."""
+    """Decoded images at the centres of a GRID x GRID grid over the map (row 0 at the top: highest y).
+
+    A conditional model decodes every point as class 0 (the page says so and asks for that class too).
+    """
     xs = np.linspace(extent[0], extent[1], GRID)
     ys = np.linspace(extent[3], extent[2], GRID)
     plane = np.array([(x, y) for y in ys for x in xs])  # (GRID^2, 2)
     codes = np.asarray(projection["mean"]) + plane @ np.asarray(projection["components"])  # back to code space
-    return model.decode(codes.reshape(len(codes), *model.code_shape).astype(np.float32))
+    labels = np.zeros(len(codes), dtype=np.int64) if model.config.num_classes else None
+    return model.decode(codes.reshape(len(codes), *model.code_shape).astype(np.float32), labels)
 
 
 def explorer_data(adapter: Any, points: int = 1000) -> dict[str, Any]:
@@ -89,6 +93,7 @@ def explorer_data(adapter: Any, points: int = 1000) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "name": adapter.name, "preset": adapter.run.config.model_name, "dataset": adapter.run.config.data.dataset,
         "variational": model.is_variational, "code_size": int(codes.shape[1]),
+        "condition": 0 if model.config.num_classes else None,  # the class a conditional model decodes as
         "map": {**projection, "extent": extent},
         "points": np.round(mapped, 5).tolist(),
         "labels": None if y is None else y.astype(int).tolist(),

@@ -90,7 +90,9 @@
   async function decode(codes) {
     if (state.served) {
       const response = await fetch("v1/models/" + encodeURIComponent(state.data.name) + "/decode", {
-        method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ codes: codes }) });
+        method: "POST", headers: { "content-type": "application/json" },
+        body: JSON.stringify(state.data.condition === null ? { codes: codes }
+          : { codes: codes, labels: codes.map(() => state.data.condition) }) }); // conditional: the page's class
       const body = await response.json();
       if (!response.ok) throw new Error(body.error || response.statusText);
       return toBytes(body.outputs.flat(Infinity));
@@ -214,7 +216,9 @@
     if (data.anomaly) drawExtremes(data.anomaly);
     setEnds();
     $("status").textContent = data.name + ": " + data.preset + " on " + data.dataset + ", " + data.points.length +
-      " test examples, code size " + data.code_size + (state.served ? "" : " (self-contained page: clicks decode from the grid)");
+      " test examples, code size " + data.code_size +
+      (data.condition === null ? "" : ", decoded as class " + (data.classes ? data.classes[data.condition] : data.condition)) +
+      (state.served ? "" : " (self-contained page: clicks decode from the grid)");
     document.body.dataset.ready = "true";
   }
 
