@@ -48,6 +48,8 @@ _EXPORTS: dict[str, str] = {
     "evaluate_model": "aekit.metrics",
     "evaluate_run": "aekit.runs.saved",
     "fit": "aekit.training.trainer",
+    "export_onnx": "aekit.export.onnx",
+    "export_run": "aekit.export.runs",
     "get_recipe": "aekit.models.presets",
     "list_datasets": "aekit.data",
     "list_models": "aekit.models.presets",
@@ -65,7 +67,7 @@ __all__ = [
     "__version__", "AEOutput", "Autoencoder", "Callback", "Checkpoint", "ConfigError", "DataError", "EarlyStopping",
     "History", "ImageDataset", "KLAnnealing", "ModelConfig", "ModelFileError", "OutputError", "ProgressBar", "Run",
     "RunError", "RunResult", "TrainConfig", "Trainer", "TrainingDivergedError", "corrupt", "create_model",
-    "evaluate_model", "evaluate_run", "fit", "get_recipe", "list_datasets", "list_models", "load_data", "load_dataset",
+    "evaluate_model", "evaluate_run", "export_onnx", "export_run", "fit", "get_recipe", "list_datasets", "list_models", "load_data", "load_dataset",
     "load_model", "load_run", "model_config", "plot_run", "register_model", "train_run",
 ]  # fmt: skip
 

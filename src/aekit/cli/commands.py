@@ -77,6 +77,8 @@ ALL_COMMANDS: tuple[Command, ...] = (
             "aekit.apps.features:EncodeOptions"),
     Command("detect", "score rows as anomalies with a trained run's model", "aekit.apps.detect:detect_command",
             "aekit.apps.detect:DetectOptions"),
+    Command("export", "write a trained run's model as ONNX graphs (encoder, decoder, reconstruction, anomaly score)",
+            "aekit.apps.export:export_command", "aekit.apps.export:ExportOptions"),
     Command("denoise", "denoise noisy test images with a trained model; PSNR/SSIM table",
             "aekit.apps.denoise:denoise_command", "aekit.apps.denoise:DenoiseOptions"),
     Command("generate", "sample a trained VAE into an image grid; optional likelihoods",
