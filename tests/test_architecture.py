@@ -21,6 +21,7 @@ LAYERS = {
     "aekit.metrics": 3, "aekit.anomaly": 3, "aekit.plots": 3, "aekit.training": 3,
     "aekit.runs": 4, "aekit.export": 4,
     "aekit.sklearn": 5, "aekit.apps": 5, "aekit.recommend": 5, "aekit.molecules": 5, "aekit.cli": 5,
+    "aekit.serve": 5,
     "aekit": 6, "aekit.__main__": 6,
 }  # fmt: skip
 

@@ -94,6 +94,10 @@ ALL_COMMANDS: tuple[Command, ...] = (
     Command("molecules similar", "nearest training molecules in latent space vs exact Tanimoto", "aekit.molecules.cli:similar_command", "aekit.molecules.cli:SimilarOptions"),
     Command("molecules sample", "draw SMILES from the prior of a smiles-vae run", "aekit.molecules.cli:sample_command", "aekit.molecules.cli:SampleOptions"),
     Command("molecules evaluate", "reconstruction, overlap@k, property R^2 and sample quality of a molecule run", "aekit.molecules.cli:evaluate_command", "aekit.molecules.cli:EvaluateOptions"),
+    Command("serve", "serve runs over HTTP (encode, decode, score, sample, recommend) with the explorer at /",
+            "aekit.serve.cli:serve_command", "aekit.serve.cli:ServeOptions"),
+    Command("explore", "write a run's latent-space explorer as one self-contained HTML page",
+            "aekit.serve.cli:explore_command", "aekit.serve.cli:ExploreOptions"),
 )
 COMMANDS: Registry[Command] = Registry("command")
 for _command in ALL_COMMANDS:

@@ -139,7 +139,8 @@ def add_config_options(parser: argparse.ArgumentParser, cls: type[Config], title
         position = next((m for m in marks[name] if isinstance(m, Positional)), None)
         if position is not None:
             # optional for argparse: a --config file may give it; the config itself refuses it missing
-            kw.update(metavar=position.metavar or name.upper(), nargs="?", default=argparse.SUPPRESS)
+            kw.update(metavar=position.metavar or name.upper(), nargs="*" if spec.sequence else "?",
+                      default=argparse.SUPPRESS)
             group.add_argument(name, **kw)
             continue
         spelled = next((m.names for m in marks[name] if isinstance(m, Flags)), ("--" + name.replace("_", "-"),))
