@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Callable, Optional
 
 import numpy as np
 import torch
@@ -21,7 +20,6 @@ from aekit.models.layers import ARCHITECTURES
 from aekit.models.losses import LOSSES, OUTPUT_ACTIVATIONS, reconstruction_error
 from aekit.models.regularizers import build_regularizers
 from aekit.models.scaler import FeatureScaler
-from aekit.models.serialization import config_from
 
 ArrayLike = np.ndarray | torch.Tensor
 
@@ -250,26 +248,3 @@ class Autoencoder(Model):
     # ------------------------------------------------------------ saving
     family = "autoencoder"  # the name in aekit.models.families.FAMILIES
     config_class = ModelConfig
-
-    def document(self) -> dict[str, Any]:
-        """The JSON fields of ``config.json`` that rebuild this model (see :meth:`builder`)."""
-        return {"preset": self.preset, "model": self.config.to_dict()}
-
-    @classmethod
-    def preset_config(cls, fields: dict[str, Any], input_shape: Optional[tuple[int, ...]] = None,
-                      **overrides: Any) -> ModelConfig:
-        """The config of a preset's ``fields`` for data of ``input_shape`` (default (1, 28, 28)), with ``overrides``."""
-        shape = tuple(input_shape) if input_shape is not None else (1, 28, 28)
-        return ModelConfig.from_dict({**fields, "input_shape": shape, **overrides})
-
-    @classmethod
-    def from_preset(cls, name: str, fields: dict[str, Any], input_shape: Optional[tuple[int, ...]] = None,
-                    **overrides: Any) -> "Autoencoder":
-        """The model of preset ``name`` (see :func:`aekit.create_model`)."""
-        return cls(cls.preset_config(fields, input_shape, **overrides), preset=name)
-
-    @classmethod
-    def builder(cls, doc: dict[str, Any], file: Path) -> Callable[[], "Autoencoder"]:
-        """A function building the model ``doc`` (a checked ``config.json``) describes; errors name ``file``."""
-        config = config_from(doc, ModelConfig, file)
-        return lambda: cls(config, preset=doc.get("preset"))

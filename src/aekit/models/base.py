@@ -7,16 +7,19 @@ from typing import Any, Callable, ClassVar, Optional
 
 from torch import nn
 
-from aekit.models.serialization import save_model
+from aekit.models.serialization import config_from, save_model
 
 
 class Model(nn.Module):
     """Base of the model families (:mod:`aekit.models.families`).
 
-    A family sets ``family`` (its registry name) and implements ``document()``
-    (the JSON fields that rebuild an instance), ``builder(doc, file)`` (a
-    checked function building one from such a document), ``preset_config`` and
-    ``from_preset`` (how presets of the family are built) and ``code_shape``.
+    A family sets ``family`` (its registry name), ``config_class`` (its typed
+    config) and ``code_shape``. The defaults below serve a family whose model is
+    rebuilt from its config alone (``Model(config, preset=...)``): ``document()``
+    (the JSON fields that rebuild an instance), ``builder(doc, file)`` (a checked
+    function building one from such a document), ``preset_config`` and
+    ``from_preset`` (how presets of the family are built). A family that needs
+    more (e.g. a vocabulary) overrides them.
     """
 
     family: ClassVar[str] = ""
@@ -24,12 +27,30 @@ class Model(nn.Module):
     config_class: ClassVar[type]  # the typed config a model of this family is built from
     preset: Optional[str]
 
+    config: Any  # an instance of config_class
+
     def document(self) -> dict[str, Any]:
-        raise NotImplementedError(f"{type(self).__name__} does not say how to save itself")
+        """The JSON fields of ``config.json`` that rebuild this model: its preset and config."""
+        return {"preset": self.preset, "model": self.config.to_dict()}
+
+    @classmethod
+    def preset_config(cls, fields: dict[str, Any], input_shape: Optional[tuple[int, ...]] = None,
+                      **overrides: Any) -> Any:
+        """The config of a preset's ``fields`` for data of ``input_shape`` (default (1, 28, 28)), with ``overrides``."""
+        shape = tuple(input_shape) if input_shape is not None else (1, 28, 28)
+        return cls.config_class.from_dict({**fields, "input_shape": shape, **overrides})
+
+    @classmethod
+    def from_preset(cls, name: str, fields: dict[str, Any], input_shape: Optional[tuple[int, ...]] = None,
+                    **overrides: Any) -> "Model":
+        """The model of preset ``name`` (see :func:`aekit.create_model`)."""
+        return cls(cls.preset_config(fields, input_shape, **overrides), preset=name)
 
     @classmethod
     def builder(cls, doc: dict[str, Any], file: Path) -> Callable[[], "Model"]:
-        raise NotImplementedError(f"{cls.__name__} does not say how to load itself")
+        """A function building the model ``doc`` (a checked ``config.json``) describes; errors name ``file``."""
+        config = config_from(doc, cls.config_class, file)
+        return lambda: cls(config, preset=doc.get("preset"))
 
     def num_parameters(self) -> int:
         """Number of trainable and frozen parameters."""

@@ -16,8 +16,7 @@ registry as safetensors + JSON.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import numpy as np
 import scipy.linalg
@@ -29,7 +28,6 @@ from aekit.errors import DataError
 from aekit.models.autoencoder import AEOutput
 from aekit.models.base import Model
 from aekit.models.config import ItemLinearConfig
-from aekit.models.serialization import config_from
 
 __all__ = ["ItemLinear", "ItemLinearConfig", "ease_weights"]
 
@@ -118,27 +116,3 @@ class ItemLinear(Model):
         out = torch.cat([flat[i : i + batch_size] @ weights for i in range(0, len(flat), batch_size)] or
                         [flat.new_zeros((0, flat.shape[1]))]).to(xt.device).view_as(xt)
         return out.numpy() if as_numpy else out
-
-    # ------------------------------------------------------------ family protocol
-    def document(self) -> dict[str, Any]:
-        """The JSON fields of ``config.json`` that rebuild this model: its preset and config."""
-        return {"preset": self.preset, "model": self.config.to_dict()}
-
-    @classmethod
-    def preset_config(cls, fields: dict[str, Any], input_shape: Optional[tuple[int, ...]] = None,
-                      **overrides: Any) -> ItemLinearConfig:
-        """The config of a preset's ``fields`` for rows of ``input_shape`` (default (1, 28, 28)), with ``overrides``."""
-        shape = tuple(input_shape) if input_shape is not None else (1, 28, 28)
-        return ItemLinearConfig.from_dict({**fields, "input_shape": shape, **overrides})
-
-    @classmethod
-    def from_preset(cls, name: str, fields: dict[str, Any], input_shape: Optional[tuple[int, ...]] = None,
-                    **overrides: Any) -> "ItemLinear":
-        """The model of preset ``name`` (see :func:`aekit.create_model`)."""
-        return cls(cls.preset_config(fields, input_shape, **overrides), preset=name)
-
-    @classmethod
-    def builder(cls, doc: dict[str, Any], file: Path) -> Callable[[], "ItemLinear"]:
-        """A function building the model ``doc`` (a checked ``config.json``) describes; errors name ``file``."""
-        config = config_from(doc, ItemLinearConfig, file)
-        return lambda: cls(config, preset=doc.get("preset"))
