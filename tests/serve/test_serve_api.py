@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import numpy as np
 import pytest
@@ -139,6 +140,17 @@ def test_openapi_documents_every_operation(client):
         body = paths[f"/v1/models/{{name}}/{operation}"]["post"]["requestBody"]["content"]
         assert "application/json" in body
     assert "image/png" in paths["/v1/models/{name}/encode"]["post"]["requestBody"]["content"]
+
+
+def test_docs_page_loads_swagger_ui_from_the_server_not_a_cdn(client):
+    html = client.get("/docs").text
+    scripts = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert scripts and all(url.startswith("/docs-static/") for url in scripts), scripts
+    for url in scripts:  # every asset the page names is served, and is what it claims to be
+        response = client.get(url)
+        assert response.status_code == 200 and len(response.content) > 100, url
+    assert "SwaggerUIBundle" in client.get("/docs-static/swagger-ui-bundle.js").text
+    assert "/openapi.json" in html
 
 
 # ------------------------------------------------------------------------------ refusals

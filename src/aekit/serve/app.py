@@ -7,7 +7,8 @@ Routes
 ``reconstruct``, ``score``, ``sample`` and ``recommend`` (JSON objects, or a
 ``.npy``/``.png`` upload as the raw body or the multipart field ``file``),
 ``GET /v1/models/{name}/explorer`` (the explorer's data), ``GET /`` (the
-explorer page), ``/openapi.json`` and ``/docs``.
+explorer page), ``/openapi.json`` and ``/docs`` (Swagger UI, served
+from the installed ``swagger-ui-bundle``: no CDN).
 
 Every refusal is ``{"error": message}`` with a 4xx status: 400 malformed
 JSON, 404 unknown model or operation, 413 over a limit, 415 an unaccepted
@@ -122,8 +123,9 @@ def create_app(adapters: Sequence[Adapter], limits: Optional[ServeLimits] = None
     """
     limits = limits or ServeLimits()
     served = {a.name: a for a in adapters}
-    app = FastAPI(title="aekit serve", version=__version__,
+    app = FastAPI(title="aekit serve", version=__version__, docs_url=None, redoc_url=None,
                   description="Autoencoder runs over HTTP: encode, decode, reconstruct, score, sample, recommend.")
+    _install_docs(app)
     app.add_middleware(BodyLimit, limit=limits.max_body_bytes)
     _install_handlers(app)
     run = _worker(anyio.CapacityLimiter(max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
@@ -157,6 +159,22 @@ def create_app(adapters: Sequence[Adapter], limits: Optional[ServeLimits] = None
         return HTMLResponse(explorer_page())
 
     return app
+
+
+def _install_docs(app: FastAPI) -> None:
+    """``/docs``: Swagger UI from the pinned ``swagger-ui-bundle`` package, not a CDN, so it works offline."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount("/docs-static", StaticFiles(directory=str(swagger_ui_path)), name="docs-static")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url=app.openapi_url, title="aekit serve: API",
+                                   swagger_js_url="/docs-static/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs-static/swagger-ui.css",
+                                   swagger_favicon_url="/docs-static/favicon-32x32.png")
 
 
 def _add_operation(app: FastAPI, operation: str, find: Any, limits: ServeLimits, run: Any) -> None:
