@@ -36,7 +36,9 @@ import numpy as np
 import pandas as pd
 import torch
 
+import aekit
 from _common import header
+from aekit.models.tokenizer import TOKENIZERS
 from aekit.molecules import codes, morgan_fingerprints, read_molecules, reconstruction_accuracy, train_run
 from aekit.molecules.metrics import canonical, property_cv
 from aekit.molecules.moses import internal_diversity, moses_metrics, reference_statistics
@@ -52,6 +54,7 @@ def _fetch_script():
     path = Path(__file__).resolve().parent.parent / "scripts" / "fetch_benchmark_data.py"
     spec = importlib.util.spec_from_file_location("fetch_benchmark_data", path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up while being defined
     spec.loader.exec_module(module)
     return module
 
@@ -82,12 +85,18 @@ def test_subset(moses: Path, n: int, seed: int) -> list[str]:
 
 
 def train(moses: Path, rep: str, args: argparse.Namespace, out: Path) -> tuple[object, dict]:
-    t0, c0, l0 = time.perf_counter(), cpu_seconds(), load()
-    run = train_run(moses / "train.csv.gz", "smiles-vae", out / rep, representation=rep, max_molecules=args.molecules,
-                    test_fraction=0.05, epochs=args.epochs, batch_size=args.batch_size, seed=0, overwrite=True,
-                    figures=False, progress=False)
-    timing = {"train_wall_s": time.perf_counter() - t0, "train_cpu_s": cpu_seconds() - c0, "load_before": l0,
-              "load_after": load(), "n_train": len(run.state.train), "epochs": args.epochs}
+    """Train (or, with --reuse, load) the ``rep`` run; its timing is kept beside it in ``REP-timing.json``."""
+    timing_file = out / f"{rep}-timing.json"
+    if args.reuse and timing_file.is_file():
+        run, timing = aekit.load_run(out / rep), json.loads(timing_file.read_text())
+    else:
+        t0, c0, l0 = time.perf_counter(), cpu_seconds(), load()
+        run = train_run(moses / "train.csv.gz", "smiles-vae", out / rep, representation=rep,
+                        max_molecules=args.molecules, test_fraction=0.05, epochs=args.epochs,
+                        batch_size=args.batch_size, seed=0, overwrite=True, figures=False, progress=False)
+        timing = {"train_wall_s": time.perf_counter() - t0, "train_cpu_s": cpu_seconds() - c0, "load_before": l0,
+                  "load_after": load(), "n_train": len(run.state.train), "epochs": args.epochs}
+        timing_file.write_text(json.dumps(timing))
     held = run.state.test[:HELD_OUT]
     timing["held_out"] = reconstruction_accuracy(held, [canonical(s) or s for s in run.model.reconstruct(held)])
     timing["held_out"]["n"] = len(held)
@@ -164,7 +173,10 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--samples", type=int, default=10000, help="prior samples scored per decoding")
     parser.add_argument("--test-molecules", type=int, default=10000, help="MOSES test molecules as the reference")
-    parser.add_argument("--representations", nargs="+", default=["smiles", "selfies"], choices=["smiles", "selfies"])
+    parser.add_argument("--representations", nargs="+", default=["smiles", "kekule-smiles", "selfies"],
+                        choices=TOKENIZERS.names())
+    parser.add_argument("--reuse", action="store_true", help="load runs --out already holds instead of training")
+    parser.add_argument("--train-only", action="store_true", help="train the runs into --out and stop")
     parser.add_argument("--fcd", action="store_true", help="also FCD (needs the optional fcd_torch: aekit[fcd])")
     parser.add_argument("--full-novelty", action="store_true", help="novelty against all 1.58M training molecules too")
     parser.add_argument("--no-freesolv", action="store_true")
@@ -183,6 +195,10 @@ def main() -> None:
 
 
 def bench(args: argparse.Namespace, moses: Path, freesolv: Path | None, out: Path) -> dict:
+    if args.train_only:
+        for rep in args.representations:
+            print(f"{rep}: {train(moses, rep, args, out)[1]}", flush=True)
+        sys.exit(0)
     test = test_subset(moses, args.test_molecules, seed=0)
     reference = reference_statistics(test, with_fcd=args.fcd)
     results = {"n_test": len(reference.smiles), "test_intdiv": internal_diversity(reference.bits),

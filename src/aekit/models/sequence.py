@@ -108,19 +108,19 @@ class SequenceVAE(Model):
         prev = torch.full((n, 1), tok.bos_id, dtype=torch.long)
         out = torch.full((n, self.config.max_len - 1), tok.pad_id, dtype=torch.long)
         done = torch.zeros(n, dtype=torch.bool)
-        first = torch.zeros(len(tok), dtype=torch.bool)
-        first[tok.first_ids()] = True
+        grammar = tok.grammar()  # syntax masks: what each string may take next
+        state = grammar.start(n)
         for t in range(self.config.max_len - 1):
             step, h = self.decoder(torch.cat([self.embed(prev), z.unsqueeze(1)], dim=2), h)
             logits = self.head(step[:, 0])  # (N, V)
             logits[:, [tok.pad_id, tok.bos_id, tok.unk_id]] = -float("inf")  # never generated
-            if t == 0 and first.any():  # a molecule starts with an atom (so never empty): the rest are masked
-                logits = logits.masked_fill(~first, -float("inf"))
+            logits = logits.masked_fill(~grammar.allowed(state, self.config.max_len - 1 - t), -float("inf"))
             if temperature > 0:
                 nxt = torch.multinomial(F.softmax(logits / temperature, dim=1), 1, generator=gen)[:, 0]
             else:
                 nxt = logits.argmax(1)
             out[:, t] = torch.where(done, tok.pad_id, nxt)
+            grammar.advance(state, nxt)
             done |= nxt == tok.eos_id
             if done.all():
                 break

@@ -2,7 +2,7 @@
 
 Both map SMILES in and SMILES out, so a sequence model and everything that
 scores it speak SMILES whatever it reads and writes inside. A tokenizer is
-chosen by name from :data:`TOKENIZERS` (``"smiles"``, ``"selfies"``) and
+chosen by name from :data:`TOKENIZERS` (``"smiles"``, ``"kekule-smiles"``, ``"selfies"``) and
 saved as ``{"kind": ..., "tokens": [...]}`` in the model's ``config.json``;
 :func:`tokenizer_from_dict` rebuilds it (a file without ``kind`` is a SMILES one).
 """
@@ -14,9 +14,10 @@ from typing import Any, ClassVar, Iterable, Sequence
 
 import numpy as np
 
+from aekit.models.grammar import Grammar, SmilesGrammar
 from aekit.registry import Registry
 
-__all__ = ["SMILES_TOKEN", "TOKENIZERS", "SelfiesTokenizer", "SmilesTokenizer", "Tokenizer", "TokenizerError",
+__all__ = ["SMILES_TOKEN", "TOKENIZERS", "KekuleSmilesTokenizer", "SelfiesTokenizer", "SmilesTokenizer", "Tokenizer", "TokenizerError",
            "tokenize", "tokenizer_from_dict"]
 
 # one token = a bracket atom, a two-letter organic-subset halogen, one atom letter,
@@ -84,9 +85,9 @@ class Tokenizer:
         """Whether ``token`` places an atom: a molecule's first token must (generation draws only these first)."""
         raise NotImplementedError
 
-    def first_ids(self) -> list[int]:
-        """Ids of the tokens a molecule may start with (atoms)."""
-        return [i for i, t in enumerate(self.itos) if t not in SPECIALS and self.is_atom(t)]
+    def grammar(self) -> Grammar:
+        """The syntax generation keeps (:mod:`aekit.models.grammar`): by default, start with an atom."""
+        return Grammar(self)
 
     @classmethod
     def fit(cls, smiles: Iterable[str]) -> "Tokenizer":
@@ -174,6 +175,34 @@ class SmilesTokenizer(Tokenizer):
     def is_atom(self, token: str) -> bool:
         return token[0] == "[" or token[0].isalpha()  # bracket atoms, organic-subset and aromatic atoms
 
+    def grammar(self) -> Grammar:
+        """Balanced branches and ring closures, bonds between atoms (:class:`~aekit.models.grammar.SmilesGrammar`)."""
+        return SmilesGrammar(self)
+
+
+class KekuleSmilesTokenizer(SmilesTokenizer):
+    """SMILES written in Kekulé form (explicit single and double ring bonds, no aromatic lower-case atoms).
+
+    A decoder that misplaces a double bond then writes another valid molecule,
+    where in aromatic SMILES it writes a ring RDKit cannot kekulize.
+
+    Examples
+    --------
+    >>> KekuleSmilesTokenizer.fit(["c1ccccc1O"]).split("c1ccccc1O")
+    ['O', 'C', '1', '=', 'C', 'C', '=', 'C', 'C', '=', 'C', '1']
+    """
+
+    kind = "kekule-smiles"
+
+    def split(self, smiles: str) -> list[str]:
+        from rdkit import Chem
+
+        mol = Chem.MolFromSmiles(smiles)
+        if mol is None:
+            raise TokenizerError(f"{smiles!r}: RDKit cannot parse it, so it has no Kekulé form")
+        Chem.Kekulize(mol, clearAromaticFlags=True)
+        return tokenize(Chem.MolToSmiles(mol, kekuleSmiles=True))
+
 
 class SelfiesTokenizer(Tokenizer):
     """SELFIES symbols (the ``selfies`` package): every sequence of them decodes to a valid molecule.
@@ -217,6 +246,7 @@ class SelfiesTokenizer(Tokenizer):
 
 TOKENIZERS: Registry[type[Tokenizer]] = Registry("molecule representation")
 TOKENIZERS.add(SmilesTokenizer.kind, SmilesTokenizer)
+TOKENIZERS.add(KekuleSmilesTokenizer.kind, KekuleSmilesTokenizer)
 TOKENIZERS.add(SelfiesTokenizer.kind, SelfiesTokenizer)
 
 
