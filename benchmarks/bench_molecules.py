@@ -106,7 +106,8 @@ def train(moses: Path, rep: str, args: argparse.Namespace, out: Path) -> tuple[o
 def score(run, rep: str, reference, training: set[str], full_train: set[str] | None,
           args: argparse.Namespace) -> list[dict]:
     rows = []
-    for label, temperature in (("greedy", 0.0), ("T=1", 1.0)):
+    for temperature in args.temperatures:
+        label = "greedy" if temperature == 0 else f"T={temperature:g}"
         t0 = time.perf_counter()
         samples = run.model.sample(args.samples, seed=0, temperature=temperature)
         m = moses_metrics(samples, reference, training, ks=(1000, 10000), with_fcd=args.fcd)
@@ -177,6 +178,7 @@ def main() -> None:
                         choices=TOKENIZERS.names())
     parser.add_argument("--reuse", action="store_true", help="load runs --out already holds instead of training")
     parser.add_argument("--train-only", action="store_true", help="train the runs into --out and stop")
+    parser.add_argument("--temperatures", nargs="+", type=float, default=[0.0, 1.0], help="0 is greedy decoding")
     parser.add_argument("--fcd", action="store_true", help="also FCD (needs the optional fcd_torch: aekit[fcd])")
     parser.add_argument("--full-novelty", action="store_true", help="novelty against all 1.58M training molecules too")
     parser.add_argument("--no-freesolv", action="store_true")
@@ -208,7 +210,8 @@ def bench(args: argparse.Namespace, moses: Path, freesolv: Path | None, out: Pat
         full = {c for c in map(canonical, pd.read_csv(moses / "train.csv.gz")["SMILES"]) if c}
     runs = {}
     for rep in args.representations:
-        print(f"training the {rep} VAE on {args.molecules} MOSES molecules, {args.epochs} epochs (load {load()})",
+        what = "loading" if args.reuse and (out / f"{rep}-timing.json").is_file() else "training"
+        print(f"{what} the {rep} VAE on {args.molecules} MOSES molecules, {args.epochs} epochs (load {load()})",
               flush=True)
         run, timing = train(moses, rep, args, out)
         print(f"  trained in {timing['train_wall_s']:.0f} s wall, {timing['train_cpu_s']:.0f} s CPU, load "

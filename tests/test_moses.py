@@ -20,7 +20,7 @@ import aekit  # noqa: E402
 from aekit.errors import ConfigError, DataError  # noqa: E402
 from aekit.models.sequence import SequenceVAE, SequenceVAEConfig  # noqa: E402
 from aekit.models.tokenizer import SelfiesTokenizer, SmilesTokenizer, tokenizer_from_dict  # noqa: E402
-from aekit.molecules import InvalidSmilesError, read_molecules, train_run  # noqa: E402
+from aekit.molecules import InvalidSmilesError, evaluate_run, read_molecules, train_run  # noqa: E402
 from aekit.molecules.metrics import property_cv  # noqa: E402
 from aekit.molecules.moses import (  # noqa: E402
     count_similarity,
@@ -136,6 +136,8 @@ def test_selfies_run_saves_its_representation_and_refuses_unknown_ones(tmp_path)
     assert loaded.config.features.representation == "selfies"
     assert loaded.model.config.max_len == max(len(loaded.model.tokenizer.split(s)) for s in loaded.state.every) + 2
     assert all(Chem.MolFromSmiles(s) is not None for s in loaded.model.sample(20, seed=0))
+    result = evaluate_run(loaded, k=2, n_samples=12, temperature=0.5)
+    assert result["samples"]["validity"] == 1.0 and result["samples"]["temperature"] == 0.5
     with pytest.raises(ConfigError, match="representation: 'inchi'"):
         train_run(MOSES_ROWS, "smiles-vae", tmp_path / "bad", representation="inchi", epochs=1)
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Optional, Sequence
 
 import numpy as np
-from rdkit import Chem
+from rdkit import Chem, rdBase
 from rdkit.Chem import AllChem
 from rdkit.Chem.Scaffolds import MurckoScaffold
 
@@ -40,13 +40,29 @@ FP_RADIUS, FP_BITS = 2, 1024  # MOSES's Morgan fingerprint for IntDiv and SNN
 BLOCK = 1024  # rows of a Tanimoto block: (BLOCK, M) float32 at a time, never (N, M)
 
 
+def _valid(samples: Iterable[str]) -> tuple[list[str], list[Chem.Mol]]:
+    """Canonical SMILES of the valid ``samples`` and their molecules parsed from that canonical form.
+
+    A string counts as valid when RDKit sanitises it and its canonical SMILES parses
+    again (a few aromatic systems RDKit writes do not).
+    """
+    smiles, mols = [], []
+    for c in map(canonical, samples):
+        with rdBase.BlockLogs():  # a canonical form that does not parse again is counted, not printed
+            mol = Chem.MolFromSmiles(c) if c is not None else None
+        if mol is not None:
+            smiles.append(c)
+            mols.append(mol)
+    return smiles, mols
+
+
 def valid_molecules(samples: Iterable[str]) -> list[str]:
     """Canonical SMILES of the valid ``samples``, in order, duplicates kept.
 
     >>> valid_molecules(["OCC", "C1CC", "", "CCO"])
     ['CCO', 'CCO']
     """
-    return [c for c in map(canonical, samples) if c is not None]
+    return _valid(samples)[0]
 
 
 def unique_at(valid: Sequence[str], k: int) -> float:
@@ -67,10 +83,6 @@ def novelty(valid: Iterable[str], training: set[str]) -> float:
     """
     distinct = set(valid)
     return len(distinct - training) / len(distinct) if distinct else float("nan")
-
-
-def _mols(smiles: Iterable[str]) -> list[Chem.Mol]:
-    return [Chem.MolFromSmiles(s) for s in smiles]
 
 
 def _fingerprints(mols: Sequence[Chem.Mol]) -> np.ndarray:
@@ -162,8 +174,7 @@ class ReferenceStats:
 
 def reference_statistics(smiles: Sequence[str], with_fcd: bool = False) -> ReferenceStats:
     """Precompute :class:`ReferenceStats` of valid reference SMILES (invalid ones are left out)."""
-    valid = valid_molecules(smiles)
-    mols = _mols(valid)
+    valid, mols = _valid(smiles)
     stats = _fcd_model().precalc(valid) if with_fcd else None
     return ReferenceStats(valid, _fingerprints(mols), fragment_counts(mols), scaffold_counts(mols), stats)
 
@@ -191,13 +202,12 @@ def moses_metrics(samples: Sequence[str], reference: ReferenceStats, training: O
         ``valid``, ``unique@k``, ``novelty``, ``IntDiv``, ``IntDiv2``, ``SNN``, ``Frag``, ``Scaf``
         (and ``FCD``), with ``n`` (samples) and ``n_valid``.
     """
-    valid = valid_molecules(samples)
+    valid, mols = _valid(samples)
     out: dict[str, float] = {"n": len(samples), "n_valid": len(valid),
                              "valid": len(valid) / len(samples) if len(samples) else float("nan")}
     out.update({f"unique@{k}": unique_at(valid, k) for k in ks})
     if training is not None:
         out["novelty"] = novelty(valid, training)
-    mols = _mols(valid)
     bits = _fingerprints(mols)
     out.update({"IntDiv": internal_diversity(bits), "IntDiv2": internal_diversity(bits, 2),
                 "SNN": snn(bits, reference.bits), "Frag": count_similarity(fragment_counts(mols), reference.fragments),
