@@ -10,12 +10,14 @@ saved as ``{"kind": ..., "tokens": [...]}`` in the model's ``config.json``;
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Sequence
 
 import numpy as np
 
-from aekit.models.grammar import Grammar, SmilesGrammar
 from aekit.registry import Registry
+
+if TYPE_CHECKING:  # the grammar needs torch; the tokenizer alone needs only numpy (aekit models lists presets)
+    from aekit.models.grammar import Grammar
 
 __all__ = ["SMILES_TOKEN", "TOKENIZERS", "KekuleSmilesTokenizer", "SelfiesTokenizer", "SmilesTokenizer", "Tokenizer", "TokenizerError",
            "tokenize", "tokenizer_from_dict"]
@@ -85,8 +87,10 @@ class Tokenizer:
         """Whether ``token`` places an atom: a molecule's first token must (generation draws only these first)."""
         raise NotImplementedError
 
-    def grammar(self) -> Grammar:
+    def grammar(self) -> "Grammar":
         """The syntax generation keeps (:mod:`aekit.models.grammar`): by default, start with an atom."""
+        from aekit.models.grammar import Grammar
+
         return Grammar(self)
 
     @classmethod
@@ -175,8 +179,10 @@ class SmilesTokenizer(Tokenizer):
     def is_atom(self, token: str) -> bool:
         return token[0] == "[" or token[0].isalpha()  # bracket atoms, organic-subset and aromatic atoms
 
-    def grammar(self) -> Grammar:
+    def grammar(self) -> "Grammar":
         """Balanced branches and ring closures, bonds between atoms (:class:`~aekit.models.grammar.SmilesGrammar`)."""
+        from aekit.models.grammar import SmilesGrammar
+
         return SmilesGrammar(self)
 
 
