@@ -1,4 +1,7 @@
-"""A SMILES sequence VAE: GRU encoder -> Gaussian latent -> GRU decoder with teacher forcing.
+"""A molecule sequence VAE: GRU encoder -> Gaussian latent -> GRU decoder with teacher forcing.
+
+It reads and writes SMILES through its tokenizer: regex SMILES tokens or SELFIES
+symbols (:data:`aekit.models.tokenizer.TOKENIZERS`), saved with the weights.
 
 It follows aekit's model protocol, ``forward(x, y=None) -> AEOutput`` with
 ``loss`` and named ``terms``, so :func:`aekit.fit` trains it like any other model.
@@ -21,19 +24,19 @@ from aekit.models.base import Model
 from aekit.models.config import SequenceVAEConfig
 from aekit.models.latent import GaussianLatent
 from aekit.models.serialization import config_from
-from aekit.models.tokenizer import SmilesTokenizer
+from aekit.models.tokenizer import SmilesTokenizer, Tokenizer, tokenizer_from_dict
 
 __all__ = ["SequenceVAE", "SequenceVAEConfig"]
 
 
 class SequenceVAE(Model):
-    """Variational autoencoder over token sequences from a :class:`SmilesTokenizer`.
+    """Variational autoencoder over token sequences from a :class:`~aekit.models.tokenizer.Tokenizer`.
 
     Parameters
     ----------
     config : SequenceVAEConfig
-    tokenizer : SmilesTokenizer
-        Saved with the weights, so a loaded model maps ids back to SMILES.
+    tokenizer : Tokenizer
+        SMILES or SELFIES tokens; saved with the weights, so a loaded model maps ids back to SMILES.
 
     Examples
     --------
@@ -44,7 +47,7 @@ class SequenceVAE(Model):
     (torch.Size([1, 7, 7]), ['kl', 'recon'])
     """
 
-    def __init__(self, config: SequenceVAEConfig, tokenizer: SmilesTokenizer, preset: Optional[str] = None) -> None:
+    def __init__(self, config: SequenceVAEConfig, tokenizer: Tokenizer, preset: Optional[str] = None) -> None:
         super().__init__()
         if len(tokenizer) != config.vocab_size:
             raise ConfigError(f"vocab_size: config says {config.vocab_size}, the tokenizer has {len(tokenizer)}")
@@ -105,15 +108,19 @@ class SequenceVAE(Model):
         prev = torch.full((n, 1), tok.bos_id, dtype=torch.long)
         out = torch.full((n, self.config.max_len - 1), tok.pad_id, dtype=torch.long)
         done = torch.zeros(n, dtype=torch.bool)
+        grammar = tok.grammar()  # syntax masks: what each string may take next
+        state = grammar.start(n)
         for t in range(self.config.max_len - 1):
             step, h = self.decoder(torch.cat([self.embed(prev), z.unsqueeze(1)], dim=2), h)
             logits = self.head(step[:, 0])  # (N, V)
             logits[:, [tok.pad_id, tok.bos_id, tok.unk_id]] = -float("inf")  # never generated
+            logits = logits.masked_fill(~grammar.allowed(state, self.config.max_len - 1 - t), -float("inf"))
             if temperature > 0:
                 nxt = torch.multinomial(F.softmax(logits / temperature, dim=1), 1, generator=gen)[:, 0]
             else:
                 nxt = logits.argmax(1)
             out[:, t] = torch.where(done, tok.pad_id, nxt)
+            grammar.advance(state, nxt)
             done |= nxt == tok.eos_id
             if done.all():
                 break
@@ -151,7 +158,7 @@ class SequenceVAE(Model):
 
     @classmethod
     def preset_config(cls, fields: dict[str, Any], input_shape: Optional[tuple[int, ...]] = None,
-                      tokenizer: Optional[SmilesTokenizer] = None, **overrides: Any) -> SequenceVAEConfig:
+                      tokenizer: Optional[Tokenizer] = None, **overrides: Any) -> SequenceVAEConfig:
         """The config of a preset's ``fields``: ``vocab_size`` from ``tokenizer``, ``max_len`` from ``input_shape`` (L,)."""
         tokenizer = tokenizer or SmilesTokenizer.default()
         shape = {"max_len": int(input_shape[0])} if input_shape is not None else {}
@@ -159,7 +166,7 @@ class SequenceVAE(Model):
 
     @classmethod
     def from_preset(cls, name: str, fields: dict[str, Any], input_shape: Optional[tuple[int, ...]] = None,
-                    tokenizer: Optional[SmilesTokenizer] = None, **overrides: Any) -> "SequenceVAE":
+                    tokenizer: Optional[Tokenizer] = None, **overrides: Any) -> "SequenceVAE":
         """The model of preset ``name`` over ``tokenizer``'s vocabulary (default: :meth:`SmilesTokenizer.default`)."""
         tokenizer = tokenizer or SmilesTokenizer.default()
         return cls(cls.preset_config(fields, input_shape, tokenizer, **overrides), tokenizer, preset=name)
@@ -169,7 +176,7 @@ class SequenceVAE(Model):
         """A function building the model ``doc`` (a checked ``config.json``) describes; errors name ``file``."""
         config = config_from(doc, SequenceVAEConfig, file)
         try:
-            tokenizer = SmilesTokenizer.from_dict(doc.get("tokenizer"))
+            tokenizer = tokenizer_from_dict(doc.get("tokenizer"))
         except ValueError as err:  # a bad vocabulary
             raise ModelFileError(f"{file}: cannot rebuild the sequence VAE: {err}") from None
         if len(tokenizer) != config.vocab_size:

@@ -44,6 +44,7 @@ class EvaluateOptions(Config):
     k: Annotated[int, NEIGHBOURS, Flags("-k")] = 10  # neighbours for overlap@k
     n_samples: Annotated[int, SAMPLES] = 1000  # prior samples of a smiles-vae run
     seed: Annotated[int, SEED] = 0  # seeds the samples (and the subsets of large sets)
+    temperature: Annotated[float, TEMPERATURE] = 0.0  # softmax temperature of the prior samples, 0 is greedy
 
 
 def similar_command(cfg: SimilarOptions, console: Any = None) -> int:
@@ -72,7 +73,8 @@ def evaluate_command(cfg: EvaluateOptions, console: Any = None) -> int:
     """Print the run's metrics as JSON (``metrics.json`` is left as training wrote it)."""
     from aekit.molecules.evaluation import evaluate_run
 
-    print(json.dumps(evaluate_run(cfg.run, k=cfg.k, n_samples=cfg.n_samples, seed=cfg.seed), indent=2))
+    print(json.dumps(evaluate_run(cfg.run, k=cfg.k, n_samples=cfg.n_samples, seed=cfg.seed,
+                                     temperature=cfg.temperature), indent=2))
     return 0
 
 

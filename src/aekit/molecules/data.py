@@ -17,7 +17,7 @@ from typing import Annotated, Any, Optional
 
 from rdkit import Chem
 
-from aekit.config import FRACTION, SEED, Config
+from aekit.config import FRACTION, SEED, Config, Range
 from aekit.data.splits import random_split
 from aekit.errors import ConfigError, DataError, ModelFileError
 from aekit.io import read_json, write_json
@@ -27,7 +27,8 @@ from aekit.molecules.io import InvalidRow, InvalidSmilesError, MoleculeSet, desc
 LOG = logging.getLogger("aekit.molecules")
 SPLIT_FILE = "molecules.json"  # under RUN/data/
 SPLIT_FORMAT = "aekit.molecules-split"
-MOLECULE_FILES = ".csv, .tsv/.tab, .smi/.smiles/.txt or .sdf"
+MOLECULE_FILES = ".csv, .tsv/.tab, .smi/.smiles/.txt (each also .gz) or .sdf"
+ROWS = Range(1, 100_000_000, integer=True)
 
 
 @dataclass
@@ -36,6 +37,7 @@ class MoleculeDataConfig(Config):
 
     dataset: Optional[str] = None  # a molecule file (.csv, .tsv/.tab, .smi/.smiles/.txt, .sdf) or a public set (esol, zinc250k)
     column: Optional[str] = None  # table column holding the SMILES (none: the column named 'smiles', any case)
+    max_molecules: Optional[Annotated[int, ROWS]] = None  # read only the file's first N rows (a subset of a large set such as MOSES; none: all)
     skip_invalid: bool = False  # train on the valid rows and report the others (false: refuse a file with invalid rows)
     test_fraction: Annotated[float, FRACTION] = 0.2  # share of the molecules held out for evaluation
     split_seed: Annotated[int, SEED] = 0  # seed of that held-out split (apart from the training seed)
@@ -117,7 +119,7 @@ def read_source(cfg: MoleculeDataConfig) -> MoleculeSet:
     if not Path(cfg.dataset).is_file():
         raise DataError(f"{cfg.dataset}: file not found (dataset: a molecule file, {MOLECULE_FILES}, or a public set: "
                         f"{', '.join(list_public_sets())})")
-    return read_molecules(cfg.dataset, cfg.column)
+    return read_molecules(cfg.dataset, cfg.column, cfg.max_molecules)
 
 
 def split_molecules(molecules: MoleculeSet, cfg: MoleculeDataConfig) -> MoleculeSplit:

@@ -2,9 +2,10 @@
 
 * ``fingerprint`` (autoencoder family): Morgan bits, :class:`MorganBits`;
   the data decides ``input_shape`` = ``(n_bits,)``.
-* ``smiles-vae`` (sequence-vae family): SMILES tokens, :class:`SmilesTokens`;
-  the data decides ``vocab_size`` (a tokenizer fitted on the training
-  molecules, saved in the model's ``config.json``) and ``max_len``.
+* ``smiles-vae`` (sequence-vae family): SMILES tokens or SELFIES symbols
+  (``features.representation``), :class:`SmilesTokens`; the data decides
+  ``vocab_size`` (a tokenizer fitted on the training molecules, saved in the
+  model's ``config.json``) and ``max_len``.
 
 Another molecule model is one more entry in :data:`MOLECULE_INPUTS`.
 """
@@ -22,11 +23,11 @@ from aekit.errors import ConfigError, DataError
 from aekit.models.autoencoder import Autoencoder
 from aekit.models.config import MAX_LEN
 from aekit.models.sequence import SequenceVAE
-from aekit.models.tokenizer import SmilesTokenizer, TokenizerError, tokenize
+from aekit.models.tokenizer import TOKENIZERS, Tokenizer, TokenizerError
 from aekit.molecules.data import MoleculeSplit
 from aekit.molecules.fingerprints import N_BITS, RADIUS, bit_accuracy, mean_tanimoto, morgan_fingerprints
 from aekit.molecules.io import mol_from_smiles
-from aekit.molecules.metrics import reconstruction_accuracy
+from aekit.molecules.metrics import canonical, reconstruction_accuracy
 from aekit.registry import Registry
 
 TOKENS = Range(1, MAX_LEN.high - 2, integer=True)  # tokens of one SMILES, <bos>/<eos> not counted
@@ -38,7 +39,12 @@ class FeaturesConfig(Config):
 
     radius: Annotated[int, RADIUS] = 2  # Morgan radius in bonds (2: ECFP4-like), for the fingerprint model and the Tanimoto metrics
     n_bits: Annotated[int, N_BITS] = 2048  # folded Morgan fingerprint length (the fingerprint model's input size)
-    max_tokens: Optional[Annotated[int, TOKENS]] = None  # tokens per SMILES the VAE reads and writes (none: the longest molecule's)
+    max_tokens: Optional[Annotated[int, TOKENS]] = None  # tokens per molecule the VAE reads and writes (none: the longest molecule's)
+    representation: str = "smiles"  # what the sequence VAE reads and writes: "smiles" tokens or "selfies" symbols (always valid molecules)
+
+    def _validate(self) -> None:
+        if self.representation not in TOKENIZERS:
+            raise ConfigError(f"representation: {self.representation!r} is not one of {TOKENIZERS.names()}")
 
 
 def parse_mols(smiles: Sequence[str], where: str) -> list[Chem.Mol]:
@@ -120,26 +126,32 @@ class MorganBits(MoleculeInput):
 
 
 class SmilesTokens(MoleculeInput):
-    """A sequence VAE on SMILES tokens; the tokenizer is fitted on the training molecules and saved with the model."""
+    """A sequence VAE on SMILES tokens or SELFIES symbols; the tokenizer is fitted on the training molecules.
+
+    The tokenizer (kind and vocabulary) is saved with the model, so a loaded
+    run reads and writes the representation it was trained on.
+    """
 
     samples = True
 
     def implied(self, features: FeaturesConfig, split: MoleculeSplit) -> dict[str, Any]:
-        longest = features.max_tokens or _longest(split)[0]
-        return {"vocab_size": len(_tokenizer(split)), "max_len": longest + 2}
+        longest = features.max_tokens or _longest(split, features.representation)[0]
+        return {"vocab_size": len(_tokenizer(split, features.representation)), "max_len": longest + 2}
 
     def check(self, cfg: Any, split: MoleculeSplit) -> None:
-        tokens, smiles = _longest(split)
+        representation = cfg.features.representation
+        tokens, smiles = _longest(split, representation)
         if cfg.model.max_len < tokens + 2:
-            raise ConfigError(f"max_tokens: {cfg.model.max_len - 2} tokens per SMILES, but {split.source} holds a "
-                              f"molecule of {tokens} ({smiles}); leave max_tokens unset to fit every molecule")
-        size = len(_tokenizer(split))
+            raise ConfigError(f"max_tokens: {cfg.model.max_len - 2} tokens per molecule ({representation}), but "
+                              f"{split.source} holds a molecule of {tokens} ({smiles}); leave max_tokens unset to fit "
+                              "every molecule")
+        size = len(_tokenizer(split, representation))
         if cfg.model.vocab_size != size:
-            raise ConfigError(f"vocab_size: {cfg.model.vocab_size}, but the tokens of the training molecules are {size}; "
-                              "the data decides it")
+            raise ConfigError(f"vocab_size: {cfg.model.vocab_size}, but the {representation} tokens of the training "
+                              f"molecules are {size}; the data decides it")
 
     def build(self, cfg: Any, split: MoleculeSplit) -> SequenceVAE:
-        return SequenceVAE(cfg.model, _tokenizer(split), preset=cfg.model_name)
+        return SequenceVAE(cfg.model, _tokenizer(split, cfg.features.representation), preset=cfg.model_name)
 
     def examples(self, model: SequenceVAE, features: FeaturesConfig, smiles: list[str],
                  mols: list[Chem.Mol]) -> np.ndarray:
@@ -153,20 +165,22 @@ class SmilesTokens(MoleculeInput):
     def reconstruction(self, model: SequenceVAE, features: FeaturesConfig, smiles: list[str],
                        mols: list[Chem.Mol]) -> dict[str, float]:
         _encode(model, smiles)
-        return reconstruction_accuracy(smiles, model.reconstruct(smiles))
+        # the same molecule counts as reconstructed whatever SMILES spells it (SELFIES decode to non-canonical ones)
+        return reconstruction_accuracy(smiles, [canonical(s) or s for s in model.reconstruct(smiles)])
 
 
-def _tokenizer(split: MoleculeSplit) -> SmilesTokenizer:
+def _tokenizer(split: MoleculeSplit, representation: str) -> Tokenizer:
     try:
-        return SmilesTokenizer.fit(split.train)
+        return TOKENIZERS.get(representation).fit(split.train)
     except TokenizerError as err:
         raise DataError(f"{split.source}: {err}") from None
 
 
-def _longest(split: MoleculeSplit) -> tuple[int, str]:
+def _longest(split: MoleculeSplit, representation: str) -> tuple[int, str]:
     """Tokens of the longest molecule (held-out ones too: evaluation encodes them) and that molecule."""
+    splitter = TOKENIZERS.get(representation)([])
     try:
-        return max((len(tokenize(s)), s) for s in split.every)
+        return max((len(splitter.split(s)), s) for s in split.every)
     except TokenizerError as err:
         raise DataError(f"{split.source}: {err}") from None
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import gzip
 import io
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional, Sequence
@@ -163,10 +165,18 @@ def parse_smiles(smiles: Iterable[str], source: str = "<list>", first_row: int =
 
 
 def _read_text(path: Path) -> str:
+    """The file's text; a ``.gz`` file (MOSES ships ``train.csv.gz``) is decompressed on the way."""
     try:
+        if path.name.lower().endswith(".gz"):
+            with gzip.open(path, "rt", encoding="utf-8", newline="") as handle:
+                return handle.read()
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
         raise DataError(f"{path}: {not_utf8(err)}") from None
+    except gzip.BadGzipFile as err:  # an OSError: caught before the general case
+        raise DataError(f"{path}: not a gzip file ({err}); name a plain file without .gz") from None
+    except (EOFError, zlib.error) as err:
+        raise DataError(f"{path}: damaged or truncated gzip data ({err}); fetch the file again") from None
     except OSError as err:
         raise DataError(f"{path}: cannot read ({err.strerror or err})") from None
 
@@ -210,19 +220,22 @@ def _read_sdf(path: Path) -> MoleculeSet:
     return out
 
 
-def read_molecules(path: str | Path, column: Optional[str] = None) -> MoleculeSet:
+def read_molecules(path: str | Path, column: Optional[str] = None, max_rows: Optional[int] = None) -> MoleculeSet:
     """Read molecules from a table with a SMILES column, a SMILES list or an SDF file.
 
     The layout follows the extension: ``.csv`` comma-separated and
     ``.tsv``/``.tab`` tab-separated tables (a named column); ``.smi``/``.smiles``/``.txt``
     one SMILES per line (its first whitespace-separated token, so a name may follow);
-    ``.sdf`` records. The layout used is kept in ``MoleculeSet.layout``.
+    ``.sdf`` records. Tables and SMILES lists may be gzipped (``.csv.gz``, as the
+    MOSES splits are). The layout used is kept in ``MoleculeSet.layout``.
 
     Parameters
     ----------
     path : str or Path
     column : str, optional
         Table column holding SMILES; default: the column named ``smiles`` (any case).
+    max_rows : int, optional
+        Parse only the first ``max_rows`` data rows (a subset of a large set such as MOSES).
 
     Returns
     -------
@@ -238,16 +251,17 @@ def read_molecules(path: str | Path, column: Optional[str] = None) -> MoleculeSe
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: file not found")
-    suffix = path.suffix.lower()
+    suffix = Path(path.name.lower().removesuffix(".gz")).suffix
     sep = separator_for(path)
-    if suffix == ".sdf":
+    if path.suffix.lower() == ".sdf":
         return _read_sdf(path)
     if sep is not None:
         texts, layout = _read_column(path, column, sep), describe_separator(sep)
     elif suffix in (".smi", ".smiles", ".txt"):
         texts, layout = _read_lines(path), "one SMILES per line"
     else:
-        raise DataError(f"{path}: unknown molecule file type {suffix!r}; use .csv, .tsv, .tab, .smi, .txt or .sdf")
-    molecules = parse_smiles(texts, source=str(path))
+        raise DataError(f"{path}: unknown molecule file type {''.join(path.suffixes[-2:]).lower()!r}; use .csv, .tsv, "
+                        ".tab, .smi, .txt (each also gzipped, .csv.gz) or .sdf")
+    molecules = parse_smiles(texts[:max_rows], source=str(path))
     molecules.layout = layout
     return molecules
