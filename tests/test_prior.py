@@ -131,3 +131,8 @@ def test_recvae_trains_as_a_recommender_run_and_loads_back(tmp_path):
     again = aekit.load_run(run.path)
     x = torch.as_tensor(_clicks(5, 30))
     np.testing.assert_array_equal(again.model.reconstruct(x), run.model.reconstruct(x))
+
+
+def test_dense_residual_encoder_refuses_unequal_widths():
+    with pytest.raises(ConfigError, match="hidden: arch 'dense-residual'.*equal widths"):
+        aekit.create_model("recvae", input_shape=(20,), hidden=(8, 4))
