@@ -76,7 +76,7 @@ def test_kl_term_is_the_per_click_weighted_monte_carlo_estimate():
     z = out.z
     log_q = Normal(mu, (0.5 * logvar).exp()).log_prob(z).sum(1)
     log_p = composite_log_prob(z, old_mu, old_logvar).sum(1)
-    expected = (0.005 * x.sum(1) * (log_q - log_p)).mean()
+    expected = (model.config.prior_weight * x.sum(1) * (log_q - log_p)).mean()
     torch.testing.assert_close(out.terms["kl"], expected)
     assert not torch.allclose(old_mu, mu)
 
