@@ -32,6 +32,7 @@ VARIANTS = [
     dict(arch="conv", hidden=(6, 5, 4), latent="gaussian", latent_dim=2),
     dict(arch="deep-conv", hidden=(4, 6, 8), latent="dense", latent_dim=9, input_shape=(2, 13, 10)),
     dict(arch="deep-conv", hidden=(5,), latent="gaussian", latent_dim=3, num_classes=2),
+    dict(arch="dense-residual", hidden=(6, 6, 6), latent="gaussian", latent_dim=3, input_shape=(11,), num_classes=2),
 ]
 
 

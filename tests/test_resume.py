@@ -58,7 +58,7 @@ BASE = {"epochs": 5, "batch_size": 16, "lr": 3e-3, "seed": 5, "precision": "fp32
 def _preset(name, **kw):
     def make(seed):
         torch.manual_seed(seed)
-        shape = (30,) if name in ("mult-vae", "mult-dae") else (12,)
+        shape = (30,) if name in ("mult-vae", "mult-dae", "recvae") else (12,)
         return aekit.create_model(name, input_shape=shape, latent_dim=3, **kw)
     return make
 
@@ -73,6 +73,8 @@ CASES = {
     "micro-batches": (_preset("vae"), _table, {"micro_batch_size": 5, "schedule": "cosine"}, list),
     "kl-annealing-vae": (_preset("vae"), _table, {"kl_warmup": 0.5}, list),
     "kl-annealing-mult-vae": (_preset("mult-vae", hidden=(8,)), _clicks, {"patience": 3, "kl_warmup": 0.2}, list),
+    # the composite prior's old encoder is a snapshot the checkpoint must carry
+    "recvae-prior-snapshot": (_preset("recvae", hidden=(8, 8)), _clicks, {"patience": 3}, list),
     "kl-annealing-smiles-vae": (_smiles_vae, _smiles_ids, {"lr": 1e-2, "grad_clip": 5.0, "kl_warmup": 0.6}, list),
 }
 

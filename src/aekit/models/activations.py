@@ -38,6 +38,12 @@ def _gelu_grad(a: torch.Tensor) -> torch.Tensor:
     return 0.5 * (1 + torch.erf(a / math.sqrt(2))) + a * torch.exp(-0.5 * a * a) / math.sqrt(2 * math.pi)
 
 
+def _swish_grad(a: torch.Tensor) -> torch.Tensor:
+    # d/da [a * sigmoid(a)] = s + a * s * (1 - s)
+    s = torch.sigmoid(a)
+    return s * (1 + a * (1 - s))
+
+
 _LEAK = 0.01
 
 ACTIVATIONS: Registry[Activation] = Registry("activation")
@@ -46,6 +52,7 @@ ACTIVATIONS.add("sigmoid", Activation(nn.Sigmoid, torch.sigmoid, _sigmoid_grad))
 ACTIVATIONS.add("tanh", Activation(nn.Tanh, torch.tanh, lambda a: 1 - torch.tanh(a).pow(2)))
 ACTIVATIONS.add("linear", Activation(nn.Identity, lambda a: a, torch.ones_like))
 ACTIVATIONS.add("gelu", Activation(nn.GELU, F.gelu, _gelu_grad))
+ACTIVATIONS.add("swish", Activation(nn.SiLU, F.silu, _swish_grad))  # a * sigmoid(a) (SiLU; RecVAE's encoder)
 ACTIVATIONS.add("elu", Activation(nn.ELU, F.elu, lambda a: torch.where(a > 0, torch.ones_like(a), a.exp())))
 ACTIVATIONS.add("leaky-relu", Activation(lambda: nn.LeakyReLU(_LEAK), lambda a: F.leaky_relu(a, _LEAK),
                                          lambda a: torch.where(a > 0, torch.ones_like(a), torch.full_like(a, _LEAK))))

@@ -117,7 +117,7 @@ class Autoencoder(Model):
         recon = reconstruction_error(logits, x, self.config.loss, self.config.output_activation)  # (B,)
         terms = {"recon": recon.mean(), **lat.terms}
         for reg in self.regularizers:
-            terms[reg.name] = reg(self, x_in, lat, y)
+            terms[reg.name] = reg(self, x_in, lat, y, x=x)
         return AEOutput(logits, lat.z, sum(terms.values()), terms)
 
     def _check_shape(self, x: torch.Tensor) -> torch.Tensor:

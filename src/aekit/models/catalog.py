@@ -83,6 +83,17 @@ def _mlp(cfg: Any) -> ArchCount:
     return ArchCount(encoder, (widths[-1],), decoder)
 
 
+@ARCH_COUNTERS.register("dense-residual")
+def _dense_residual(cfg: Any) -> ArchCount:
+    widths = [cfg.input_size, *cfg.hidden]
+    encoder = sum(_linear(a, b) + 2 * b for a, b in zip(widths, widths[1:]))  # + LayerNorm's scale and shift
+
+    def decoder(code_shape: tuple[int, ...]) -> int:
+        return _linear(math.prod(code_shape), cfg.input_size)
+
+    return ArchCount(encoder, (widths[-1],), decoder)
+
+
 def _dense_to_map(code_shape: tuple[int, ...], fmap: tuple[int, ...]) -> int:
     return 0 if len(code_shape) == 3 else _linear(code_shape[0], math.prod(fmap))
 

@@ -29,6 +29,7 @@ from aekit.errors import ConfigError
 from aekit.registry import Registry
 
 SCALERS = ("none", "standard", "minmax")
+FLAT_ARCHS = ("mlp", "dense-residual")  # architectures for feature vectors; the others need (C, H, W)
 
 
 def _registries() -> dict[str, Registry[Any]]:
@@ -38,10 +39,12 @@ def _registries() -> dict[str, Registry[Any]]:
     from aekit.models.latent import LATENTS
     from aekit.models.layers import ARCHITECTURES
     from aekit.models.losses import LOSSES, OUTPUT_ACTIVATIONS
+    from aekit.models.prior import PRIORS
     from aekit.models.regularizers import SPARSITIES
 
     return {"arch": ARCHITECTURES, "latent": LATENTS, "activation": ACTIVATIONS, "latent_activation": ACTIVATIONS,
-            "sparsity": SPARSITIES, "loss": LOSSES, "output_activation": OUTPUT_ACTIVATIONS, "corruption": CORRUPTIONS}
+            "sparsity": SPARSITIES, "loss": LOSSES, "output_activation": OUTPUT_ACTIVATIONS, "corruption": CORRUPTIONS,
+            "prior": PRIORS}
 
 
 def _choice_registered(name: str, value: Any) -> None:
@@ -86,6 +89,9 @@ class ModelConfig(Config):
     sparsity_target: Annotated[float, OPEN_FRACTION] = 0.05  # target mean activation rho for sparsity="kl"
     contractive_weight: Annotated[float, WEIGHT] = 0.0  # weight of ||dz/dx||_F^2
     beta: Annotated[float, WEIGHT] = 1.0  # weight of the KL term for latent="gaussian"
+    # "composite": RecVAE's prior (aekit.models.prior) replaces the Gaussian latent's N(0, I) (needs beta=0)
+    prior: Optional[str] = None
+    prior_weight: Annotated[float, WEIGHT] = 0.005  # the composite KL's weight per unit of a row's sum (clicks)
     scaler: str = "none"  # per-feature input scaling fitted on training data
     num_classes: Annotated[int, CLASSES] = 0  # > 0 conditions encoder and decoder on a one-hot label
 
@@ -96,7 +102,7 @@ class ModelConfig(Config):
             raise ConfigError(f"input_shape: at most {MAX_INPUT_SIZE} values per example, got "
                               f"{self.input_shape!r} ({self.input_size})")
         _choice_registered("arch", self.arch)
-        if self.arch != "mlp" and len(self.input_shape) != 3:
+        if self.arch not in FLAT_ARCHS and len(self.input_shape) != 3:
             raise ConfigError(f"arch: {self.arch!r} needs an image input_shape (C, H, W), got {self.input_shape!r}")
         _choice_registered("latent", self.latent)
         if self.latent == "identity" and (self.arch != "conv" or self.num_classes):
@@ -116,6 +122,11 @@ class ModelConfig(Config):
             _choice_registered("sparsity", self.sparsity)
         if self.sparsity == "kl" and self.latent_activation != "sigmoid":
             raise ConfigError("sparsity: 'kl' needs latent_activation='sigmoid' (rates must lie in (0, 1))")
+        if self.prior is not None:
+            _choice_registered("prior", self.prior)
+            if self.latent != "gaussian" or self.beta != 0:
+                raise ConfigError(f"prior: {self.prior!r} replaces the standard-normal KL of a Gaussian latent: "
+                                  f"it needs latent='gaussian' and beta=0, got latent={self.latent!r}, beta={self.beta}")
         _choice("scaler", self.scaler, SCALERS)
         _check_scaler_fits_loss(self.scaler, self.loss)
 

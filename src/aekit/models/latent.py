@@ -7,7 +7,7 @@ named loss terms it contributes (e.g. the KL divergence of a Gaussian latent).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Optional
 
 import torch
 from torch import nn
@@ -24,6 +24,7 @@ class LatentOut:
     z: torch.Tensor  # (B, k) or (B, C, H, W): the code fed to the decoder
     mean: torch.Tensor  # the deterministic code returned by ``encode``
     terms: dict[str, torch.Tensor] = field(default_factory=dict)  # weighted loss terms
+    logvar: Optional[torch.Tensor] = None  # (B, k) posterior log-variance of a Gaussian latent
 
 
 class IdentityLatent(nn.Module):
@@ -72,7 +73,7 @@ class GaussianLatent(nn.Module):
         mu, logvar = self.moments(h)  # (B, k) each
         z = mu + torch.randn_like(mu) * (0.5 * logvar).exp() if sample else mu
         kl = gaussian_kl(mu, logvar).mean()
-        return LatentOut(z, mu, {"kl": self.kl_scale * self.beta * kl})
+        return LatentOut(z, mu, {"kl": self.kl_scale * self.beta * kl}, logvar)
 
 
 LATENTS: Registry[Callable[[ModelConfig, int], nn.Module]] = Registry("latent")

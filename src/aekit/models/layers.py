@@ -10,8 +10,10 @@ import math
 from typing import TYPE_CHECKING, Callable, NamedTuple, Optional
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
+from aekit.errors import ConfigError
 from aekit.models.activations import activation
 from aekit.models.fusion import ConvStack
 from aekit.registry import Registry
@@ -163,3 +165,42 @@ def deep_conv(cfg: ModelConfig) -> Architecture:
         return nn.Sequential(*out)
 
     return Architecture(encoder, make_decoder, (math.prod(fmap),))
+
+
+class DenseResidualEncoder(nn.Module):
+    """Unit-L2-norm rows, then Linear -> swish -> LayerNorm per layer, each layer fed the sum of all
+    earlier layers' outputs (RecVAE's encoder, Shenbin et al. 2020); every width must be equal.
+
+    ``h_1 = LN(act(W_1 x))`` and ``h_i = LN(act(W_i h_{i-1} + h_1 + ... + h_{i-1}))``, each (B, width).
+    The rows are normalised inside the encoder, so an unseen user's raw clicks need no preprocessing.
+    """
+
+    def __init__(self, input_size: int, hidden: tuple[int, ...], act: str) -> None:
+        super().__init__()
+        widths = [input_size, *hidden]
+        self.linears = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths, widths[1:]))
+        self.norms = nn.ModuleList(nn.LayerNorm(h) for h in hidden)
+        self.act = activation(act)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = F.normalize(x.flatten(1), dim=1)  # (B, D)
+        total: Optional[torch.Tensor] = None  # (B, width): sum of all layer outputs so far
+        for linear, norm in zip(self.linears, self.norms):
+            a = linear(h) if total is None else linear(h) + total
+            h = norm(self.act(a))
+            total = h if total is None else total + h
+        return h
+
+
+@ARCHITECTURES.register("dense-residual")
+def dense_residual(cfg: ModelConfig) -> Architecture:
+    """RecVAE's encoder (:class:`DenseResidualEncoder`) and a linear decoder from the code to every input."""
+    if not cfg.hidden or len(set(cfg.hidden)) != 1:
+        raise ConfigError(f"hidden: arch 'dense-residual' sums its layers' outputs, so it needs one or more "
+                          f"equal widths, got {cfg.hidden!r}")
+    encoder = DenseResidualEncoder(cfg.input_size, cfg.hidden, cfg.activation)
+
+    def make_decoder(code_shape: tuple[int, ...]) -> nn.Module:
+        return nn.Sequential(nn.Linear(math.prod(code_shape), cfg.input_size), nn.Unflatten(1, cfg.input_shape))
+
+    return Architecture(encoder, make_decoder, (cfg.hidden[-1],))

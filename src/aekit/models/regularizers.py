@@ -1,7 +1,8 @@
 """Regularisers on the code: sparsity (L1 or KL) and contraction (Jacobian norm).
 
-A regulariser is a module called as ``reg(model, x_in, latent_out, y)`` that returns
-its weighted scalar loss term; the model adds it to the loss under ``reg.name``.
+A regulariser is a module called as ``reg(model, x_in, latent_out, y, x=x)`` (``x_in`` the
+encoder's possibly corrupted input, ``x`` the clean one) that returns its weighted scalar loss
+term; the model adds it to the loss under ``reg.name``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from torch import nn
 
 from aekit.models.activations import ACTIVATIONS
 from aekit.models.latent import GaussianLatent, LatentOut
+from aekit.models.prior import PRIORS
 from aekit.registry import Registry
 
 if TYPE_CHECKING:  # the config validates against these registries, so it is imported only for typing
@@ -30,7 +32,8 @@ class L1Sparsity(nn.Module):
         super().__init__()
         self.weight = weight
 
-    def forward(self, model: nn.Module, x_in: torch.Tensor, lat: LatentOut, y: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(self, model: nn.Module, x_in: torch.Tensor, lat: LatentOut, y: Optional[torch.Tensor] = None,
+                x: Optional[torch.Tensor] = None) -> torch.Tensor:
         return self.weight * lat.mean.float().abs().flatten(1).sum(1).mean()
 
 
@@ -49,7 +52,8 @@ class KLSparsity(nn.Module):
         super().__init__()
         self.weight, self.target = weight, target
 
-    def forward(self, model: nn.Module, x_in: torch.Tensor, lat: LatentOut, y: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(self, model: nn.Module, x_in: torch.Tensor, lat: LatentOut, y: Optional[torch.Tensor] = None,
+                x: Optional[torch.Tensor] = None) -> torch.Tensor:
         rho_hat = lat.mean.float().flatten(1).mean(0)  # (k,)
         return self.weight * bernoulli_kl(self.target, rho_hat)
 
@@ -147,7 +151,8 @@ class Contractive(nn.Module):
         super().__init__()
         self.weight = weight
 
-    def forward(self, model: nn.Module, x_in: torch.Tensor, lat: LatentOut, y: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(self, model: nn.Module, x_in: torch.Tensor, lat: LatentOut, y: Optional[torch.Tensor] = None,
+                x: Optional[torch.Tensor] = None) -> torch.Tensor:
         return self.weight * jacobian_sq_norm(model, x_in, y).mean()
 
 
@@ -159,6 +164,7 @@ SPARSITIES.add("kl", lambda cfg: KLSparsity(cfg.sparsity_weight, cfg.sparsity_ta
 # every regulariser a config can ask for: a builder returns the module, or None when the config asks for none
 REGULARIZERS: Registry[Callable[[ModelConfig], Optional[nn.Module]]] = Registry("regularizer")
 REGULARIZERS.add("sparsity", lambda cfg: SPARSITIES.get(cfg.sparsity)(cfg) if cfg.sparsity and cfg.sparsity_weight > 0 else None)
+REGULARIZERS.add("prior", lambda cfg: PRIORS.get(cfg.prior)(cfg) if cfg.prior else None)
 REGULARIZERS.add("contractive", lambda cfg: Contractive(cfg.contractive_weight) if cfg.contractive_weight > 0 else None)
 
 

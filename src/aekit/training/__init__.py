@@ -22,6 +22,7 @@ _EXPORTS: dict[str, str] = {
     "EarlyStopping": "aekit.training.callbacks",
     "History": "aekit.training.history",
     "KLAnnealing": "aekit.training.callbacks",
+    "PriorSnapshot": "aekit.training.callbacks",
     "ProgressBar": "aekit.training.callbacks",
     "TrainConfig": "aekit.training.config",
     "Trainer": "aekit.training.trainer",
@@ -31,8 +32,8 @@ _EXPORTS: dict[str, str] = {
     "fit": "aekit.training.trainer",
 }
 
-__all__ = ["SCHEDULES", "Callback", "Checkpoint", "EarlyStopping", "History", "KLAnnealing", "ProgressBar",
-           "TrainConfig", "Trainer", "TrainingDivergedError", "as_tensors", "bf16_supported", "fit"]
+__all__ = ["SCHEDULES", "Callback", "Checkpoint", "EarlyStopping", "History", "KLAnnealing", "PriorSnapshot",
+           "ProgressBar", "TrainConfig", "Trainer", "TrainingDivergedError", "as_tensors", "bf16_supported", "fit"]
 
 
 def __getattr__(name: str) -> Any:
@@ -49,7 +50,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from aekit.errors import TrainingDivergedError
-    from aekit.training.callbacks import Callback, Checkpoint, EarlyStopping, KLAnnealing, ProgressBar
+    from aekit.training.callbacks import Callback, Checkpoint, EarlyStopping, KLAnnealing, PriorSnapshot, ProgressBar
     from aekit.training.config import TrainConfig
     from aekit.training.data import as_tensors
     from aekit.training.history import History

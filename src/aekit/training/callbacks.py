@@ -1,4 +1,4 @@
-"""Trainer callbacks: progress bar, early stopping, checkpoints, KL annealing.
+"""Trainer callbacks: progress bar, early stopping, checkpoints, KL annealing, prior snapshots.
 
 A callback overrides any of the hooks below; the trainer calls them in list order.
 Setting ``trainer.should_stop = True`` ends training after the current epoch.
@@ -212,3 +212,47 @@ class KLAnnealing(Callback):
     def on_train_end(self, trainer: Trainer) -> None:
         self._scale(1.0, trainer)
 
+
+
+class PriorSnapshot(Callback):
+    """Refresh the encoder snapshot of every model part that keeps one, at the start and after every epoch.
+
+    RecVAE's composite prior (:class:`aekit.models.prior.CompositePrior`) pulls each posterior
+    towards the one the encoder gave the same user after the previous epoch. Parts opt in by
+    having ``take_snapshot(model)``, ``snapshot_state()`` and ``load_snapshot(model, state)``;
+    the trainer adds this callback when the model has such a part. The snapshot is saved in
+    checkpoints, so a resumed run uses the same old encoder as an uninterrupted one.
+    """
+
+    def __init__(self) -> None:
+        self._model: Optional[Any] = None
+        self._pending: Optional[dict[str, Any]] = None  # a checkpoint's snapshots, applied at the start
+
+    @staticmethod
+    def parts(model: Any) -> list[Any]:
+        """The modules of ``model`` that keep an encoder snapshot."""
+        return [m for m in model.modules() if hasattr(m, "take_snapshot")]
+
+    def state_dict(self) -> dict[str, Any]:
+        if self._model is None:
+            return dict(self._pending or {})
+        return {f"{i}.{k}": v for i, part in enumerate(self.parts(self._model))
+                for k, v in part.snapshot_state().items()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self._pending = dict(state)
+
+    def on_train_start(self, trainer: Trainer) -> None:
+        self._model = trainer.model
+        for i, part in enumerate(self.parts(trainer.model)):
+            prefix = f"{i}."
+            saved = {k[len(prefix):]: v for k, v in (self._pending or {}).items() if k.startswith(prefix)}
+            if saved:
+                part.load_snapshot(trainer.model, saved)
+            else:
+                part.take_snapshot(trainer.model)
+        self._pending = None
+
+    def on_epoch_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
+        for part in self.parts(trainer.model):
+            part.take_snapshot(trainer.model)
