@@ -203,6 +203,17 @@ def test_an_earlier_export_is_replaced_only_with_overwrite(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no staging leftovers
 
 
+def test_the_model_method_writes_the_same_export_as_the_function(tmp_path):
+    model = aekit.create_model("vanilla", input_shape=(5,), hidden=(4,), latent_dim=2)
+    x = np.random.default_rng(0).random((40, 5), dtype=np.float32)
+    by_method = model.export_onnx(tmp_path / "a", reference=x)
+    by_function = export_onnx(model, tmp_path / "b", reference=x)
+    assert by_method["score"]["threshold"] == by_function["score"]["threshold"]
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == sorted(p.name for p in (tmp_path / "b").iterdir())
+    with pytest.raises(RunError, match="already exists"):  # the method keeps the function's guarantees
+        model.export_onnx(tmp_path / "a")
+
+
 # ----------------------------------------------------------------------------- runs and the command line
 QUICK = ["--dataset", "fashion-mnist-sample", "--train-size", "128", "--test-size", "32", "--batch-size", "64",
          "--epochs", "1", "--no-figures"]

@@ -64,6 +64,19 @@ class Model(nn.Module):
         print(text, file=file)
         return text
 
+    def export_onnx(self, out: str | Path, **options: Any) -> dict[str, Any]:
+        """Export as ONNX graphs and a JSON sidecar into directory ``out``; returns the sidecar.
+
+        The method form of :func:`aekit.export_onnx` (same options: ``reference``,
+        ``contamination``, ``threshold``, ``preprocessing``, ``overwrite``). A family
+        without ONNX graphs raises :class:`aekit.ConfigError` naming why.
+        """
+        # The one import above this layer (aekit.export, layer 4): a convenience entry point,
+        # imported when called, listed in tests/test_architecture.py's CONVENIENCE.
+        from aekit.export.onnx import export_onnx
+
+        return export_onnx(self, out, **options)
+
     def save(self, path: str | Path, extra: Optional[dict[str, Any]] = None) -> None:
         """Write config (JSON) and weights (safetensors) to directory ``path``; see :func:`aekit.load_model`.
 
