@@ -118,13 +118,6 @@ def _release(monkeypatch, sha256: str, n_ratings: int) -> None:
     monkeypatch.setitem(movielens.RELEASES, "ml-100k", fake)
 
 
-@pytest.fixture
-def isolated(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.delenv("AEKIT_DATA", raising=False)
-    monkeypatch.setattr(datasets, "SYSTEM_DATA_DIR", tmp_path / "system")
-    return tmp_path
-
 
 def test_release_zip_gives_titles_and_a_damaged_zip_is_refused(isolated, monkeypatch):
     buffer = io.BytesIO()

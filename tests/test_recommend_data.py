@@ -13,20 +13,11 @@ import pytest
 
 import aekit
 import aekit.recommend as rec
-from aekit.data import datasets
 from aekit.errors import DataError
 from aekit.recommend import movielens
 
 U_DATA = "1\t10\t5\t881250949\n1\t20\t3\t881250950\n2\t10\t4\t881250951\n3\t30\t1\t881250952\n"
 
-
-@pytest.fixture
-def isolated(tmp_path, monkeypatch):
-    """No real cache, $AEKIT_DATA or system directory is searched."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.delenv("AEKIT_DATA", raising=False)
-    monkeypatch.setattr(datasets, "SYSTEM_DATA_DIR", tmp_path / "system")
-    return tmp_path
 
 
 def _zip_bytes() -> bytes:

@@ -153,13 +153,7 @@ def _read_recbole(raw: bytes, where: str) -> RatingColumns:
     if user is None or item is None:
         raise DataError(f"{where}: line 1: RecBole interactions need fields user_id and item_id; "
                         f"the header has {names}")
-    try:
-        frame = pd.read_csv(io.BytesIO(raw), sep="\t", header=0, names=names, dtype=str, keep_default_na=False,
-                            quoting=csv.QUOTE_NONE, encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise DataError(f"{where}: {not_utf8(err)}") from err
-    except (ValueError, pd.errors.ParserError) as err:
-        raise DataError(f"{where}: not a RecBole atomic file ({err})") from err
+    frame = _recbole_frame(raw, names, where)
     if len(frame) == 0:
         raise DataError(f"{where}: no interactions")
     ids = [id_column(where, frame, c, 2) for c in (user, item)]
@@ -169,19 +163,24 @@ def _read_recbole(raw: bytes, where: str) -> RatingColumns:
     return RatingColumns(ids[0], ids[1], rating, None if ts is None else ts.astype(np.int64))
 
 
+def _recbole_frame(raw: bytes, names: list[str], where: str) -> pd.DataFrame:
+    """The rows of a RecBole atomic file (tab-separated, UTF-8, header ``name:type``) as strings."""
+    try:
+        return pd.read_csv(io.BytesIO(raw), sep="\t", header=0, names=names, dtype=str, keep_default_na=False,
+                           quoting=csv.QUOTE_NONE, encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise DataError(f"{where}: {not_utf8(err)}") from err
+    except (ValueError, pd.errors.ParserError) as err:
+        raise DataError(f"{where}: not a RecBole atomic file ({err})") from err
+
+
 def _recbole_titles(path: Path) -> dict[str, str]:
     raw = _read_bytes(path)
     names = [name for name, _ in _recbole_header(raw, str(path))]
     title = next((n for n in names if "title" in n), None)
     if "item_id" not in names or title is None:
         return {}
-    try:
-        frame = pd.read_csv(io.BytesIO(raw), sep="\t", header=0, names=names, dtype=str, keep_default_na=False,
-                            quoting=csv.QUOTE_NONE, encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise DataError(f"{path}: {not_utf8(err)}") from err
-    except (ValueError, pd.errors.ParserError) as err:
-        raise DataError(f"{path}: not a RecBole atomic file ({err})") from err
+    frame = _recbole_frame(raw, names, str(path))
     return dict(zip(frame["item_id"].str.strip(), frame[title]))
 
 
