@@ -19,7 +19,7 @@ from rdkit import Chem  # noqa: E402
 import aekit  # noqa: E402
 from aekit.errors import ConfigError, DataError  # noqa: E402
 from aekit.models.sequence import SequenceVAE, SequenceVAEConfig  # noqa: E402
-from aekit.models.tokenizer import SelfiesTokenizer, SmilesTokenizer, tokenizer_from_dict  # noqa: E402
+from aekit.models.tokenizer import TOKENIZERS, SelfiesTokenizer, SmilesTokenizer, Tokenizer, tokenizer_from_dict  # noqa: E402
 from aekit.molecules import InvalidSmilesError, evaluate_run, read_molecules, train_run  # noqa: E402
 from aekit.molecules.metrics import property_cv  # noqa: E402
 from aekit.molecules.moses import (  # noqa: E402
@@ -193,3 +193,16 @@ def test_property_cv_scores_heads_on_held_out_folds():
     assert scores["noise"]["ridge"]["r2"] < 0.1 and scores["noise"]["forest"]["rmse"] > 1.0
     with pytest.raises(ValueError, match="svm"):
         property_cv({"x": x}, y, heads=["svm"])
+
+
+def test_a_representation_must_say_how_it_splits_joins_and_starts():
+    # the base class is abstract: a registered representation that forgot a method cannot be built
+    class Partial(Tokenizer):
+        def split(self, smiles):
+            return list(smiles)
+
+    with pytest.raises(TypeError, match="abstract"):
+        Partial([])
+    for kind in TOKENIZERS.names():  # every registered one is complete: it round-trips a molecule
+        tokenizer = TOKENIZERS.get(kind)([])
+        assert Chem.CanonSmiles(tokenizer.join(tokenizer.split("OCC"))) == "CCO", kind

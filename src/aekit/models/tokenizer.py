@@ -10,6 +10,7 @@ saved as ``{"kind": ..., "tokens": [...]}`` in the model's ``config.json``;
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Sequence
 
 import numpy as np
@@ -57,7 +58,7 @@ def tokenize(smiles: str) -> list[str]:
     return tokens
 
 
-class Tokenizer:
+class Tokenizer(ABC):
     """Map SMILES to fixed-length id arrays ``<bos> t1 ... tn <eos> <pad>...`` and back.
 
     A subclass says how a SMILES becomes tokens (:meth:`split`) and tokens a
@@ -75,17 +76,17 @@ class Tokenizer:
         self.itos = list(SPECIALS) + [t for t in tokens if t not in SPECIALS]
         self.stoi = {t: i for i, t in enumerate(self.itos)}
 
+    @abstractmethod
     def split(self, smiles: str) -> list[str]:
         """The tokens of one SMILES; :class:`TokenizerError` for one this representation cannot hold."""
-        raise NotImplementedError
 
+    @abstractmethod
     def join(self, tokens: list[str]) -> str:
         """The SMILES that ``tokens`` spell."""
-        raise NotImplementedError
 
+    @abstractmethod
     def is_atom(self, token: str) -> bool:
         """Whether ``token`` places an atom: a molecule's first token must (generation draws only these first)."""
-        raise NotImplementedError
 
     def grammar(self) -> "Grammar":
         """The syntax generation keeps (:mod:`aekit.models.grammar`): by default, start with an atom."""
