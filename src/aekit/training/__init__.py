@@ -12,8 +12,9 @@ The names below are imported on first use (PEP 562): a preset's recipe
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from aekit._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "SCHEDULES": "aekit.training.schedules",
@@ -36,16 +37,7 @@ __all__ = ["SCHEDULES", "Callback", "Checkpoint", "EarlyStopping", "History", "K
            "ProgressBar", "TrainConfig", "Trainer", "TrainingDivergedError", "as_tensors", "bf16_supported", "fit"]
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'aekit.training' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_EXPORTS[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
 
 if TYPE_CHECKING:

@@ -21,8 +21,9 @@ The names below are imported on first use, so ``aekit demo --help`` loads no tor
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from aekit._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "DEMO_MODELS": "aekit.apps.demo.models",
@@ -44,16 +45,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
     from aekit.apps.demo.run import run_demo as run_demo
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_EXPORTS[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
 
 __all__ = sorted(_EXPORTS)
