@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -40,6 +41,7 @@ class TableData:
     y: np.ndarray | None = field(repr=False)
     feature_names: tuple[str, ...]
     label_names: tuple[str, ...] | None = None
+    schema: Any = None  # a mixed table's aekit.data.columns.TableSchema (x holds its encoded cells)
 
 
 @dataclass(frozen=True, eq=False)  # arrays have no single truth value for ==
@@ -53,6 +55,7 @@ class DataSplits:
     y_test: np.ndarray | None = field(repr=False)
     classes: tuple[str, ...] | None = None
     feature_names: tuple[str, ...] | None = None
+    schema: Any = None  # a mixed table's aekit.data.columns.TableSchema (x holds its encoded cells)
 
 
 # ----------------------------------------------------------------------------- arrays
