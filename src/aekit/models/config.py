@@ -135,6 +135,8 @@ class ModelConfig(Config):
         return math.prod(self.input_shape)
 
 
+DEFAULT_COLUMNS = 8  # numeric columns of a table model built without data (create_model("table-ae"))
+
 VOCAB_SIZE = Range(4, 1 << 20, integer=True)  # at least <pad>, <bos>, <eos> and <unk>
 MAX_LEN = Range(2, 100_000, integer=True)  # at least <bos> and <eos>
 
@@ -230,4 +232,4 @@ class TabularConfig(Config):
         return len(self.column_names)
 
 
-__all__ = ["SCALERS", "ItemLinearConfig", "ModelConfig", "SequenceVAEConfig", "TabularConfig"]
+__all__ = ["DEFAULT_COLUMNS", "SCALERS", "ItemLinearConfig", "ModelConfig", "SequenceVAEConfig", "TabularConfig"]

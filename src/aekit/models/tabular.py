@@ -26,13 +26,12 @@ from aekit.errors import DataError
 from aekit.models.activations import activation
 from aekit.models.autoencoder import AEOutput
 from aekit.models.base import Model
-from aekit.models.config import TabularConfig
+from aekit.models.config import DEFAULT_COLUMNS, TabularConfig
 from aekit.models.latent import LATENTS, LatentOut
 from aekit.models.layers import MLPEncoder
 from aekit.models.table_parts import COLUMN_HEADS, TablePreprocessor
 
 ArrayLike = np.ndarray | torch.Tensor
-DEFAULT_COLUMNS = 8  # numeric columns of a table model built without data (create_model("table-ae"))
 
 
 class TabularAutoencoder(Model):
@@ -150,7 +149,7 @@ class TabularAutoencoder(Model):
             bad = np.flatnonzero(~np.isnan(col) & ~allowed(np.nan_to_num(col, nan=0.0, posinf=-1.0)))
             if bad.size:
                 raise DataError(f"{where}: row {bad[0] + 1}, column {self.config.column_names[j]!r}: "
-                                f"{col[bad[0]]!r} is not a valid {kind} value")
+                                f"{float(col[bad[0]]):g} is not a valid {kind} value")
 
     # ------------------------------------------------------- numpy-friendly
     def _map(self, fn: Callable[[torch.Tensor], torch.Tensor], x: ArrayLike, batch_size: int) -> ArrayLike:
