@@ -150,8 +150,7 @@ def detect_command(args: DetectOptions, console: Any = None) -> int:
     """Score, flag, write the CSV and the figures; print a summary (AUROC when labels are known)."""
     import pandas as pd
 
-    from aekit.apps._io import fit_rows, load_model_rows, load_run_model
-    from aekit.data import load_data
+    from aekit.apps._io import load_model_rows, load_run_model
     from aekit.io import atomic_path
 
     model = load_run_model(args.run)
