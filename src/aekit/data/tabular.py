@@ -234,8 +234,9 @@ def _numeric_column(path: Path, frame: pd.DataFrame, name: str, line_offset: int
     bad = np.flatnonzero(~np.isfinite(values))
     if bad.size:
         row = int(bad[0])
+        text = "; a text column: mixed-type tables train with --model table-ae" if 2 * bad.size > len(values) else ""
         raise DataError(f"{path}: column {name!r}, {_row_text(row, line_offset)}: "
-                        f"{_describe_cell(raw.iloc[row])} ({bad.size} bad cells in this column)")
+                        f"{_describe_cell(raw.iloc[row])} ({bad.size} bad cells in this column{text})")
     return values
 
 
