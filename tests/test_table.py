@@ -213,7 +213,7 @@ def test_cli_train_and_detect_on_a_mixed_csv(tmp_path, capsys):
     frame = penguin_like(160)
     train_csv = write_csv(frame, tmp_path / "penguins.csv")
     run = tmp_path / "run"
-    code = main(["train", "--model", "table-ae", "--dataset", str(train_csv), "--label", "species",
+    code = main(["train", "--model", "table-ae", "--data", str(train_csv), "--label", "species",
                  "--epochs", "60", "--lr", "0.01", "--out", str(run), "--no-figures"])
     assert code == 0
     loaded = aekit.load_run(run)

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Callable, Optional
 import numpy as np
 import torch
 
-from aekit.config import FRACTION, OPEN_FRACTION, ROWS, SEED, Config
+from aekit.config import FRACTION, OPEN_FRACTION, ROWS, SEED, Config, Flags
 from aekit.data import DataSplits, list_datasets, load_data
 from aekit.data.columns import TableRows
 from aekit.data.splits import random_split
@@ -33,7 +33,7 @@ from aekit.runs.kinds import Prepared, RunKind
 class DataConfig(Config):
     """Where the examples of a run come from and how they are split."""
 
-    dataset: str = "fashion-mnist"  # a name from aekit.data.list_datasets(), or a .npy/.npz/.csv/.parquet/IDX file
+    dataset: Annotated[str, Flags("--dataset", "--data")] = "fashion-mnist"  # a name from aekit.data.list_datasets(), or a .npy/.npz/.csv/.parquet/IDX file
     train_size: Optional[Annotated[int, ROWS]] = None  # use only the first N training examples (quick runs)
     test_size: Optional[Annotated[int, ROWS]] = None  # use only the first N test examples
     val_fraction: Annotated[float, FRACTION] = 0.1  # share of the training examples held out for validation and early stopping
