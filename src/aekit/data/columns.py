@@ -198,11 +198,11 @@ class CategoricalKind(ColumnKind):
     def fit(self, cells: _Cells) -> ColumnSpec:
         observed = cells.observed()
         numbers = _numbers(observed)
-        share = float(np.isfinite(numbers).mean()) if len(observed) else 0.0
-        if share >= NUMERIC_MAJORITY:  # mostly numbers: the others are typos, not categories
+        count = int(np.isfinite(numbers).sum())
+        if len(observed) and count >= NUMERIC_MAJORITY * len(observed):  # mostly numbers: the rest are typos
             first = int(np.flatnonzero(~cells.missing)[np.flatnonzero(~np.isfinite(numbers))[0]])
-            raise cells.refuse(first, f"{cells.series.iloc[first]!r} is not a number, but {share:.0%} of the "
-                               "column's cells are; fix the cell, or declare the column categorical")
+            raise cells.refuse(first, f"{cells.series.iloc[first]!r} is not a number, but {count} of the column's "
+                               f"{len(observed)} cells are; fix the cell, or declare the column categorical")
         return ColumnSpec(str(cells.series.name), self.name, tuple(sorted(set(observed))))
 
     def encode(self, spec: ColumnSpec, cells: _Cells) -> np.ndarray:
