@@ -286,8 +286,10 @@ def infer_schema(frame: pd.DataFrame, names: Optional[list[str]] = None, where: 
         declared = (kinds or {}).get(name)
         if declared is not None and declared not in COLUMN_KINDS:
             raise DataError(f"{where}: column {name!r}: unknown kind {declared!r}; known: {COLUMN_KINDS.names()}")
-        kind = (_DeclaredCategorical() if declared == "categorical" else COLUMN_KINDS.get(declared)) if declared \
-            else min((COLUMN_KINDS.get(k) for k in COLUMN_KINDS), key=lambda k: k.priority if k.claims(cells) else 99)
+        if declared is None:
+            kind = next(k for k in sorted(map(COLUMN_KINDS.get, COLUMN_KINDS), key=lambda k: k.priority) if k.claims(cells))
+        else:
+            kind = _DeclaredCategorical() if declared == "categorical" else COLUMN_KINDS.get(declared)
         specs.append(kind.fit(cells))
     return TableSchema(tuple(specs))
 
