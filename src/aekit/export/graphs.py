@@ -129,6 +129,9 @@ NOT_EXPORTABLE: dict[str, str] = {
                     "computes it",
     "item-linear": "it has no code to encode or decode: it is one (items, items) matrix whose scores are "
                    "x @ B (model.safetensors holds B; zero its diagonal)",
+    "tabular": "its inputs are table cells that Python turns into numbers (category names looked up in the "
+               "schema of config.json, missing-value words, NaN masks) and its outputs one head per column, "
+               "so a graph over a float matrix alone would leave the caller to redo that encoding",
 }
 
 

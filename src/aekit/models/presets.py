@@ -254,3 +254,11 @@ def ease() -> dict[str, Any]:
 def smiles_vae() -> dict[str, Any]:
     """SMILES VAE: regex tokens, bidirectional GRU encoder, 32-d Gaussian code, GRU decoder (beta 0.2)."""
     return dict(embed_dim=64, hidden=256, latent_dim=32, beta=0.2, word_dropout=0.1)
+
+
+# ----------------------------------------------------------------------------- mixed-type tables
+# fp32: the per-column losses are small sums; 20% of the observed cells hidden in every batch (mask_rate)
+@register_model(TrainConfig(epochs=200, batch_size=64, lr=3e-3, precision="fp32", patience=20), family="tabular")
+def table_ae() -> dict[str, Any]:
+    """Mixed-type table autoencoder: numbers, categories, booleans and missing cells; 64-32 MLP to an 8-d code."""
+    return dict(hidden=(64, 32), latent="dense", latent_dim=8, mask_rate=0.2)
