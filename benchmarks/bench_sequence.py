@@ -129,6 +129,24 @@ def discord_fit(m_of: Callable[[int], int]) -> Fit:
     return fit
 
 
+def point_discord_fit(args: argparse.Namespace) -> Fit:
+    """The discord score of stride-1 windows of one series: an AB-join of the test series against the training one.
+
+    Each window is a subsequence (m = its length), so the windows are joined back into their series first
+    (window k + 1 adds one step to window k): the same distances as joining the windows one by one, in
+    O(L_test * L_train) instead of O(L_test * L_train * m).
+    """
+
+    def series(windows: np.ndarray) -> np.ndarray:
+        return np.concatenate([windows[0, :, 0], windows[1:, -1, 0]]).astype(np.float64)
+
+    def fit(x: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+        ref, m = series(x), x.shape[1]
+        return lambda test: stumpy.stump(series(test), m, ref, ignore_trivial=False)[:, 0].astype(np.float64)
+
+    return fit
+
+
 # ------------------------------------------------------------------------------ protocols
 def timed(fn: Callable[[], object], clock: dict[str, float]) -> object:
     t0, p0 = time.perf_counter(), time.process_time()
@@ -138,9 +156,10 @@ def timed(fn: Callable[[], object], clock: dict[str, float]) -> object:
     return out
 
 
-def one_class(methods: dict[str, Callable[[int], Fit]], clocks: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+def one_class(methods: dict[str, Callable[[int], Fit]], clocks: dict[str, dict[str, float]],
+              sets: list[str]) -> dict[str, dict[str, float]]:
     table: dict[str, dict[str, float]] = {}
-    for name in ONE_CLASS:
+    for name in sets:
         train = read_ts(os.path.join(data_dir(), f"{name}_TRAIN.ts"))
         test = read_ts(os.path.join(data_dir(), f"{name}_TEST.ts"))
         row = {}
@@ -153,9 +172,11 @@ def one_class(methods: dict[str, Callable[[int], Fit]], clocks: dict[str, dict[s
     return table
 
 
-def points(methods: dict[str, Callable[[int], Fit]], clocks: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+def points(methods: dict[str, Callable[[int], Fit]], clocks: dict[str, dict[str, float]],
+           sets: list[str]) -> dict[str, dict[str, float]]:
     table: dict[str, dict[str, float]] = {}
-    for name, window in POINT.items():
+    for name in sets:
+        window = POINT[name]
         series = load_table(os.path.join(data_dir(), f"{name}.csv"), ["data"], "label")
         half = len(series.x) // 2
         row = {}
@@ -175,22 +196,26 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--one-class", nargs="*", default=list(ONE_CLASS), choices=ONE_CLASS, metavar="SET")
+    parser.add_argument("--point", nargs="*", default=list(POINT), choices=list(POINT), metavar="SERIES")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     one: dict[str, Callable[[int], Fit]] = {m: (lambda t, m=m: aekit_fit(m, args, max(8, t // 2))) for m in args.models}
     one.update({"IForest": lambda t: iforest_fit(args), "discord": lambda t: discord_fit(lambda T: max(4, T // 2))})
     point: dict[str, Callable[[int], Fit]] = {m: (lambda w, m=m: aekit_fit(m, args)) for m in args.models}
-    point.update({"IForest": lambda w: iforest_fit(args), "discord": lambda w: discord_fit(lambda T: T)})
+    point.update({"IForest": lambda w: iforest_fit(args), "discord": lambda w: point_discord_fit(args)})
     clocks = {m: {"wall": 0.0, "cpu": 0.0} for m in one}
     load_before = os.getloadavg()[0]
     print(f"{'one-class AUROC':<18}" + "".join(f"{m:>10}" for m in one))
     with threadpool_limits(args.threads), common.LoadMeter() as load:
         stumpy.stump(np.random.default_rng(0).normal(size=64), 8)  # compile numba once, outside the clocks
-        table = one_class(one, clocks)
-        print(f"{'mean':<18}" + "".join(f"{np.mean([r[m] for r in table.values()]):>10.2f}" for m in one))
-        print(f"{'point AUROC':<18}" + "".join(f"{m:>10}" for m in point))
-        ptable = points(point, clocks)
-        print(f"{'mean':<18}" + "".join(f"{np.mean([r[m] for r in ptable.values()]):>10.2f}" for m in point))
+        if args.one_class:
+            table = one_class(one, clocks, args.one_class)
+            print(f"{'mean':<18}" + "".join(f"{np.mean([r[m] for r in table.values()]):>10.2f}" for m in one))
+        if args.point:
+            print(f"{'point AUROC':<18}" + "".join(f"{m:>10}" for m in point))
+            ptable = points(point, clocks, args.point)
+            print(f"{'mean':<18}" + "".join(f"{np.mean([r[m] for r in ptable.values()]):>10.2f}" for m in point))
     print(f"{'wall s':<18}" + "".join(f"{c['wall']:>10.1f}" for c in clocks.values()))
     print(f"{'CPU s':<18}" + "".join(f"{c['cpu']:>10.1f}" for c in clocks.values()))
     print(f"aekit: presets' recipes with {args.epochs} epochs, seed {args.seed}, {args.threads} threads")
