@@ -67,3 +67,20 @@ def test_unknown_dataset_is_named(fetcher, capsys):
     with pytest.raises(SystemExit):
         module.main(["nope"])
     assert "unknown dataset 'nope'; known: toy" in capsys.readouterr().err
+
+
+def test_every_bundle_puts_its_members_under_distinct_checksummed_names():
+    spec = importlib.util.spec_from_file_location("fetch_benchmark_data_real", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[spec.name]
+    for name, bundle in module.BUNDLES.items():
+        outs = [out for out, _ in bundle.members.values()]
+        assert len(set(outs)) == len(outs), name  # no member overwrites another in <cache>/<name>/
+        assert all(len(digest) == 64 and int(digest, 16) >= 0 for _, digest in bundle.members.values()), name
+        assert bundle.wheel.split("==")[0] in bundle.filename.replace("_", "-") and "==" in bundle.wheel, name
+    series = module.BUNDLES["sktime-series"].members.values()
+    assert {"GunPoint_TRAIN.ts", "GunPoint_TEST.ts", "yahoo.csv", "mitdb.csv"} <= {out for out, _ in series}

@@ -43,6 +43,15 @@ def test_train_on_a_ts_pair_writes_a_run_that_loads_back(tmp_path):
     # the per-channel scaler was fitted on the training windows and saved with the model
     assert run.model.scaler.kind == "standard" and tuple(run.model.scaler.offset.shape) == (1, 1)
     assert abs(float(run.model.scaler.offset)) < 0.2 and abs(float(run.model.scaler.scale) - 0.7) < 0.1
+    # aekit detect reads a .ts file of windows of the run's length, and its classes
+    _ts_file(tmp_path / "windows.ts", np.concatenate([_waves(6, 20, 0.5, 2), 3 + _waves(2, 20, 0.5, 3)]),
+             ["slow"] * 6 + ["fast"] * 2)
+    scores = tmp_path / "scores.csv"
+    assert main(["detect", str(out), "--data", str(tmp_path / "windows.ts"), "--normal-class", "0",
+                 "--out", str(scores), "--figures", str(tmp_path / "fig")]) == 0
+    table = np.genfromtxt(scores, delimiter=",", names=True)
+    assert len(table) == 8 and table["label"].tolist() == [0] * 6 + [1] * 2
+    assert table["score"][6:].min() > table["score"][:6].max()  # shifted by 3 (4 training stds): far worse
 
 
 def test_train_on_a_csv_series_needs_its_window(tmp_path, capsys):
