@@ -62,10 +62,30 @@ def test_train_on_a_csv_series_needs_its_window(tmp_path, capsys):
     assert main(["train", "--model", "seq-conv", "--dataset", str(tmp_path / "series.csv"), "--window", "32",
                  "--stride", "8", "--epochs", "1", "--no-figures", "--out", str(out)]) == 0
     assert aekit.load_run(out).model.config.input_shape == (32, 2)
+    _serves_windows(out)
     # a sequence preset on images is refused by field, before anything is written
     assert main(["train", "--model", "seq-conv", "--dataset", "fashion-mnist-sample", "--out", str(tmp_path / "x")]) == 2
     assert "needs a time series input_shape (T, C)" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def _serves_windows(run) -> None:
+    """``aekit serve`` on a sequence run: (N, T, C) windows in, a score per window out; other shapes refused by name."""
+    from fastapi.testclient import TestClient
+
+    from aekit.serve.app import create_app, load_adapters
+    from aekit.serve.limits import ServeLimits
+
+    limits = ServeLimits(max_batch=8)
+    with TestClient(create_app(load_adapters([f"series={run}"], limits), limits)) as client:
+        t = np.arange(32)[:, None] + np.array([[0, 100]])
+        windows = np.stack([np.sin(t / 5) * [1, 0] + np.cos(t / 7) * [0, 1], 5 + np.zeros((32, 2))])
+        answer = client.post("/v1/models/series/score", json={"inputs": windows.tolist()})
+        assert answer.status_code == 200, answer.text
+        scores = answer.json()["scores"]
+        assert len(scores) == 2 and scores[1] > scores[0]  # a flat line at 5 is far from the training waves
+        wrong = client.post("/v1/models/series/score", json={"inputs": windows[:, :16].tolist()})
+        assert wrong.status_code == 422 and "rows of shape (32, 2)" in wrong.json()["error"]
 
 
 def test_sklearn_detector_takes_windows_and_flags_the_fast_waves():
