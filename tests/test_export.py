@@ -32,15 +32,20 @@ OTHERS = [n for n in aekit.list_models() if PRESETS.get(n).family != "autoencode
 SHAPE = (1, 28, 28)
 
 
-def _images(n: int, seed: int) -> np.ndarray:
-    return np.random.default_rng(seed).random((n, *SHAPE), dtype=np.float32)
+def _images(n: int, seed: int, shape: tuple[int, ...] = SHAPE) -> np.ndarray:
+    return np.random.default_rng(seed).random((n, *shape), dtype=np.float32)
+
+
+def _inputs(model, n: int, seed: int) -> np.ndarray:
+    """Examples in [0, 1] of the model's own shape: images, or time series windows (T, C) of the sequence presets."""
+    return _images(n, seed, tuple(model.config.input_shape))
 
 
 @pytest.fixture(scope="module", params=AUTOENCODERS)
 def exported(request, tmp_path_factory):
     torch.manual_seed(0)
     model = aekit.create_model(request.param).eval()
-    reference = _images(64, seed=0)
+    reference = _inputs(model, 64, seed=0)
     out = tmp_path_factory.mktemp("onnx") / request.param
     doc = export_onnx(model, out, reference=reference)
     return model, out, doc, reference
@@ -60,7 +65,7 @@ def _same(onnx_out: np.ndarray, torch_out) -> None:
 @pytest.mark.parametrize("rows", [1, 7])  # the export traced 2 rows and checked 5: the batch axis is dynamic
 def test_every_graph_matches_pytorch_under_onnxruntime(exported, rows):
     model, out, doc, _ = exported
-    x = _images(rows, seed=11)
+    x = _inputs(model, rows, seed=11)
     code = model.encode(x)
     _same(_onnx(out, doc, "encoder", x=x)["code"], code)
     _same(_onnx(out, doc, "decoder", code=code)["reconstruction"], model.decode(code))
@@ -70,7 +75,7 @@ def test_every_graph_matches_pytorch_under_onnxruntime(exported, rows):
 
 def test_a_vae_encoder_gives_the_posterior_mean_and_log_variance(exported):
     model, out, doc, _ = exported
-    x = _images(3, seed=12)
+    x = _inputs(model, 3, seed=12)
     got = _onnx(out, doc, "encoder", x=x)
     assert sorted(got) == (["code", "logvar"] if model.is_variational else ["code"])
     if model.is_variational:
@@ -95,7 +100,7 @@ def test_sidecar_threshold_is_the_reference_quantile_of_the_score_graph(exported
     model, out, doc, reference = exported
     assert json.loads((out / "model.json").read_text()) == doc
     assert read_run_marker(out)["kind"] == EXPORT_KIND
-    assert doc["input"]["shape"] == ["N", *SHAPE] and doc["input"]["scaling"]["kind"] == model.scaler.kind
+    assert doc["input"]["shape"] == ["N", *model.config.input_shape] and doc["input"]["scaling"]["kind"] == model.scaler.kind
     assert doc["input"]["value_range"]["training_data"] == [pytest.approx(float(reference.min())),
                                                             pytest.approx(float(reference.max()))]
     for spec in doc["graphs"].values():

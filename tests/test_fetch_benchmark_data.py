@@ -86,3 +86,18 @@ def test_penguins_come_verified_out_of_the_pinned_wheel(tmp_path):
     lines = (cache / "penguins" / "penguins.csv").read_text().splitlines()
     assert lines[0] == "species,island,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g,sex,year"
     assert len(lines) == 345 and module.is_complete("penguins", cache)
+def test_every_bundle_puts_its_members_under_distinct_checksummed_names():
+    spec = importlib.util.spec_from_file_location("fetch_benchmark_data_real", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[spec.name]
+    for name, bundle in module.BUNDLES.items():
+        outs = [out for out, _ in bundle.members.values()]
+        assert len(set(outs)) == len(outs), name  # no member overwrites another in <cache>/<name>/
+        assert all(len(digest) == 64 and int(digest, 16) >= 0 for _, digest in bundle.members.values()), name
+        assert bundle.wheel.split("==")[0] in bundle.filename.replace("_", "-") and "==" in bundle.wheel, name
+    series = module.BUNDLES["sktime-series"].members.values()
+    assert {"GunPoint_TRAIN.ts", "GunPoint_TEST.ts", "yahoo.csv", "mitdb.csv"} <= {out for out, _ in series}

@@ -22,13 +22,16 @@ def _images(n: int = 8, seed: int = 0) -> torch.Tensor:
 
 
 def _batch(model, n: int = 8, seed: int = 0) -> torch.Tensor:
-    """Example inputs for a model of any family: images, token ids of real molecules, or table rows."""
+    """Example inputs for a model of any family: images, time series windows (T, C), token ids of real molecules,
+    or table rows."""
     if model.family == "tabular":  # one standard-normal value per (numeric) column
         return torch.randn(n, len(model.config.column_names), generator=torch.Generator().manual_seed(seed))
     if model.family == "sequence-vae":
         pick = np.random.default_rng(seed).choice(len(SMILES), n)
         return torch.as_tensor(model.tokenizer.encode([SMILES[i] for i in pick], model.config.max_len),
                                dtype=torch.float32)
+    if len(model.config.input_shape) == 2:  # sequence presets: their own window shape, real-valued (standardised, MSE)
+        return torch.randn(n, *model.config.input_shape, generator=torch.Generator().manual_seed(seed))
     return _images(n, seed)
 
 
@@ -42,7 +45,7 @@ def _logits_shape(model, x: torch.Tensor) -> tuple[int, ...]:
 
 def test_registry_lists_the_notebook_families_and_extras():
     expected = {"vanilla", "undercomplete", "sparse", "denoising", "contractive", "conv", "vae",
-                "vanilla-2d", "deep", "deep-conv", "conv-vae", "smiles-vae"}  # fmt: skip
+                "vanilla-2d", "deep", "deep-conv", "conv-vae", "smiles-vae", "seq-conv", "seq-gru", "seq-lstm"}  # fmt: skip
     assert expected <= set(MODELS)
 
 
@@ -120,15 +123,16 @@ class TestContract:
 @pytest.mark.parametrize("name", AUTOENCODERS)
 def test_numpy_api_shapes(name):
     model = aekit.create_model(name)
-    x = _images(5).numpy()
+    x = _batch(model, 5).numpy()
+    shape = tuple(model.config.input_shape)
     z = model.encode(x)
     assert isinstance(z, np.ndarray) and z.shape == (5, *model.code_shape)
     rec = model.reconstruct(x)
-    assert rec.shape == (5, *SHAPE)
+    assert rec.shape == (5, *shape)
     if model.config.output_activation in ("sigmoid", "softmax"):
         assert rec.min() >= 0 and rec.max() <= 1
-    assert model.decode(z).shape == (5, *SHAPE)
-    # flat (N, 784) inputs are accepted for image models
+    assert model.decode(z).shape == (5, *shape)
+    # flat (N, 784) inputs are accepted for image models, flat (N, T * C) for sequence models
     np.testing.assert_allclose(model.encode(x.reshape(5, -1)), z, rtol=1e-5, atol=1e-6)
 
 

@@ -149,6 +149,20 @@ def plot_reconstructions(x: Any, x_hat: Any, n: int = 10, path: Optional[str | P
     return save_figure(fig, path)
 
 
+def plot_series_reconstructions(x: Any, x_hat: Any, n: int = 4, path: Optional[str | Path] = None) -> Figure:
+    """Time series windows (N, T, C) and their reconstructions: a panel per example, solid originals, dashed reconstructions."""
+    x, x_hat = np.asarray(x, dtype=np.float32), np.asarray(x_hat, dtype=np.float32)
+    n = min(n, len(x))
+    fig = new_figure(figsize=(3.2 * n + 0.6, 2.6))
+    for i, ax in enumerate(fig.subplots(1, n, squeeze=False)[0]):
+        for c in range(x.shape[2]):
+            line = ax.plot(x[i, :, c], lw=1.2)[0]
+            ax.plot(x_hat[i, :, c], lw=1.2, ls="--", color=line.get_color())
+        ax.set_xlabel("time step")
+    fig.axes[0].set_title("original (solid), reconstruction (dashed)", loc="left", fontsize=9)
+    return save_figure(fig, path)
+
+
 def _feature_heatmaps(rows: list[tuple[str, Any]], title: str) -> Figure:
     values = [np.asarray(r, dtype=np.float32).reshape(len(r), -1) for _, r in rows]
     low, high = min(v.min() for v in values), max(v.max() for v in values)
@@ -356,5 +370,6 @@ def plot_comparison(rows: Sequence[Mapping[str, Any]], metric: str = "test_sse_p
 
 __all__ = [
     "as_images", "manifold_grid", "plot_comparison", "plot_history", "plot_image_grid", "plot_latent",
-    "plot_manifold", "plot_prior_samples", "plot_reconstructions", "project_2d", "save_figure",
+    "plot_manifold", "plot_prior_samples", "plot_reconstructions", "plot_series_reconstructions", "project_2d",
+    "save_figure",
 ]

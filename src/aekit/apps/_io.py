@@ -9,6 +9,7 @@ import numpy as np
 
 from aekit.data import list_datasets, load_array, load_dataset, load_table, read_idx
 from aekit.data.columns import load_mixed_table
+from aekit.data.ts_format import read_ts
 from aekit.errors import DataError, ModelFileError
 from aekit.models.families import load_model
 
@@ -18,7 +19,8 @@ def load_rows(spec: str) -> tuple[np.ndarray, Optional[np.ndarray]]:
 
     A dataset name gives its test split (images and labels). A file is read
     whole and unshuffled, so output row ``i`` is input row ``i``: ``.npy``,
-    ``.npz`` (its only array or ``x``), ``.csv``/``.parquet`` (all columns) or IDX.
+    ``.npz`` (its only array or ``x``), ``.csv``/``.parquet`` (all columns), ``.ts`` time
+    series (N, T, C) with their classes, or IDX.
     Every reader refuses non-finite values and names the file.
     """
     if spec in list_datasets():
@@ -32,11 +34,14 @@ def load_rows(spec: str) -> tuple[np.ndarray, Optional[np.ndarray]]:
         return load_table(path).x, None
     if name.endswith((".npy", ".npz")):
         return load_array(path), None
+    if name.endswith(".ts"):  # time series (N, T, C) and their class codes
+        series = read_ts(path)
+        return series.x, series.y
     if name.endswith(("-ubyte", ".idx")):
         raw = read_idx(path)
         x = raw.astype(np.float32) / 255 if raw.dtype == np.uint8 else raw.astype(np.float32)
         return (x[:, None] if x.ndim == 3 else x), None
-    raise DataError(f"{path}: unsupported file type; expected .npy, .npz, .csv, .tsv, .parquet or an IDX file")
+    raise DataError(f"{path}: unsupported file type; expected .npy, .npz, .csv, .tsv, .parquet, .ts or an IDX file")
 
 
 def load_model_rows(model: Any, spec: str, limit: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:

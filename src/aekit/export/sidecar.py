@@ -38,7 +38,8 @@ def scaling(model: Any) -> dict[str, Any]:
     scaler = model.scaler
     doc: dict[str, Any] = {"kind": scaler.kind, "inside_graphs": True,
                            "formula": "x" if scaler.kind == "none" else "(x - offset) / scale"}
-    if scaler.kind != "none":  # per feature, in C order over input_shape
+    if scaler.kind != "none":  # in C order over "shape": input_shape, or (1, C) per channel of a time series
+        doc["shape"] = [int(d) for d in scaler.offset.shape]
         doc["offset"] = scaler.offset.detach().float().cpu().flatten().tolist()
         doc["scale"] = scaler.scale.detach().float().cpu().flatten().tolist()
     return doc
@@ -46,7 +47,7 @@ def scaling(model: Any) -> dict[str, Any]:
 
 def _input(model: Any, preprocessing: Optional[str], reference: Any) -> dict[str, Any]:
     shape = tuple(model.config.input_shape)
-    layout = "NCHW" if len(shape) == 3 else "N" + "".join(f"D{i}" for i in range(1, len(shape) + 1))
+    layout = {3: "NCHW", 2: "NTC"}.get(len(shape), "N" + "".join(f"D{i}" for i in range(1, len(shape) + 1)))
     loss = model.config.loss
     doc = {"name": "x", **_tensor(shape), "layout": layout,
            "preprocessing": preprocessing or "none: feed values as the model was trained on them",

@@ -60,7 +60,7 @@ class Autoencoder(Model):
     def __init__(self, config: ModelConfig, preset: Optional[str] = None) -> None:
         super().__init__()
         self.config, self.preset = config, preset
-        self.scaler = FeatureScaler(config.scaler, config.input_shape)
+        self.scaler = FeatureScaler(config.scaler, config.scaler_shape)
         clip = (0.0, 1.0) if config.loss == "bce" else None
         self.corruption = (
             CORRUPTIONS.get(config.corruption)(config.noise_level, clip) if config.corruption else None

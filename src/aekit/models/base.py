@@ -36,8 +36,9 @@ class Model(nn.Module):
     @classmethod
     def preset_config(cls, fields: dict[str, Any], input_shape: Optional[tuple[int, ...]] = None,
                       **overrides: Any) -> Any:
-        """The config of a preset's ``fields`` for data of ``input_shape`` (default (1, 28, 28)), with ``overrides``."""
-        shape = tuple(input_shape) if input_shape is not None else (1, 28, 28)
+        """The config of a preset's ``fields`` for data of ``input_shape`` (default: the preset's own, else
+        (1, 28, 28)), with ``overrides``."""
+        shape = tuple(input_shape) if input_shape is not None else tuple(fields.get("input_shape", (1, 28, 28)))
         return cls.config_class.from_dict({**fields, "input_shape": shape, **overrides})
 
     @classmethod

@@ -132,6 +132,42 @@ def _deep_conv(cfg: Any) -> ArchCount:
     return ArchCount(encoder, (math.prod(fmap),), decoder)
 
 
+@ARCH_COUNTERS.register("seq-conv")
+def _seq_conv(cfg: Any) -> ArchCount:
+    steps, c = cfg.input_shape
+    hidden = cfg.hidden
+    widths = [c, *hidden]
+    encoder = sum(a * b * 5 + b for a, b in zip(widths, widths[1:]))  # kernel-5 Conv1d per stage
+    for _ in hidden:  # stride 2, rounding up
+        steps = (steps + 1) // 2
+    fmap = (hidden[-1], steps)
+
+    def decoder(code_shape: tuple[int, ...]) -> int:
+        ups = sum(hidden[i] * (hidden[i - 1] if i else hidden[0]) * 4 + (hidden[i - 1] if i else hidden[0])
+                  for i in range(len(hidden) - 1, -1, -1))  # 4-wide ConvTranspose1d per stage
+        return _linear(math.prod(code_shape), math.prod(fmap)) + ups + hidden[0] * c * 5 + c
+
+    return ArchCount(encoder, (math.prod(fmap),), decoder)
+
+
+def _rnn(cell: str, n_in: int, h: int) -> int:
+    gates = {"gru": 3, "lstm": 4}[cell]  # input and hidden weights, two biases per gate
+    return gates * (h * n_in + h * h + 2 * h)
+
+
+@ARCH_COUNTERS.register("seq-rnn")
+def _seq_rnn(cfg: Any) -> ArchCount:
+    c = cfg.input_shape[1]
+    widths = [c, *cfg.hidden]
+    encoder = sum(_rnn(cfg.rnn_cell, a, b) for a, b in zip(widths, widths[1:]))
+
+    def decoder(code_shape: tuple[int, ...]) -> int:
+        dec = [math.prod(code_shape), *reversed(cfg.hidden)]
+        return sum(_rnn(cfg.rnn_cell, a, b) for a, b in zip(dec, dec[1:])) + _linear(cfg.hidden[0], c)
+
+    return ArchCount(encoder, (cfg.hidden[-1],), decoder)
+
+
 def _latent(cfg: Any, features: int) -> int:
     """Parameters of the latent layer (mirrors :data:`aekit.models.latent.LATENTS`)."""
     return {"identity": 0, "dense": _linear(features, cfg.latent_dim),

@@ -29,7 +29,8 @@ from aekit.errors import ConfigError
 from aekit.registry import Registry
 
 SCALERS = ("none", "standard", "minmax")
-FLAT_ARCHS = ("mlp", "dense-residual")  # architectures for feature vectors; the others need (C, H, W)
+FLAT_ARCHS = ("mlp", "dense-residual")  # architectures for feature vectors (any shape, flattened)
+SEQUENCE_ARCHS = ("seq-conv", "seq-rnn")  # architectures for time series windows (T, C); the others need (C, H, W)
 
 
 def _registries() -> dict[str, Registry[Any]]:
@@ -41,10 +42,11 @@ def _registries() -> dict[str, Registry[Any]]:
     from aekit.models.losses import LOSSES, OUTPUT_ACTIVATIONS
     from aekit.models.prior import PRIORS
     from aekit.models.regularizers import SPARSITIES
+    from aekit.models.timeseries import RNN_CELLS
 
     return {"arch": ARCHITECTURES, "latent": LATENTS, "activation": ACTIVATIONS, "latent_activation": ACTIVATIONS,
             "sparsity": SPARSITIES, "loss": LOSSES, "output_activation": OUTPUT_ACTIVATIONS, "corruption": CORRUPTIONS,
-            "prior": PRIORS}
+            "prior": PRIORS, "rnn_cell": RNN_CELLS}
 
 
 def _choice_registered(name: str, value: Any) -> None:
@@ -73,7 +75,7 @@ class ModelConfig(Config):
     ``latent="gaussian"``.
     """
 
-    input_shape: tuple[Annotated[int, AXIS], ...] = (1, 28, 28)  # (D,) for tables, (C, H, W) for images
+    input_shape: tuple[Annotated[int, AXIS], ...] = (1, 28, 28)  # (D,) tables, (T, C) time series, (C, H, W) images
     arch: str = "mlp"  # registered encoder/decoder pair: "mlp", "conv", "deep-conv", ...
     hidden: tuple[Annotated[int, WIDTH], ...] = (128, 64)  # MLP widths, or conv channels per stage
     latent: str = "dense"  # "dense" (projection), "identity" (code = feature map), "gaussian" (VAE)
@@ -94,16 +96,20 @@ class ModelConfig(Config):
     prior_weight: Annotated[float, WEIGHT] = 0.005  # the composite KL's weight per unit of a row's sum (clicks)
     scaler: str = "none"  # per-feature input scaling fitted on training data
     num_classes: Annotated[int, CLASSES] = 0  # > 0 conditions encoder and decoder on a one-hot label
+    rnn_cell: str = "gru"  # recurrent cell of arch "seq-rnn": "gru" or "lstm"
 
     def _validate(self) -> None:
-        if len(self.input_shape) not in (1, 3):
-            raise ConfigError(f"input_shape: expected (D,) or (C, H, W), got {self.input_shape!r}")
+        if len(self.input_shape) not in (1, 2, 3):
+            raise ConfigError(f"input_shape: expected (D,), (T, C) or (C, H, W), got {self.input_shape!r}")
         if self.input_size > MAX_INPUT_SIZE:
             raise ConfigError(f"input_shape: at most {MAX_INPUT_SIZE} values per example, got "
                               f"{self.input_shape!r} ({self.input_size})")
         _choice_registered("arch", self.arch)
-        if self.arch not in FLAT_ARCHS and len(self.input_shape) != 3:
+        if self.arch in SEQUENCE_ARCHS and len(self.input_shape) != 2:
+            raise ConfigError(f"arch: {self.arch!r} needs a time series input_shape (T, C), got {self.input_shape!r}")
+        if self.arch not in (*FLAT_ARCHS, *SEQUENCE_ARCHS) and len(self.input_shape) != 3:
             raise ConfigError(f"arch: {self.arch!r} needs an image input_shape (C, H, W), got {self.input_shape!r}")
+        _choice_registered("rnn_cell", self.rnn_cell)
         _choice_registered("latent", self.latent)
         if self.latent == "identity" and (self.arch != "conv" or self.num_classes):
             raise ConfigError("latent: 'identity' (the feature map is the code) needs arch='conv' and no num_classes")
@@ -133,6 +139,12 @@ class ModelConfig(Config):
     @property
     def input_size(self) -> int:
         return math.prod(self.input_shape)
+
+    @property
+    def scaler_shape(self) -> tuple[int, ...]:
+        """Shape of the scaler's offset and scale: one per channel (1, C) for time series (T, C), so a
+        window scales the same wherever it was cut; one per feature otherwise."""
+        return (1, self.input_shape[1]) if len(self.input_shape) == 2 else tuple(self.input_shape)
 
 
 DEFAULT_COLUMNS = 8  # numeric columns of a table model built without data (create_model("table-ae"))
@@ -232,4 +244,5 @@ class TabularConfig(Config):
         return len(self.column_names)
 
 
-__all__ = ["DEFAULT_COLUMNS", "SCALERS", "ItemLinearConfig", "ModelConfig", "SequenceVAEConfig", "TabularConfig"]
+__all__ = ["DEFAULT_COLUMNS", "SCALERS", "SEQUENCE_ARCHS", "ItemLinearConfig", "ModelConfig", "SequenceVAEConfig",
+           "TabularConfig"]

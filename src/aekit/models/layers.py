@@ -62,6 +62,9 @@ class Architecture(NamedTuple):
 
 
 ARCHITECTURES: Registry[Callable[[ModelConfig], Architecture]] = Registry("architecture")
+# time series windows (T, C): aekit.models.timeseries imports this module, so its entries are lazy
+ARCHITECTURES.add_lazy("seq-conv", "aekit.models.timeseries:seq_conv")
+ARCHITECTURES.add_lazy("seq-rnn", "aekit.models.timeseries:seq_rnn")
 
 
 @ARCHITECTURES.register("mlp")

@@ -262,3 +262,26 @@ def smiles_vae() -> dict[str, Any]:
 def table_ae() -> dict[str, Any]:
     """Mixed-type table autoencoder: numbers, categories, booleans and missing cells; 64-32 MLP to an 8-d code."""
     return dict(hidden=(64, 32), latent="dense", latent_dim=8, mask_rate=0.2)
+# ----------------------------------------------------------------------------- time series
+# Windows (T, C) of a long series or whole short series (UCR); standardised per channel, MSE. The home
+# shape is a 64-step univariate window; aekit train sets it from the data. fp32: bf16 autocast of
+# recurrent layers on CPU is slower, and the scores compare small squared errors
+@register_model(TrainConfig(epochs=60, batch_size=32, lr=3e-3, precision="fp32", schedule="cosine"))
+def seq_conv() -> dict[str, Any]:
+    """1-D conv autoencoder for (T, C) windows: stride-2 convs (32, 64) to a 16-d linear code, transposed-conv decoder."""
+    return dict(input_shape=(64, 1), arch="seq-conv", hidden=(32, 64), latent="dense", latent_dim=16,
+                latent_activation="linear", loss="mse", output_activation="linear", scaler="standard")
+
+
+@register_model(TrainConfig(epochs=60, batch_size=32, lr=3e-3, precision="fp32", grad_clip=5.0, schedule="cosine"))
+def seq_gru() -> dict[str, Any]:
+    """Recurrent autoencoder for (T, C) windows: a 64-unit GRU to a 16-d code, GRU decoder fed the code each step."""
+    return dict(input_shape=(64, 1), arch="seq-rnn", rnn_cell="gru", hidden=(64,), latent="dense", latent_dim=16,
+                latent_activation="linear", loss="mse", output_activation="linear", scaler="standard")
+
+
+@register_model(TrainConfig(epochs=60, batch_size=32, lr=3e-3, precision="fp32", grad_clip=5.0, schedule="cosine"))
+def seq_lstm() -> dict[str, Any]:
+    """As seq-gru with LSTM cells (rnn_cell="lstm")."""
+    return dict(input_shape=(64, 1), arch="seq-rnn", rnn_cell="lstm", hidden=(64,), latent="dense", latent_dim=16,
+                latent_activation="linear", loss="mse", output_activation="linear", scaler="standard")

@@ -32,12 +32,19 @@ class FeatureScaler(nn.Module):
 
     @torch.no_grad()
     def fit(self, x: np.ndarray | torch.Tensor) -> "FeatureScaler":
-        """Set offset and scale from training data of shape (N, *shape)."""
+        """Set offset and scale from training data of shape (N, *example shape).
+
+        An axis of length 1 in the scaler's shape where the data has more is pooled
+        too: a (1, C) scaler of (N, T, C) windows has one offset and scale per channel.
+        """
         x = torch.as_tensor(np.asarray(x, dtype=np.float32))
+        pooled = [i + 1 for i, n in enumerate(self.offset.shape) if n == 1 and x.dim() > i + 1 and x.shape[i + 1] != 1]
+        dims = (0, *pooled)
         if self.kind == "standard":
-            offset, scale = x.mean(0), x.std(0, unbiased=False)
+            offset, scale = x.mean(dims, keepdim=True)[0], x.std(dims, unbiased=False, keepdim=True)[0]
         elif self.kind == "minmax":
-            offset, scale = x.amin(0), x.amax(0) - x.amin(0)
+            low, high = x.amin(dims, keepdim=True)[0], x.amax(dims, keepdim=True)[0]
+            offset, scale = low, high - low
         else:
             return self
         scale = torch.where(scale > 1e-12, scale, torch.ones_like(scale))

@@ -17,9 +17,10 @@ from typing import Annotated, Any, Callable, Optional
 import numpy as np
 import torch
 
-from aekit.config import FRACTION, OPEN_FRACTION, ROWS, SEED, Config, Flags
+from aekit.config import FRACTION, OPEN_FRACTION, ROWS, SEED, Config, Flags, Range
 from aekit.data import DataSplits, list_datasets, load_data
 from aekit.data.columns import TableRows
+from aekit.data.series import is_series_file, load_series
 from aekit.data.splits import random_split
 from aekit.errors import ConfigError
 from aekit.metrics import evaluate_model, in_unit_range
@@ -27,6 +28,8 @@ from aekit.models.families import FAMILIES
 from aekit.models.losses import LOSSES
 from aekit.models.presets import MODELS
 from aekit.runs.kinds import Prepared, RunKind
+
+WINDOW = Range(1, 1 << 20, integer=True)  # time steps
 
 
 @dataclass
@@ -43,24 +46,38 @@ class DataConfig(Config):
     columns: Optional[tuple[str, ...]] = None  # feature columns of a table (default: all but the label)
     data_dir: Optional[str] = None  # directory searched first for named datasets
     download: bool = True  # allow downloading named datasets that are not found locally
+    # time series: a .ts file's series, whole or cut into windows; a table with window set is one long series
+    # (a row per time step, the last test_fraction of the steps for testing), cut into (window, channels) windows
+    window: Optional[Annotated[int, WINDOW]] = None  # time steps per window (sequence models)
+    stride: Annotated[int, WINDOW] = 1  # time steps between window starts
 
 
 def load_run_data(cfg: DataConfig) -> DataSplits:
     """Load the train and test examples a :class:`DataConfig` describes.
 
-    Images get a channel axis ``(N, 1, H, W)``; tables stay ``(N, D)``; the
+    Images get a channel axis ``(N, 1, H, W)``; tables stay ``(N, D)``; time series
+    (a ``.ts`` file, or any table with ``window`` set) are ``(N, T, C)``; the
     first ``train_size``/``test_size`` rows are kept when those are set.
     """
+    if is_series_file(cfg.dataset) or cfg.window is not None:
+        splits = load_series(cfg.dataset, cfg.window, cfg.stride, test_fraction=cfg.test_fraction, seed=cfg.split_seed,
+                             label=cfg.label, columns=list(cfg.columns) if cfg.columns else None)
+        return _cut(splits, cfg)
     splits = load_data(cfg.dataset, cfg.test_fraction, cfg.split_seed, label=cfg.label,
                        columns=list(cfg.columns) if cfg.columns else None,
                        data_dir=cfg.data_dir, download=cfg.download)
     x_train, x_test = _with_channel(splits.x_train), _with_channel(splits.x_test)
     if x_train.shape[1:] != x_test.shape[1:]:
         raise ConfigError(f"dataset: train rows have shape {x_train.shape[1:]} but test rows {x_test.shape[1:]}")
+    return _cut(dataclasses.replace(splits, x_train=x_train, x_test=x_test), cfg)
+
+
+def _cut(splits: DataSplits, cfg: DataConfig) -> DataSplits:
+    """The first ``train_size``/``test_size`` rows, when those are set."""
     cut = lambda a, n: a if a is None or n is None else a[:n]  # noqa: E731
     return dataclasses.replace(
-        splits, x_train=cut(x_train, cfg.train_size), y_train=cut(splits.y_train, cfg.train_size),
-        x_test=cut(x_test, cfg.test_size), y_test=cut(splits.y_test, cfg.test_size),
+        splits, x_train=cut(splits.x_train, cfg.train_size), y_train=cut(splits.y_train, cfg.train_size),
+        x_test=cut(splits.x_test, cfg.test_size), y_test=cut(splits.y_test, cfg.test_size),
     )
 
 
@@ -72,9 +89,7 @@ def load_mixed_run_data(cfg: DataConfig) -> DataSplits:
         raise ConfigError(f"dataset: {cfg.dataset!r}: a table model trains on a .csv/.tsv/.parquet file")
     splits = load_mixed_data(cfg.dataset, cfg.test_fraction, cfg.split_seed, label=cfg.label,
                              columns=list(cfg.columns) if cfg.columns else None)
-    cut = lambda a, n: a if a is None or n is None else a[:n]  # noqa: E731
-    return dataclasses.replace(splits, x_train=cut(splits.x_train, cfg.train_size), y_train=cut(splits.y_train, cfg.train_size),
-                               x_test=cut(splits.x_test, cfg.test_size), y_test=cut(splits.y_test, cfg.test_size))
+    return _cut(splits, cfg)
 
 
 def _with_channel(x: np.ndarray) -> np.ndarray:

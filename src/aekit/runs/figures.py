@@ -17,6 +17,7 @@ from aekit.plots import (
     plot_manifold,
     plot_prior_samples,
     plot_reconstructions,
+    plot_series_reconstructions,
 )
 from aekit.runs.report import Section, history_summary, write_report
 
@@ -86,7 +87,8 @@ def draw_model_figures(directory: str | Path, model: Autoencoder, data: DataSpli
     """
     out = Path(directory)
     x, y = data.x_test, data.y_test
-    images = as_images(x[:1]) is not None
+    series = len(model.config.input_shape) == 2  # (T, C) windows: drawn as lines, not as images
+    images = as_images(x[:1]) is not None and not series
     written: list[Path] = []
 
     def save(name: str, draw: Any) -> None:
@@ -94,7 +96,10 @@ def draw_model_figures(directory: str | Path, model: Autoencoder, data: DataSpli
         written.append(out / f"{name}.png")
 
     x_hat = model.reconstruct(x[:n], _labels_for(model, None if y is None else y[:n]))
-    save("reconstructions", lambda p: plot_reconstructions(x[:n], x_hat, n, p))
+    if series:
+        save("reconstructions", lambda p: plot_series_reconstructions(x[:n], x_hat, 4, p))
+    else:
+        save("reconstructions", lambda p: plot_reconstructions(x[:n], x_hat, n, p))
     if model.corruption is not None:
         noisy = corrupted_copy(model, x[:n], seed)
         denoised = model.reconstruct(noisy, _labels_for(model, None if y is None else y[:n]))

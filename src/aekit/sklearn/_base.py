@@ -26,7 +26,8 @@ DETECTOR_CONTAMINATION = Range(0, 0.5, low_open=True)  # scikit-learn's conventi
 _MODEL_PARAMS = """
     model : str, default="vanilla"
         A preset name from :func:`aekit.list_models`. Dense presets take any
-        input; convolutional ones need images ``(N, C, H, W)``.
+        input; convolutional ones need images ``(N, C, H, W)``; the time series
+        presets (``seq-conv``, ``seq-gru``, ``seq-lstm``) windows ``(N, T, C)``.
     latent_dim : int, optional
         Size of the code; None keeps the preset's (32 for ``"vanilla"``).
     epochs, batch_size, lr : optional
@@ -46,6 +47,14 @@ _COMMON_PARAMS = """
     verbose : bool, default=False
         Show a progress bar while training.
 """
+
+
+def _is_series_preset(name: Optional[str]) -> bool:
+    """Whether preset ``name`` reads time series windows (T, C) rather than images."""
+    from aekit.models.config import SEQUENCE_ARCHS
+    from aekit.models.presets import MODELS
+
+    return name in MODELS and MODELS.get(name).fields().get("arch") in SEQUENCE_ARCHS
 
 
 class _AutoencoderEstimator(BaseEstimator):
@@ -87,9 +96,11 @@ class _AutoencoderEstimator(BaseEstimator):
         shape = None
         if getattr(X, "ndim", 2) > 2 or (isinstance(X, list) and np.ndim(X) > 2):
             X = np.asarray(X)
-            shape = X.shape[1:] if X.ndim == 4 else (1, *X.shape[1:])
+            # (N, T, C) windows for a time series preset; (N, H, W) images get a channel axis otherwise
+            shape = X.shape[1:] if X.ndim == 4 or _is_series_preset(self.model) else (1, *X.shape[1:])
             if not reset and tuple(shape) != self.input_shape_:
-                raise ValueError(f"X has images of shape {tuple(shape)}, but {type(self).__name__} was fitted on {self.input_shape_}")
+                raise ValueError(f"X has examples of shape {tuple(shape)}, but {type(self).__name__} was fitted on "
+                                 f"{self.input_shape_}")
             X = X.reshape(len(X), -1)
         X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
         if reset:

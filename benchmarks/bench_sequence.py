@@ -1,0 +1,230 @@
+"""Sequence autoencoders against IsolationForest and matrix-profile discords on real time series.
+
+Data: the UCR/UEA sets and labelled series bundled in the ``sktime==1.2.0`` wheel, put in
+aekit's cache by ``python scripts/fetch_benchmark_data.py sktime-series`` (read here
+with aekit's own ``.ts`` and CSV readers). Two protocols, every method measured alike
+(:mod:`aekit.anomaly_series`):
+
+* one-class (GunPoint, ArrowHead, ItalyPowerDemand, OSULeaf, BasicMotions): for each
+  class, train on that class's training series, score every test series, AUROC of the
+  class (normal) against the others; the mean over classes per set, then over sets;
+* point anomalies (yahoo, mitdb: a ``data,label`` value per time step): train on the
+  windows of the first half, score every step of the second half (a window's score
+  averaged over the windows covering a step), AUROC against the step labels.
+
+Methods:
+
+* aekit ``seq-conv`` / ``seq-gru`` -- the presets (per-channel standardisation, MSE),
+  with a 4-d code (``--latent-dim``), scored by reconstruction error (the ``mse``
+  score); one-class series are cut into windows of half their length every 1/16 of
+  that for training, and a series scores the mean of its windows;
+* IForest -- scikit-learn's IsolationForest (200 trees) on the flattened windows;
+* discord -- ``stumpy``'s matrix profile: the z-normalised distance of each test
+  subsequence to its nearest neighbour in the training data (an AB-join, m = the
+  window length); a series (one-class) scores its largest such distance, its discord;
+  a point window its own distance.
+
+Times are wall and process-CPU seconds per method; the machine may be shared, so the
+load average and the CPU model are printed with the results.
+
+Run:  python benchmarks/bench_sequence.py [--epochs 60] [--models seq-conv seq-gru] [--threads 2]
+                                          [--one-class GunPoint ...] [--point yahoo mitdb]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from typing import Callable
+
+import numpy as np
+import stumpy
+import torch
+from sklearn.ensemble import IsolationForest
+from threadpoolctl import threadpool_limits
+
+import _common as common
+import aekit
+from aekit.anomaly import reconstruction_errors
+from aekit.anomaly_series import Fit, one_class_aurocs, point_anomaly_auroc
+from aekit.data import load_table
+from aekit.data.series import sliding_windows
+from aekit.data.ts_format import read_ts
+
+ONE_CLASS = ("GunPoint", "ArrowHead", "ItalyPowerDemand", "OSULeaf", "BasicMotions")
+POINT = {"yahoo": 32, "mitdb": 64}  # series -> window length (yahoo: ~1000 steps; mitdb: 7,500 ECG samples)
+
+
+def data_dir() -> str:
+    root = os.environ.get("AEKIT_DATA") or os.path.join(os.environ.get("XDG_CACHE_HOME") or
+                                                        os.path.expanduser("~/.cache"), "aekit")
+    return os.path.join(root, "sktime-series")
+
+
+# ------------------------------------------------------------------------------ methods
+def aekit_fit(preset: str, args: argparse.Namespace, window: int | None = None) -> Fit:
+    """Train ``preset`` on the given series; with ``window``, on their windows (a series then scores its windows' mean)."""
+
+    def fit(x: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+        w = window or x.shape[1]
+        stride = max(1, w // 16)
+        cut = lambda s: np.concatenate([sliding_windows(one, w, stride) for one in s])  # noqa: E731
+        train = cut(x) if w < x.shape[1] else x
+        torch.manual_seed(args.seed)
+        model = aekit.create_model(preset, input_shape=(w, x.shape[2]), latent_dim=args.latent_dim)
+        model.scaler.fit(train)
+        aekit.fit(model, train, epochs=args.epochs, seed=args.seed, progress=False)
+        model.eval()
+
+        def score(test: np.ndarray) -> np.ndarray:
+            if w == test.shape[1]:
+                return reconstruction_errors(model, test)
+            errors = reconstruction_errors(model, cut(test))
+            return errors.reshape(len(test), -1).mean(1)
+
+        return score
+
+    return fit
+
+
+def iforest_fit(args: argparse.Namespace) -> Fit:
+    def fit(x: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+        forest = IsolationForest(n_estimators=200, random_state=args.seed).fit(x.reshape(len(x), -1))
+        return lambda test: -forest.score_samples(test.reshape(len(test), -1))
+
+    return fit
+
+
+def _joined(series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(N, T) series -> one NaN-separated series (subsequences across a gap are ignored by stumpy) and each start."""
+    n, t = series.shape
+    out = np.full(n * (t + 1), np.nan)
+    starts = np.arange(n) * (t + 1)
+    for s, row in zip(starts, series):
+        out[s : s + t] = row
+    return out, starts
+
+
+def discord_fit(m_of: Callable[[int], int]) -> Fit:
+    """Nearest-neighbour z-normalised distance of each test subsequence (length ``m_of(T)``) to the training series.
+
+    Several channels: the per-channel distances are added.
+    """
+
+    def fit(x: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+        m = m_of(x.shape[1])
+
+        def score(test: np.ndarray) -> np.ndarray:
+            total = np.zeros(len(test))
+            for c in range(x.shape[2]):
+                ref, _ = _joined(x[:, :, c].astype(np.float64))
+                query, starts = _joined(test[:, :, c].astype(np.float64))
+                profile = stumpy.stump(query, m, ref, ignore_trivial=False)[:, 0].astype(np.float64)
+                per = [profile[s : s + test.shape[1] - m + 1] for s in starts]  # the subsequences inside each
+                total += np.array([np.max(p) for p in per])  # the discord of each test series
+            return total
+
+        return score
+
+    return fit
+
+
+def point_discord_fit(args: argparse.Namespace) -> Fit:
+    """The discord score of stride-1 windows of one series: an AB-join of the test series against the training one.
+
+    Each window is a subsequence (m = its length), so the windows are joined back into their series first
+    (window k + 1 adds one step to window k): the same distances as joining the windows one by one, in
+    O(L_test * L_train) instead of O(L_test * L_train * m).
+    """
+
+    def series(windows: np.ndarray) -> np.ndarray:
+        return np.concatenate([windows[0, :, 0], windows[1:, -1, 0]]).astype(np.float64)
+
+    def fit(x: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+        ref, m = series(x), x.shape[1]
+        return lambda test: stumpy.stump(series(test), m, ref, ignore_trivial=False)[:, 0].astype(np.float64)
+
+    return fit
+
+
+# ------------------------------------------------------------------------------ protocols
+def timed(fn: Callable[[], object], clock: dict[str, float]) -> object:
+    t0, p0 = time.perf_counter(), time.process_time()
+    out = fn()
+    clock["wall"] += time.perf_counter() - t0
+    clock["cpu"] += time.process_time() - p0
+    return out
+
+
+def one_class(methods: dict[str, Callable[[int], Fit]], clocks: dict[str, dict[str, float]],
+              sets: list[str]) -> dict[str, dict[str, float]]:
+    table: dict[str, dict[str, float]] = {}
+    for name in sets:
+        train = read_ts(os.path.join(data_dir(), f"{name}_TRAIN.ts"))
+        test = read_ts(os.path.join(data_dir(), f"{name}_TEST.ts"))
+        row = {}
+        for method, make in methods.items():
+            aurocs = timed(lambda: one_class_aurocs(make(train.x.shape[1]), train.x, train.y, test.x, test.y),
+                           clocks[method])
+            row[method] = 100 * float(np.mean(list(aurocs.values())))
+        table[name] = row
+        print(f"{name:<18}" + "".join(f"{v:>10.1f}" for v in row.values()), flush=True)
+    return table
+
+
+def points(methods: dict[str, Callable[[int], Fit]], clocks: dict[str, dict[str, float]],
+           sets: list[str]) -> dict[str, dict[str, float]]:
+    table: dict[str, dict[str, float]] = {}
+    for name in sets:
+        window = POINT[name]
+        series = load_table(os.path.join(data_dir(), f"{name}.csv"), ["data"], "label")
+        half = len(series.x) // 2
+        row = {}
+        for method, make in methods.items():
+            fit = make(window)
+            auroc, _ = timed(lambda: point_anomaly_auroc(fit, series.x[:half], series.x[half:], series.y[half:],
+                                                        window, stride=1), clocks[method])
+            row[method] = 100 * auroc
+        table[name] = row
+        print(f"{name:<18}" + "".join(f"{v:>10.1f}" for v in row.values()), flush=True)
+    return table
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="*", default=["seq-conv"])
+    parser.add_argument("--latent-dim", type=int, default=4, help="code size (default 4: a few dozen series per class)")
+    parser.add_argument("--epochs", type=int, default=60)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--one-class", nargs="*", default=list(ONE_CLASS), choices=ONE_CLASS, metavar="SET")
+    parser.add_argument("--point", nargs="*", default=list(POINT), choices=list(POINT), metavar="SERIES")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    one: dict[str, Callable[[int], Fit]] = {m: (lambda t, m=m: aekit_fit(m, args, max(8, t // 2))) for m in args.models}
+    one.update({"IForest": lambda t: iforest_fit(args), "discord": lambda t: discord_fit(lambda T: max(4, T // 2))})
+    point: dict[str, Callable[[int], Fit]] = {m: (lambda w, m=m: aekit_fit(m, args)) for m in args.models}
+    point.update({"IForest": lambda w: iforest_fit(args), "discord": lambda w: point_discord_fit(args)})
+    clocks = {m: {"wall": 0.0, "cpu": 0.0} for m in one}
+    load_before = os.getloadavg()[0]
+    print(f"{'one-class AUROC':<18}" + "".join(f"{m:>10}" for m in one))
+    with threadpool_limits(args.threads), common.LoadMeter() as load:
+        stumpy.stump(np.random.default_rng(0).normal(size=64), 8)  # compile numba once, outside the clocks
+        if args.one_class:
+            table = one_class(one, clocks, args.one_class)
+            print(f"{'mean':<18}" + "".join(f"{np.mean([r[m] for r in table.values()]):>10.2f}" for m in one))
+        if args.point:
+            print(f"{'point AUROC':<18}" + "".join(f"{m:>10}" for m in point))
+            ptable = points(point, clocks, args.point)
+            print(f"{'mean':<18}" + "".join(f"{np.mean([r[m] for r in ptable.values()]):>10.2f}" for m in point))
+    print(f"{'wall s':<18}" + "".join(f"{c['wall']:>10.1f}" for c in clocks.values()))
+    print(f"{'CPU s':<18}" + "".join(f"{c['cpu']:>10.1f}" for c in clocks.values()))
+    print(f"aekit: presets' recipes with {args.epochs} epochs, latent_dim {args.latent_dim}, seed {args.seed}, "
+          f"{args.threads} threads")
+    print(f"machine: {common.machine()}; load average {load_before:.1f} before the start; other processes "
+          f"kept {common.fmt_load(load.other_cores)} cores busy during the run")
+
+
+if __name__ == "__main__":
+    main()
