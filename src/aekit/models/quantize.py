@@ -75,7 +75,7 @@ class Quantizer(nn.Module):
         super().__init__()
         self.proj = nn.Linear(features, latent_dim)  # on the channel axis of a map, per position
         self.latent_dim, self.width, self.n_codes = latent_dim, width, n_codes
-        self.register_buffer("usage", torch.zeros(n_codes))  # (K,) training assignments since the last reset
+        self.register_buffer("usage", torch.zeros(n_codes, dtype=torch.long))  # (K,) training assignments since the last reset
 
     def code_shape(self, feat_shape: tuple[int, ...]) -> tuple[int, ...]:
         """(latent_dim, H, W) for a feature map (C, H, W); (latent_dim,) for feature vectors."""
@@ -101,7 +101,7 @@ class Quantizer(nn.Module):
         e = self.vectors(h)  # (..., latent_dim)
         q, idx, terms = self.quantize(e.reshape(-1, self.width), update=self.training)  # (N, width), (N,)
         if self.training:
-            self.usage += torch.bincount(idx, minlength=self.n_codes).to(self.usage)
+            self.usage += torch.bincount(idx, minlength=self.n_codes)
         z = q.reshape(e.shape)
         z = z.movedim(-1, 1) if h.dim() == 4 else z  # back to (B, latent_dim, H, W)
         # per-example sums of per-vector terms (vectors of one example are consecutive)
@@ -112,8 +112,13 @@ class Quantizer(nn.Module):
         self.usage.zero_()
 
     def codebook_stats(self) -> dict[str, float]:
-        """Usage share, perplexity and size of the codebook over the training steps since the last reset."""
-        return {**codebook_stats(self.usage), "codes": float(self.n_codes)}
+        """Usage share, perplexity and size of the codebook over the training steps since the last reset.
+
+        With several processes the counts of all of them are added up (every process must call this).
+        """
+        usage = self.usage.clone()
+        _all_reduce(usage)
+        return {**codebook_stats(usage), "codes": float(self.n_codes)}
 
 
 class VectorQuantizer(Quantizer):
