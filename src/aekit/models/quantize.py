@@ -16,7 +16,8 @@ with k-means on the first training batch, re-seeds codes left unused for
 ``commitment * ||e - sg(q)||^2`` (summed per example, as the reconstruction is).
 ``fsq`` (Mentzer et al. 2023) bounds each dimension with a tanh and rounds it to
 one of ``L_i`` levels: its codebook is the grid itself, of ``prod(fsq_levels)`` codes,
-with nothing to learn and no extra loss.
+with nothing to learn and no extra loss (the projected values are batch-normalised first,
+so they spread over the levels instead of piling up at the grid's corners).
 
 Both count how often each code was chosen in training since the last
 :meth:`Quantizer.reset_usage` (the buffer ``usage``, saved with the weights), which
