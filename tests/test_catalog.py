@@ -33,6 +33,10 @@ VARIANTS = [
     dict(arch="deep-conv", hidden=(4, 6, 8), latent="dense", latent_dim=9, input_shape=(2, 13, 10)),
     dict(arch="deep-conv", hidden=(5,), latent="gaussian", latent_dim=3, num_classes=2),
     dict(arch="dense-residual", hidden=(6, 6, 6), latent="gaussian", latent_dim=3, input_shape=(11,), num_classes=2),
+    dict(arch="conv", hidden=(8, 4), latent="vq", latent_dim=6, codebook_dim=3, input_shape=(2, 9, 7)),
+    dict(arch="mlp", hidden=(10,), latent="vq", latent_dim=8, codebook_dim=4, input_shape=(13,), num_classes=2),
+    dict(arch="deep-conv", hidden=(4, 6), latent="fsq", latent_dim=6, fsq_levels=(5, 3)),
+    dict(arch="conv", hidden=(5,), latent="fsq", latent_dim=2, fsq_levels=(7, 4), input_shape=(1, 10, 10)),
 ]
 
 

@@ -63,6 +63,13 @@ def _preset(name, **kw):
     return make
 
 
+def _quantised(name, **kw):
+    def make(seed):
+        torch.manual_seed(seed)
+        return aekit.create_model(name, input_shape=(12,), arch="mlp", hidden=(8,), **kw)
+    return make
+
+
 # name: (model factory(seed), data(), TrainConfig overrides, callbacks factory)
 CASES = {
     # lr 0.5 makes validation loss rise after a few epochs: early stopping ends the run
@@ -75,6 +82,13 @@ CASES = {
     "kl-annealing-mult-vae": (_preset("mult-vae", hidden=(8,)), _clicks, {"patience": 3, "kl_warmup": 0.2}, list),
     # the composite prior's old encoder is a snapshot the checkpoint must carry
     "recvae-prior-snapshot": (_preset("recvae", hidden=(8, 8)), _clicks, {"patience": 3}, list),
+    # the codebook's EMA statistics, idle counters and usage counts are buffers the checkpoint must carry;
+    # restarts after 3 idle steps draw from the random stream the checkpoint restores
+    "vq-codebook": (_quantised("vq-vae", latent_dim=4, codebook_dim=2, codebook_size=16, codebook_restart=3), _table,
+                    {}, list),
+    "vq-cosine": (_quantised("vq-vae", latent_dim=4, codebook_dim=2, codebook_size=16, codebook_distance="cosine"),
+                  _table, {"micro_batch_size": 5}, list),
+    "fsq": (_quantised("fsq-ae", latent_dim=6, fsq_levels=(5, 3, 3)), _table, {"schedule": "cosine"}, list),
     "kl-annealing-smiles-vae": (_smiles_vae, _smiles_ids, {"lr": 1e-2, "grad_clip": 5.0, "kl_warmup": 0.6}, list),
 }
 

@@ -70,8 +70,10 @@ class Autoencoder(Model):
         feat_shape = arch.features or self._probe_shape(self.encoder, config.input_shape)
         label = config.num_classes
         self.latent = LATENTS.get(config.latent)(config, feat_shape[0] + label)
+        # a latent that codes a feature map position by position (vq, fsq) says what shape its code has
+        shape_of = getattr(self.latent, "code_shape", None)
         self.code_shape = (
-            feat_shape if config.latent == "identity" else (config.latent_dim,)
+            shape_of(feat_shape) if shape_of else feat_shape if config.latent == "identity" else (config.latent_dim,)
         )
         self.decoder = arch.make_decoder((self.code_shape[0] + label,) if label else self.code_shape)
         self.regularizers = nn.ModuleList(build_regularizers(config))

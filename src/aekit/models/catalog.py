@@ -60,6 +60,10 @@ def _conv(c_in: int, c_out: int, k: int, bias: bool = True) -> int:
     return c_in * c_out * k * k + (c_out if bias else 0)
 
 
+MAP_LATENTS = ("identity", "vq", "fsq")  # aekit.models.layers.MAP_LATENTS, without importing torch
+QUANTISED = ("vq", "fsq")  # latents of aekit.models.quantize: one code per position of a map
+
+
 class ArchCount(NamedTuple):
     """An encoder's parameters and feature shape, and a function counting the decoder for a code shape."""
 
@@ -108,10 +112,10 @@ def _conv_arch(cfg: Any) -> ArchCount:
     fmap = (cfg.hidden[-1], h, w)
 
     def decoder(code_shape: tuple[int, ...]) -> int:
-        up = [fmap[0], *reversed(cfg.hidden), c]
+        up = [code_shape[0] if len(code_shape) == 3 else fmap[0], *reversed(cfg.hidden), c]
         return _dense_to_map(code_shape, fmap) + sum(_conv(a, b, 3) for a, b in zip(up, up[1:]))
 
-    return ArchCount(encoder, fmap if cfg.latent == "identity" else (math.prod(fmap),), decoder)
+    return ArchCount(encoder, fmap if cfg.latent in MAP_LATENTS else (math.prod(fmap),), decoder)
 
 
 @ARCH_COUNTERS.register("deep-conv")
@@ -170,15 +174,23 @@ def _seq_rnn(cfg: Any) -> ArchCount:
 
 def _latent(cfg: Any, features: int) -> int:
     """Parameters of the latent layer (mirrors :data:`aekit.models.latent.LATENTS`)."""
-    return {"identity": 0, "dense": _linear(features, cfg.latent_dim),
-            "gaussian": _linear(features, 2 * cfg.latent_dim)}[cfg.latent]
+    # vq and fsq: a projection to latent_dim (vq's codebook and fsq's normalisation are buffers)
+    return {"identity": 0, "dense": _linear(features, cfg.latent_dim), "gaussian": _linear(features, 2 * cfg.latent_dim),
+            "vq": _linear(features, cfg.latent_dim), "fsq": _linear(features, cfg.latent_dim)}[cfg.latent]
+
+
+def _code_shape(cfg: Any, features: tuple[int, ...]) -> tuple[int, ...]:
+    """The code's shape (mirrors ``Autoencoder.code_shape``): a quantised map keeps its positions."""
+    if cfg.latent == "identity":
+        return features
+    return (cfg.latent_dim, *features[1:]) if cfg.latent in QUANTISED else (cfg.latent_dim,)
 
 
 def count_autoencoder(cfg: Any) -> Counted:
     """Code shape and parameters of the :class:`~aekit.Autoencoder` a :class:`ModelConfig`'s fields describe."""
     arch = ARCH_COUNTERS.get(cfg.arch)(cfg)
     labels = cfg.num_classes
-    code = arch.features if cfg.latent == "identity" else (cfg.latent_dim,)
+    code = _code_shape(cfg, arch.features)
     decoder = arch.decoder((code[0] + labels,) if labels else code)
     total = arch.encoder + _latent(cfg, arch.features[0] + labels) + decoder
     return Counted(tuple(code), cfg.latent == "gaussian", total)

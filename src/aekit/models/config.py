@@ -29,8 +29,13 @@ from aekit.errors import ConfigError
 from aekit.registry import Registry
 
 SCALERS = ("none", "standard", "minmax")
-FLAT_ARCHS = ("mlp", "dense-residual")  # architectures for feature vectors (any shape, flattened)
 SEQUENCE_ARCHS = ("seq-conv", "seq-rnn")  # architectures for time series windows (T, C); the others need (C, H, W)
+CODEBOOK_DISTANCES = ("euclidean", "cosine")  # aekit.models.quantize.DISTANCES, without importing torch
+CODEBOOK_SIZE = Range(2, 1 << 20, integer=True)
+RESTART_STEPS = Range(0, 1 << 30, integer=True)  # 0: never restart unused codes
+FSQ_LEVEL = Range(2, 1 << 12, integer=True)
+MAX_FSQ_CODES = 1 << 24  # usage counts are kept per code of the implicit codebook
+FLAT_ARCHS = ("mlp", "dense-residual")  # architectures for feature vectors (any shape, flattened)
 
 
 def _registries() -> dict[str, Registry[Any]]:
@@ -97,6 +102,14 @@ class ModelConfig(Config):
     scaler: str = "none"  # per-feature input scaling fitted on training data
     num_classes: Annotated[int, CLASSES] = 0  # > 0 conditions encoder and decoder on a one-hot label
     rnn_cell: str = "gru"  # recurrent cell of arch "seq-rnn": "gru" or "lstm"
+    # quantised latents (aekit.models.quantize); latent_dim is cut into codes of codebook_dim (vq) or len(fsq_levels)
+    codebook_size: Annotated[int, CODEBOOK_SIZE] = 512  # vq: number of code vectors K (log2 K bits per code)
+    codebook_dim: Annotated[int, WIDTH] = 16  # vq: width of one code vector; divides latent_dim
+    codebook_decay: Annotated[float, FRACTION] = 0.99  # vq: EMA decay of the codebook statistics
+    commitment: Annotated[float, WEIGHT] = 0.25  # vq: weight beta of the commitment term ||e - sg(q)||^2
+    codebook_distance: str = "euclidean"  # vq: "euclidean", or "cosine" (l2-normalised vectors and codes)
+    codebook_restart: Annotated[int, RESTART_STEPS] = 20  # vq: re-seed a code unused for this many steps (0: never)
+    fsq_levels: tuple[Annotated[int, FSQ_LEVEL], ...] = (8, 5, 5, 5)  # fsq: levels per dimension; prod = codes
 
     def _validate(self) -> None:
         if len(self.input_shape) not in (1, 2, 3):
@@ -133,8 +146,27 @@ class ModelConfig(Config):
             if self.latent != "gaussian" or self.beta != 0:
                 raise ConfigError(f"prior: {self.prior!r} replaces the standard-normal KL of a Gaussian latent: "
                                   f"it needs latent='gaussian' and beta=0, got latent={self.latent!r}, beta={self.beta}")
+        self._validate_quantizer()
         _choice("scaler", self.scaler, SCALERS)
         _check_scaler_fits_loss(self.scaler, self.loss)
+
+    def _validate_quantizer(self) -> None:
+        from aekit.models.layers import MAP_LATENTS
+
+        _choice("codebook_distance", self.codebook_distance, CODEBOOK_DISTANCES)
+        if not self.fsq_levels:
+            raise ConfigError("fsq_levels: at least one dimension's number of levels, got ()")
+        if math.prod(self.fsq_levels) > MAX_FSQ_CODES:
+            raise ConfigError(f"fsq_levels: {self.fsq_levels!r} make {math.prod(self.fsq_levels)} codes; at most "
+                              f"{MAX_FSQ_CODES}")
+        width = {"vq": ("codebook_dim", self.codebook_dim), "fsq": ("len(fsq_levels)", len(self.fsq_levels))}
+        if self.latent in width and self.latent_dim % width[self.latent][1]:
+            name, value = width[self.latent]
+            raise ConfigError(f"latent_dim: latent {self.latent!r} cuts the code into vectors of {name}={value}; "
+                              f"latent_dim must be a multiple of it, got {self.latent_dim}")
+        if self.latent in MAP_LATENTS and self.arch == "conv" and self.num_classes:
+            raise ConfigError(f"num_classes: latent {self.latent!r} codes the conv feature map, which takes no labels; "
+                              "use num_classes=0")
 
     @property
     def input_size(self) -> int:
@@ -244,5 +276,5 @@ class TabularConfig(Config):
         return len(self.column_names)
 
 
-__all__ = ["DEFAULT_COLUMNS", "SCALERS", "SEQUENCE_ARCHS", "ItemLinearConfig", "ModelConfig", "SequenceVAEConfig",
-           "TabularConfig"]
+__all__ = ["CODEBOOK_DISTANCES", "DEFAULT_COLUMNS", "SCALERS", "SEQUENCE_ARCHS", "ItemLinearConfig", "ModelConfig",
+           "SequenceVAEConfig", "TabularConfig"]

@@ -22,6 +22,10 @@ if TYPE_CHECKING:  # the config validates against these registries, so it is imp
     from aekit.models.config import ModelConfig
 
 
+# latents that code an encoder's feature map (C, H, W) position by position when the architecture keeps one
+MAP_LATENTS = ("identity", "vq", "fsq")
+
+
 class Crop(nn.Module):
     """Crop (B, C, H', W') to (B, C, H, W): undoes the padding of ceil-mode downsampling."""
 
@@ -114,18 +118,19 @@ def conv(cfg: ModelConfig) -> Architecture:
         stages += [nn.Conv2d(width, ch, 3, padding=1), activation(cfg.activation), nn.MaxPool2d(2, ceil_mode=True)]
         width = ch
     fmap = (cfg.hidden[-1], *_halved((h, w), len(cfg.hidden)))
-    encoder = ConvStack(*stages) if cfg.latent == "identity" else ConvStack(*stages, nn.Flatten())
+    keep_map = cfg.latent in MAP_LATENTS  # latents that code the feature map position by position
+    encoder = ConvStack(*stages) if keep_map else ConvStack(*stages, nn.Flatten())
 
     def make_decoder(code_shape: tuple[int, ...]) -> nn.Module:
         layers = _dense_to_map(code_shape, fmap, cfg.activation)
-        width = fmap[0]
+        width = code_shape[0] if len(code_shape) == 3 else fmap[0]  # a map code may have its own channels
         for ch in reversed(cfg.hidden):
             layers += [nn.Conv2d(width, ch, 3, padding=1), activation(cfg.activation), nn.Upsample(scale_factor=2)]
             width = ch
         layers += [nn.Conv2d(width, c, 3, padding=1), Crop(h, w)]
         return ConvStack(*layers)
 
-    return Architecture(encoder, make_decoder, fmap if cfg.latent == "identity" else (math.prod(fmap),))
+    return Architecture(encoder, make_decoder, fmap if keep_map else (math.prod(fmap),))
 
 
 def _conv_bn(cin: int, cout: int, act: str, stride: int = 1) -> list[nn.Module]:

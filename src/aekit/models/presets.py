@@ -157,6 +157,21 @@ def conv() -> dict[str, Any]:
     return dict(arch="conv", hidden=(32, 16), latent="identity", loss="bce")
 
 
+# quantised codes: 7x7 positions, one code each. vq-vae: 512 codes = 9 bits a position, 441 bits an image
+# (benchmarks/bench_vq.py compares it with the conv family quantised to the same bits)
+@register_model(TrainConfig(epochs=10, batch_size=128, lr=2e-3, schedule="cosine"))
+def vq_vae() -> dict[str, Any]:
+    """VQ-VAE: Conv+MaxPool (32, 64) to 7x7 positions, each coded by one of 512 EMA-learned 16-d codes."""
+    return dict(arch="conv", hidden=(32, 64), latent="vq", latent_dim=16, codebook_dim=16, codebook_size=512,
+                commitment=0.25, codebook_decay=0.99, codebook_restart=10, loss="bce")
+
+
+@register_model(TrainConfig(epochs=10, batch_size=128, lr=2e-3, schedule="cosine"))
+def fsq_ae() -> dict[str, Any]:
+    """FSQ autoencoder: Conv+MaxPool (32, 64) to 7x7 positions of 4 values on 8x5x5x5 levels (1000 codes)."""
+    return dict(arch="conv", hidden=(32, 64), latent="fsq", latent_dim=4, fsq_levels=(8, 5, 5, 5), loss="bce")
+
+
 @register_model(TrainConfig(epochs=30, batch_size=128, lr=1e-3, schedule="cosine"))
 def vae() -> dict[str, Any]:
     """Dense VAE 784-512-256-16 with a Gaussian latent and Bernoulli decoder (ELBO; beta weights the KL)."""

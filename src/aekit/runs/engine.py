@@ -261,6 +261,7 @@ def training_stats(trainer: Trainer) -> dict[str, Any]:
         "train_seconds": float(np.sum(seconds)),
         "precision_used": trainer.precision_used,
         "stop_reason": trainer.stop_reason or done,
+        **{k: v for cb in trainer.callbacks for k, v in cb.summary().items()},  # e.g. codebook collapse
     }
 
 

@@ -20,6 +20,8 @@ _EXPORTS: dict[str, str] = {
     "SCHEDULES": "aekit.training.schedules",
     "Callback": "aekit.training.callbacks",
     "Checkpoint": "aekit.training.callbacks",
+    "CodebookCollapseWarning": "aekit.training.callbacks",
+    "CodebookMonitor": "aekit.training.callbacks",
     "EarlyStopping": "aekit.training.callbacks",
     "History": "aekit.training.history",
     "KLAnnealing": "aekit.training.callbacks",
@@ -33,8 +35,9 @@ _EXPORTS: dict[str, str] = {
     "fit": "aekit.training.trainer",
 }
 
-__all__ = ["SCHEDULES", "Callback", "Checkpoint", "EarlyStopping", "History", "KLAnnealing", "PriorSnapshot",
-           "ProgressBar", "TrainConfig", "Trainer", "TrainingDivergedError", "as_tensors", "bf16_supported", "fit"]
+__all__ = ["SCHEDULES", "Callback", "Checkpoint", "CodebookCollapseWarning", "CodebookMonitor", "EarlyStopping",
+           "History", "KLAnnealing", "PriorSnapshot", "ProgressBar", "TrainConfig", "Trainer", "TrainingDivergedError",
+           "as_tensors", "bf16_supported", "fit"]
 
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
@@ -42,7 +45,16 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
 if TYPE_CHECKING:
     from aekit.errors import TrainingDivergedError
-    from aekit.training.callbacks import Callback, Checkpoint, EarlyStopping, KLAnnealing, PriorSnapshot, ProgressBar
+    from aekit.training.callbacks import (
+        Callback,
+        Checkpoint,
+        CodebookCollapseWarning,
+        CodebookMonitor,
+        EarlyStopping,
+        KLAnnealing,
+        PriorSnapshot,
+        ProgressBar,
+    )
     from aekit.training.config import TrainConfig
     from aekit.training.data import as_tensors
     from aekit.training.history import History

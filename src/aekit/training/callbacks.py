@@ -1,4 +1,4 @@
-"""Trainer callbacks: progress bar, early stopping, checkpoints, KL annealing, prior snapshots.
+"""Trainer callbacks: progress bar, early stopping, checkpoints, KL annealing, prior snapshots, codebooks.
 
 A callback overrides any of the hooks below; the trainer calls them in list order.
 Setting ``trainer.should_stop = True`` ends training after the current epoch.
@@ -10,6 +10,7 @@ continues exactly.
 from __future__ import annotations
 
 import time
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -45,6 +46,10 @@ class Callback:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Take back what :meth:`state_dict` returned (called only when the checkpoint holds some)."""
+
+    def summary(self) -> dict[str, Any]:
+        """What a run's ``metrics.json`` should record of this callback at the end (default: nothing)."""
+        return {}
 
 
 class ProgressBar(Callback):
@@ -257,3 +262,83 @@ class PriorSnapshot(Callback):
     def on_epoch_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
         for part in self.parts(trainer.model):
             part.take_snapshot(trainer.model)
+
+
+class CodebookCollapseWarning(UserWarning):
+    """A quantised latent uses few of its codes: the model has fewer distinct codes than it was built for."""
+
+
+class CodebookMonitor(Callback):
+    """Log codebook usage and perplexity of every quantised latent each epoch, and flag a collapse.
+
+    Parts opt in by having ``codebook_stats()`` (``usage``: share of codes chosen at least once,
+    ``perplexity``, ``codes``: codebook size, over the training steps since the last reset) and
+    ``reset_usage()``; the trainer adds this callback when the model has such a part. Each epoch
+    adds the columns ``codebook_usage``, ``codebook_perplexity`` and ``codebook_collapsed`` (0 or 1)
+    to the history (``codebookI_...`` with several parts) and resets the counts. After ``warmup``
+    epochs a part whose usage is below ``min_usage`` or whose perplexity is below
+    ``min_perplexity`` times its size has collapsed: a :class:`CodebookCollapseWarning` says so,
+    and :meth:`summary` reports it for ``metrics.json``.
+
+    Parameters
+    ----------
+    warmup : int, default 1
+        Epochs before a collapse is reported (the codebook settles in the first one).
+    min_usage : float, default 0.1
+    min_perplexity : float, default 0.02
+    """
+
+    def __init__(self, warmup: int = 1, min_usage: float = 0.1, min_perplexity: float = 0.02) -> None:
+        self.warmup, self.min_usage, self.min_perplexity = warmup, min_usage, min_perplexity
+        self.collapsed_epochs: list[int] = []
+        self.last: dict[str, float] = {}
+
+    @staticmethod
+    def parts(model: Any) -> list[Any]:
+        """The modules of ``model`` that count their code usage."""
+        return [m for m in model.modules() if hasattr(m, "codebook_stats")]
+
+    def collapsed(self, stats: dict[str, float]) -> bool:
+        """Whether ``stats`` (a part's ``codebook_stats()``) show a collapsed codebook."""
+        return stats["usage"] < self.min_usage or stats["perplexity"] < self.min_perplexity * stats["codes"]
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"collapsed_epochs": list(self.collapsed_epochs), "last": dict(self.last)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.collapsed_epochs = [int(e) for e in state.get("collapsed_epochs", [])]
+        self.last = {k: float(v) for k, v in state.get("last", {}).items()}
+
+    def on_epoch_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
+        parts = self.parts(trainer.model)
+        for i, part in enumerate(parts):
+            stats = part.codebook_stats()
+            part.reset_usage()
+            bad = logs["epoch"] > self.warmup and self.collapsed(stats)
+            prefix = "codebook" if len(parts) == 1 else f"codebook{i}"
+            row = {f"{prefix}_usage": stats["usage"], f"{prefix}_perplexity": stats["perplexity"],
+                   f"{prefix}_collapsed": int(bad)}
+            logs.update(row)
+            self.last.update(row)
+            if bad:
+                if logs["epoch"] not in self.collapsed_epochs:
+                    self.collapsed_epochs.append(logs["epoch"])
+                warnings.warn(f"epoch {logs['epoch']}: codebook collapse in {type(part).__name__}: "
+                              f"{stats['usage']:.1%} of {int(stats['codes'])} codes used, perplexity "
+                              f"{stats['perplexity']:.1f} (thresholds: usage {self.min_usage:.0%}, perplexity "
+                              f"{self.min_perplexity:.0%} of the codes)", CodebookCollapseWarning, stacklevel=2)
+
+    def summary(self) -> dict[str, Any]:
+        """The last epoch's codebook columns, whether any epoch collapsed, and which."""
+        return {**self.last, "codebook_collapse": bool(self.collapsed_epochs),
+                "codebook_collapsed_epochs": list(self.collapsed_epochs)}
+
+
+def part_callbacks(model: Any) -> list[Callback]:
+    """The callbacks ``model``'s parts ask for, by the methods they have (the trainer adds these).
+
+    A part with ``take_snapshot`` gets :class:`PriorSnapshot`; one with ``codebook_stats``
+    gets :class:`CodebookMonitor`.
+    """
+    return [cb() for cb in (PriorSnapshot, CodebookMonitor) if cb.parts(model)]
+

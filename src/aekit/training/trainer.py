@@ -17,7 +17,7 @@ import aekit.training.checkpoint as checkpoint
 import aekit.training.distributed as distributed
 from aekit.errors import ConfigError, ModelFileError, TrainingDivergedError
 from aekit.training.allocator import keep_freed_memory
-from aekit.training.callbacks import Callback, Checkpoint, EarlyStopping, KLAnnealing, PriorSnapshot, ProgressBar
+from aekit.training.callbacks import Callback, Checkpoint, EarlyStopping, KLAnnealing, ProgressBar, part_callbacks
 from aekit.training.checkpoint import STATE_FILE, TENSORS_FILE
 from aekit.training.config import TrainConfig
 from aekit.training.data import as_tensors
@@ -100,7 +100,7 @@ class Trainer:
         given = ([ProgressBar()] if progress and self.dist.is_main else []) + list(callbacks)
         given += [EarlyStopping(config.patience, config.monitor, mode=config.monitor_mode)] if config.patience else []
         given += [KLAnnealing(config.kl_warmup)] if config.kl_warmup > 0 else []
-        given += [PriorSnapshot()] if PriorSnapshot.parts(model) else []  # parts that ask for an encoder snapshot
+        given += part_callbacks(model)  # what model parts ask for: an encoder snapshot, codebook monitoring
         given += [Checkpoint(self.checkpoint_dir)] if self.checkpoint_dir else []
         # checkpoints last: they save the state every other callback reached at the end of the epoch
         self.callbacks: list[Callback] = sorted(given, key=lambda cb: isinstance(cb, Checkpoint))
