@@ -61,7 +61,7 @@ def pillow_point(x: np.ndarray, fmt: str, batch: int, **opts) -> dict:
     h, w = x.shape[-2:]
     for part in batches(x, batch):
         buf = io.BytesIO()
-        Image.fromarray(mosaic(part, cols), mode="L").save(buf, fmt, **opts)
+        Image.fromarray(mosaic(part, cols)).save(buf, fmt, **opts)
         bits += 8 * buf.tell()
         dec = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("L"), dtype=np.float32) / 255
         decoded += [dec[(i // cols) * h : (i // cols + 1) * h, (i % cols) * w : (i % cols + 1) * w] for i in range(len(part))]

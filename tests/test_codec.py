@@ -146,6 +146,7 @@ def _resealed(body: bytes) -> bytes:
     (lambda b: _resealed(b[:4] + bytes([4]) + b[5:-4]), "not a learned-codec"),
     (lambda b: _resealed(b[:44] + struct.pack("<I", 9) + b[48:-4]), "shape"),
     (lambda b: _resealed(b[:-8] + bytes([b[-8] ^ 0x5A]) + b[-7:-4]), "payload"),
+    (lambda b: _resealed(b[:8] + struct.pack("<I", 2**32 - 1) + b[12:-4]), "above the limit"),  # refused unallocated
 ])
 def test_damaged_files_are_rejected_by_name(codec, images, damage, message):
     blob = learned.compress_learned(codec, images[:6])

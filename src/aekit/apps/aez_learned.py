@@ -247,7 +247,7 @@ def decompress_learned(model: Any, blob: bytes, max_bytes: int = MAX_DECODED_BYT
     ------
     AezError
         Damaged, truncated or of another version; made with another model;
-        announcing more than ``max_bytes`` of images; a payload that does not
+        announcing more than ``max_bytes`` of images and latents; a payload that does not
         decode to exactly the announced latents.
     """
     head = read_learned_header(blob, source)
@@ -267,10 +267,11 @@ def _decode(model: Any, head: LearnedHeader, max_bytes: int) -> np.ndarray:
                        f"this model {mine.hex()[:12]}...)")
     if head.code_shape != tuple(model.code_shape):
         raise AezError(f".aez file declares codes of shape {head.code_shape}; this model's are {tuple(model.code_shape)}")
-    size = head.count * model.config.input_size * 4
+    # the decoded images (float32) and the latents on the way (int64 while unescaping)
+    size = head.count * (model.config.input_size * 4 + math.prod(head.code_shape) * 8)
     if size > max_bytes:
         raise AezError(f".aez file declares {head.count} images of {model.config.input_size} values: {size} bytes "
-                       f"decoded, above the limit of {max_bytes} bytes (pass max_bytes= to allow more)")
+                       f"to decode (images and latents), above the limit of {max_bytes} bytes (pass max_bytes= to allow more)")
     try:
         cdf, length, offset = model.tables()
     except ModelFileError as err:

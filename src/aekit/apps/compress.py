@@ -21,7 +21,9 @@ The range is stored as float16 (half the header) when that holds it, rounded
 outwards; codes beyond float16 (|z| > 65504) get float32 ranges. Version 1 files
 always hold float16 ranges (range type 0); version 2 adds range type 1
 (float32). A file is written with the lowest version that can hold it, so files
-with float16 ranges stay readable by older aekit.
+with float16 ranges stay readable by older aekit. Version 3 holds the images of a
+learned codec (``codec-q1`` ...) and is read and written by :mod:`aekit.apps.aez_learned`;
+``aekit compress``/``decompress`` (:mod:`aekit.apps.aez_commands`) pick the variant.
 
 Decoding trusts nothing in the header: the image count and code shape must fit
 a limit on the decoded size (``max_bytes``) and the model, the ranges must be

@@ -129,6 +129,8 @@ NOT_EXPORTABLE: dict[str, str] = {
                     "computes it",
     "item-linear": "it has no code to encode or decode: it is one (items, items) matrix whose scores are "
                    "x @ B (model.safetensors holds B; zero its diagonal)",
+    "codec": "its files are range-coded with integer CDF tables in Python (constriction), so the graphs alone "
+             "could not read or write them; use aekit compress / decompress",
 }
 
 

@@ -263,7 +263,7 @@ def smiles_vae() -> dict[str, Any]:
 # model's tails need it. benchmarks/bench_compress.py measures the rates and PSNR of these recipes.
 _CODEC = TrainConfig(epochs=6, batch_size=32, lr=2e-3, schedule="cosine", precision="fp32")
 CODEC_LEVELS = {  # quality level -> (rd_lambda, latent channels, downsampling)
-    1: (0.002, 16, 4), 2: (0.006, 32, 4), 3: (0.015, 16, 2), 4: (0.04, 32, 2), 5: (0.12, 32, 2),
+    1: (0.0005, 16, 4), 2: (0.002, 16, 4), 3: (0.006, 32, 4), 4: (0.015, 16, 2), 5: (0.04, 32, 2),
 }
 CODEC_LAMBDAS = {level: spec[0] for level, spec in CODEC_LEVELS.items()}
 
