@@ -23,6 +23,7 @@ from aekit.metrics import per_example_psnr
 from aekit.models.codec import FactorizedCodec
 from aekit.models.presets import MODELS
 from aekit.runs.autoencoder import AutoencoderKind, load_run_data, split_validation
+from aekit.runs.autoencoder import _dataset_spec as dataset_spec
 from aekit.runs.kinds import Prepared
 
 
@@ -37,6 +38,11 @@ class CodecKind(AutoencoderKind):
         if family != "codec":
             raise ConfigError(f"model: {name!r} is a {family} preset; aekit codec train trains the codec presets "
                               f"({', '.join(n for n in MODELS.names() if MODELS.get(n).family == 'codec')})")
+
+    def load(self, sections: dict[str, Any], model_name: str) -> DataSplits:
+        data = sections["data"]
+        sections["data"] = data.replace(dataset=dataset_spec(data.dataset))
+        return load_run_data(sections["data"])
 
     def implied(self, sections: dict[str, Any], data: DataSplits, chosen: dict[str, Any]) -> dict[str, Any]:
         return {"input_shape": tuple(int(d) for d in data.x_train.shape[1:])}
