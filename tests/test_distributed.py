@@ -141,3 +141,16 @@ def test_training_leaves_the_model_on_its_device_in_the_default_layout():
     trainer.fit(x)
     assert all(p.device.type == "cpu" and p.is_contiguous() for p in model.parameters())
     assert all(v.device.type == "cpu" for s in trainer.optimizer.state.values() for v in s.values())
+
+
+def test_training_data_is_staged_on_a_gpu_only_when_it_fits_in_a_quarter_of_its_free_memory(monkeypatch):
+    data = torch.zeros(1000)  # 4,000 bytes
+    assert distributed.stage(data, torch.device("cpu")) is data
+    assert distributed.stage([1, 2], torch.device("cuda")) == [1, 2]  # not a tensor: batches move one by one
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (15_999, 80_000))
+    assert distributed.stage(data, torch.device("cuda")) is data  # 4,000 bytes is not under 15,999 // 4
+    moved = []
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (16_004, 80_000))
+    monkeypatch.setattr(torch.Tensor, "to", lambda self, device: moved.append(device) or self)
+    distributed.stage(data, torch.device("cuda"))
+    assert moved == [torch.device("cuda")]

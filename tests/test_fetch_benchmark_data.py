@@ -67,3 +67,22 @@ def test_unknown_dataset_is_named(fetcher, capsys):
     with pytest.raises(SystemExit):
         module.main(["nope"])
     assert "unknown dataset 'nope'; known: toy" in capsys.readouterr().err
+
+
+PENGUINS_WHEEL = Path("/tmp/wheels/palmerpenguins-0.1.6-py3-none-any.whl")
+
+
+@pytest.mark.skipif(not PENGUINS_WHEEL.is_file(), reason="the palmerpenguins 0.1.6 wheel is not in /tmp/wheels")
+def test_penguins_come_verified_out_of_the_pinned_wheel(tmp_path):
+    spec = importlib.util.spec_from_file_location("fetch_benchmark_data_real", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    try:
+        spec.loader.exec_module(module)
+        cache = tmp_path / "cache"
+        assert module.main(["penguins", "--cache", str(cache), "--wheels", str(PENGUINS_WHEEL.parent)]) == 0
+    finally:
+        del sys.modules[spec.name]
+    lines = (cache / "penguins" / "penguins.csv").read_text().splitlines()
+    assert lines[0] == "species,island,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g,sex,year"
+    assert len(lines) == 345 and module.is_complete("penguins", cache)

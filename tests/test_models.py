@@ -23,7 +23,9 @@ def _images(n: int = 8, seed: int = 0) -> torch.Tensor:
 
 
 def _batch(model, n: int = 8, seed: int = 0) -> torch.Tensor:
-    """Example inputs for a model of any family: images, or token ids of real molecules."""
+    """Example inputs for a model of any family: images, token ids of real molecules, or table rows."""
+    if model.family == "tabular":  # one standard-normal value per (numeric) column
+        return torch.randn(n, len(model.config.column_names), generator=torch.Generator().manual_seed(seed))
     if model.family == "sequence-vae":
         pick = np.random.default_rng(seed).choice(len(SMILES), n)
         return torch.as_tensor(model.tokenizer.encode([SMILES[i] for i in pick], model.config.max_len),
@@ -32,6 +34,8 @@ def _batch(model, n: int = 8, seed: int = 0) -> torch.Tensor:
 
 
 def _logits_shape(model, x: torch.Tensor) -> tuple[int, ...]:
+    if model.family == "tabular":  # every column's head outputs side by side
+        return (len(x), sum(model.out_widths))
     if model.family == "sequence-vae":  # next-token logits for every position after <bos>
         return (len(x), model.config.max_len - 1, model.config.vocab_size)
     return tuple(x.shape)

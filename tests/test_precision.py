@@ -109,6 +109,6 @@ def test_the_trainer_records_and_uses_the_decision(monkeypatch, native):
 def test_metrics_json_records_the_precision_used(monkeypatch, tmp_path):
     _torch_says(monkeypatch, avx512_bf16=False, amx=False)
     run = aekit.train_run("vanilla", "fashion-mnist-sample", tmp_path / "run", epochs=1, train_size=64, test_size=32,
-                          progress=False, figures=False, hidden=(8,), latent_dim=2)
+                          progress=False, figures=False, hidden=(8,), latent_dim=2, device="cpu")
     assert run.metrics["precision_used"] == "fp32"
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["precision_used"] == "fp32"

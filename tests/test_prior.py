@@ -114,6 +114,19 @@ def test_snapshot_callback_holds_the_last_epochs_encoder_and_round_trips():
         assert torch.equal(fresh.state_dict()[key], value), key
 
 
+def test_the_snapshot_follows_the_model_to_another_device_or_dtype():
+    # Module.to reaches parts through _apply; the snapshot is no submodule, so the prior moves it itself
+    # (found on a GPU: a RecVAE trained there came back to the CPU with its old encoder left on the GPU)
+    model = _recvae()
+    [prior] = [m for m in model.modules() if hasattr(m, "take_snapshot")]
+    prior.take_snapshot(model)
+    model.double()
+    assert all(p.dtype == torch.float64 for part in prior._old for p in part.parameters())
+    x = torch.as_tensor(_clicks(8), dtype=torch.float64)
+    mu, logvar = prior.old_moments(model, x, None)
+    assert torch.isfinite(mu).all() and torch.isfinite(logvar).all()
+
+
 def test_a_model_without_a_snapshot_part_gets_no_snapshot_callback():
     trainer = Trainer(aekit.create_model("mult-vae", input_shape=(20,), latent_dim=3), aekit.TrainConfig(epochs=1),
                       progress=False)

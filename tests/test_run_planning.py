@@ -21,7 +21,7 @@ def snapshot(directory):
 
 # every step of planning: config, validation split, model, device, trainer
 @pytest.mark.parametrize("step", ["aekit.runs.engine.resolve_run_config", "aekit.runs.autoencoder.split_validation",
-                                  "aekit.runs.autoencoder.Autoencoder", "aekit.training.distributed.resolve_device", "aekit.runs.engine.Trainer"])
+                                  "aekit.models.autoencoder.Autoencoder.__init__", "aekit.training.distributed.resolve_device", "aekit.runs.engine.Trainer"])
 def test_a_failure_while_planning_writes_nothing(step, tmp_path, sample, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("planning failed")

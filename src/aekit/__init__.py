@@ -40,6 +40,8 @@ _EXPORTS: dict[str, str] = {
     "Run": "aekit.runs.run",
     "RunError": "aekit.errors",
     "RunResult": "aekit.runs.run",
+    "TableSchema": "aekit.data.columns",
+    "TabularAutoencoder": "aekit.models.tabular",
     "TrainConfig": "aekit.training.config",
     "Trainer": "aekit.training.trainer",
     "TrainingDivergedError": "aekit.errors",
@@ -53,6 +55,7 @@ _EXPORTS: dict[str, str] = {
     "get_recipe": "aekit.models.presets",
     "list_datasets": "aekit.data",
     "list_models": "aekit.models.presets",
+    "load_mixed_table": "aekit.data.columns",
     "load_data": "aekit.data",
     "load_dataset": "aekit.data",
     "load_model": "aekit.models.families",
@@ -66,9 +69,9 @@ _EXPORTS: dict[str, str] = {
 __all__ = [
     "__version__", "AEOutput", "Autoencoder", "Callback", "Checkpoint", "ConfigError", "DataError", "EarlyStopping",
     "History", "ImageDataset", "KLAnnealing", "ModelConfig", "ModelFileError", "OutputError", "ProgressBar", "Run",
-    "RunError", "RunResult", "TrainConfig", "Trainer", "TrainingDivergedError", "corrupt", "create_model",
+    "RunError", "RunResult", "TableSchema", "TabularAutoencoder", "TrainConfig", "Trainer", "TrainingDivergedError", "corrupt", "create_model",
     "evaluate_model", "evaluate_run", "export_onnx", "export_run", "fit", "get_recipe", "list_datasets", "list_models", "load_data", "load_dataset",
-    "load_model", "load_run", "model_config", "plot_run", "register_model", "train_run",
+    "load_mixed_table", "load_model", "load_run", "model_config", "plot_run", "register_model", "train_run",
 ]  # fmt: skip
 
 
@@ -77,6 +80,7 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
 if TYPE_CHECKING:  # what type checkers and IDEs see
     from aekit.data import ImageDataset, list_datasets, load_data, load_dataset
+    from aekit.data.columns import TableSchema, load_mixed_table
     from aekit.errors import ConfigError, DataError, ModelFileError, OutputError, RunError, TrainingDivergedError
     from aekit.metrics import evaluate_model
     from aekit.models.autoencoder import AEOutput, Autoencoder
@@ -84,6 +88,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
     from aekit.models.corruption import corrupt
     from aekit.models.families import load_model
     from aekit.models.presets import create_model, get_recipe, list_models, model_config, register_model
+    from aekit.models.tabular import TabularAutoencoder
     from aekit.runs.engine import train_run
     from aekit.runs.run import Run, RunResult
     from aekit.runs.saved import evaluate_run, load_run, plot_run

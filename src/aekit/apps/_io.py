@@ -8,6 +8,7 @@ from typing import Any, Optional
 import numpy as np
 
 from aekit.data import list_datasets, load_array, load_dataset, load_table, read_idx
+from aekit.data.columns import load_mixed_table
 from aekit.errors import DataError, ModelFileError
 from aekit.models.families import load_model
 
@@ -48,7 +49,8 @@ def load_model_rows(model: Any, spec: str, limit: int | None = None) -> tuple[np
     -------
     (ndarray of shape (N, *input_shape), labels or None)
     """
-    x, y = load_rows(spec)
+    schema = getattr(model, "schema", None)  # a table model reads its own columns: categories, missing cells
+    x, y = (load_mixed_table(spec, schema=schema).x, None) if schema is not None else load_rows(spec)
     if limit is not None:
         x, y = x[:limit], None if y is None else y[:limit]
     return fit_rows(model, x, spec), y

@@ -16,6 +16,7 @@ import numpy as np
 from aekit.anomaly import PARTS, SCORES, AnomalyScorer, detection_metrics, threshold_from_contamination
 from aekit.config import OPEN_FRACTION, Config, Output, Positional, Range
 from aekit.errors import ConfigError
+from aekit.metrics.table import ERROR_PREFIX, TableScorer, explain_row
 from aekit.plots import new_figure, save_figure
 
 
@@ -149,15 +150,14 @@ def detect_command(args: DetectOptions, console: Any = None) -> int:
     """Score, flag, write the CSV and the figures; print a summary (AUROC when labels are known)."""
     import pandas as pd
 
-    from aekit.apps._io import fit_rows, load_model_rows, load_run_model
-    from aekit.data import load_data
+    from aekit.apps._io import load_model_rows, load_run_model
     from aekit.io import atomic_path
 
     model = load_run_model(args.run)
     x, y = load_model_rows(model, args.data)
     labels = _read_labels(args, y, len(x))
-    reference = fit_rows(model, load_data(args.reference).x_train, args.reference) if args.reference else x
-    scorer = AnomalyScorer(model, score=args.score).fit(reference)
+    reference = _reference_rows(model, args.reference) if args.reference else x
+    scorer = SCORERS.get(model.family, AnomalyScorer)(model, score=args.score).fit(reference)
     scores = scorer.score(x)
     threshold = threshold_from_contamination(scores, args.contamination)
     table = pd.DataFrame({"index": np.arange(len(x)), "score": scores, "flag": (scores > threshold).astype(int)})
@@ -165,6 +165,7 @@ def detect_command(args: DetectOptions, console: Any = None) -> int:
         table = table.join(pd.DataFrame(scorer.parts(x)))
     if labels is not None:
         table["label"] = labels
+    explained = _explanations(scorer, table, scores)
     with atomic_path(args.out) as tmp:
         table.to_csv(tmp, index=False)
     figures = Path(args.figures) if args.figures else Path(args.run) / "figures"
@@ -177,7 +178,33 @@ def detect_command(args: DetectOptions, console: Any = None) -> int:
         m = detection_metrics(labels, scores)
         summary += f"; AUROC {m['auroc']:.4f}, AUPRC {m['auprc']:.4f}"
     print(summary)
+    for line in explained:
+        print(line)
     return 0
+
+
+def _reference_rows(model: Any, spec: str) -> np.ndarray:
+    from aekit.apps._io import fit_rows, load_model_rows
+    from aekit.data import load_data
+
+    if getattr(model, "schema", None) is not None:  # a table model reads a table with its own columns
+        return load_model_rows(model, spec)[0]
+    return fit_rows(model, load_data(spec).x_train, spec)
+
+
+def _explanations(scorer: Any, table: Any, scores: np.ndarray, top: int = 3) -> list[str]:
+    """For a scorer with per-column parts: an ``explanation`` column (the top column of every row) and
+    sentences for the ``top`` most anomalous rows; nothing otherwise."""
+    if not isinstance(scorer, TableScorer):
+        return []
+    parts = table[scorer.parts_].rename(columns=lambda c: c.removeprefix(ERROR_PREFIX))
+    table["explanation"] = parts.idxmax(axis=1)
+    # rows counted from 1, as data errors count them (the CSV's index column counts from 0)
+    return [explain_row(int(i) + 1, parts.loc[i]) for i in np.argsort(-scores, kind="stable")[:top]]
+
+
+# scorers with their own notion of a row's score, by model family (the others: AnomalyScorer)
+SCORERS: dict[str, Any] = {"tabular": TableScorer}
 
 
 __all__ = ["DetectOptions", "detect_command", "plot_most_anomalous", "plot_roc_pr", "plot_score_histogram", "read_label_file"]

@@ -141,7 +141,9 @@ def train_command(command: Command, argv: Sequence[str], console: Console) -> in
     return 0
 
 
-METRIC_ORDER = ("test_sse_per_image", "test_mse", "test_bce", "test_psnr", "test_elbo", "rmse", "ndcg@10",
+METRIC_ORDER = ("test_sse_per_image", "test_mse", "test_bce", "test_psnr", "test_elbo", "test_impute_numeric_rmse",
+                "test_baseline_numeric_rmse", "test_impute_categorical_accuracy", "test_baseline_categorical_accuracy",
+                "test_impute_boolean_accuracy", "test_baseline_boolean_accuracy", "rmse", "ndcg@10",
                 "recall@20", "ndcg@100", "parameters", "epochs_run", "seconds_per_epoch", "precision_used", "stop_reason")
 
 

@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -40,6 +41,7 @@ class TableData:
     y: np.ndarray | None = field(repr=False)
     feature_names: tuple[str, ...]
     label_names: tuple[str, ...] | None = None
+    schema: Any = None  # a mixed table's aekit.data.columns.TableSchema (x holds its encoded cells)
 
 
 @dataclass(frozen=True, eq=False)  # arrays have no single truth value for ==
@@ -53,6 +55,7 @@ class DataSplits:
     y_test: np.ndarray | None = field(repr=False)
     classes: tuple[str, ...] | None = None
     feature_names: tuple[str, ...] | None = None
+    schema: Any = None  # a mixed table's aekit.data.columns.TableSchema (x holds its encoded cells)
 
 
 # ----------------------------------------------------------------------------- arrays
@@ -231,8 +234,9 @@ def _numeric_column(path: Path, frame: pd.DataFrame, name: str, line_offset: int
     bad = np.flatnonzero(~np.isfinite(values))
     if bad.size:
         row = int(bad[0])
+        text = "; a text column: mixed-type tables train with --model table-ae" if 2 * bad.size > len(values) else ""
         raise DataError(f"{path}: column {name!r}, {_row_text(row, line_offset)}: "
-                        f"{_describe_cell(raw.iloc[row])} ({bad.size} bad cells in this column)")
+                        f"{_describe_cell(raw.iloc[row])} ({bad.size} bad cells in this column{text})")
     return values
 
 

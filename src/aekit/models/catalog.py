@@ -22,7 +22,14 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable, NamedTuple, Optional
 
-from aekit.models.config import CodecConfig, ItemLinearConfig, ModelConfig, SequenceVAEConfig
+from aekit.models.config import (
+    DEFAULT_COLUMNS,
+    CodecConfig,
+    ItemLinearConfig,
+    ModelConfig,
+    SequenceVAEConfig,
+    TabularConfig,
+)
 from aekit.models.presets import MODELS
 from aekit.registry import Registry
 
@@ -184,6 +191,20 @@ def count_codec(cfg: Any) -> Counted:
     synthesis = _conv(m, n, 3) + gdn + _conv(n, n, 5) + gdn + _conv(n, c, 5)  # transposed: same counts
     density = m * (24 + 10 + 9)  # per channel, widths 1-3-3-3-1: matrices, biases, tanh factors
     return Counted((m, cfg.input_shape[1] // f, cfg.input_shape[2] // f), False, analysis + synthesis + m + density)
+def count_tabular(cfg: Any) -> Counted:
+    """Code shape and parameters of a :class:`~aekit.models.tabular.TabularAutoencoder` (mirrors its ``__init__``)."""
+    kinds = cfg.column_kinds or ("numeric",) * cfg.input_shape[0]
+    sizes = cfg.column_cardinalities or (0,) * len(kinds)
+    width_in = sum(k if kind == "categorical" else 1 for kind, k in zip(kinds, sizes)) + len(kinds)  # + indicators
+    width_out = sum(k + 1 if kind == "categorical" else 1 for kind, k in zip(kinds, sizes))
+    total, width = 0, width_in
+    for h in cfg.hidden:
+        total, width = total + _linear(width, h), h
+    total += _latent(cfg, width)
+    width = cfg.latent_dim
+    for h in reversed(cfg.hidden):
+        total, width = total + _linear(width, h), h
+    return Counted((cfg.latent_dim,), cfg.latent == "gaussian", total + _linear(width, width_out))
 
 
 FAMILY_COUNTERS: dict[str, _FamilyCount] = {
@@ -191,6 +212,7 @@ FAMILY_COUNTERS: dict[str, _FamilyCount] = {
     "item-linear": _FamilyCount(ItemLinearConfig, lambda fields: fields, count_item_linear),
     "autoencoder": _FamilyCount(ModelConfig, lambda fields: fields, count_autoencoder),
     "sequence-vae": _FamilyCount(SequenceVAEConfig, _sequence_fields, count_sequence_vae),
+    "tabular": _FamilyCount(TabularConfig, lambda fields: {"input_shape": (DEFAULT_COLUMNS,), **fields}, count_tabular),
 }
 
 
@@ -241,4 +263,4 @@ def catalog() -> list[PresetInfo]:
 
 
 __all__ = ["ARCH_COUNTERS", "FAMILY_COUNTERS", "Counted", "PresetInfo", "catalog", "count_autoencoder", "count_preset",
-           "count_sequence_vae", "preset_info"]
+           "count_sequence_vae", "count_tabular", "preset_info"]

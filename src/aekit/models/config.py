@@ -135,6 +135,8 @@ class ModelConfig(Config):
         return math.prod(self.input_shape)
 
 
+DEFAULT_COLUMNS = 8  # numeric columns of a table model built without data (create_model("table-ae"))
+
 VOCAB_SIZE = Range(4, 1 << 20, integer=True)  # at least <pad>, <bos>, <eos> and <unk>
 MAX_LEN = Range(2, 100_000, integer=True)  # at least <bos> and <eos>
 
@@ -201,3 +203,62 @@ class CodecConfig(Config):
 
 
 __all__ = ["SCALERS", "CodecConfig", "ItemLinearConfig", "ModelConfig", "SequenceVAEConfig"]
+@dataclass
+class TabularConfig(Config):
+    """Shape of a :class:`~aekit.models.tabular.TabularAutoencoder`: the table's columns and the MLP between them.
+
+    The ``column_*`` fields come from the training data (:class:`aekit.data.columns.TableSchema`);
+    left empty they describe ``input_shape[0]`` numeric columns ``x0, x1, ...``.
+    """
+
+    input_shape: tuple[Annotated[int, AXIS], ...] = (1,)  # (D,): one value per column
+    column_names: tuple[str, ...] = ()  # the columns, in order
+    column_kinds: tuple[str, ...] = ()  # each column's kind: "numeric", "categorical" or "boolean"
+    column_cardinalities: tuple[Annotated[int, CLASSES], ...] = ()  # training categories per column (0 if not categorical)
+    column_categories: tuple[str, ...] = ()  # the categorical columns' categories, column after column
+    column_weights: tuple[Annotated[float, WEIGHT], ...] = ()  # each column's weight in the loss (default 1 each)
+    hidden: tuple[Annotated[int, WIDTH], ...] = (64, 32)  # MLP widths of the encoder (mirrored in the decoder)
+    latent: str = "dense"  # "dense" or "gaussian" (a VAE over rows)
+    latent_dim: Annotated[int, WIDTH] = 8  # size of the code
+    activation: str = "relu"  # hidden-layer nonlinearity
+    latent_activation: str = "linear"  # applied to a dense code
+    beta: Annotated[float, WEIGHT] = 1.0  # weight of the KL term for latent="gaussian"
+    # share of the observed cells hidden from the encoder in each training batch (scored all the same),
+    # so the model learns to fill in a cell from the others: what imputation and explanations rely on
+    mask_rate: Annotated[float, FRACTION] = 0.2
+
+    def __post_init__(self) -> None:
+        if not self.column_names and len(self.input_shape) == 1:  # an unnamed numeric table
+            d = self.input_shape[0]
+            self.column_names, self.column_kinds, self.column_cardinalities = (
+                tuple(f"x{i}" for i in range(d)), ("numeric",) * d, (0,) * d)
+        super().__post_init__()
+
+    def _validate(self) -> None:
+        from aekit.data.columns import COLUMN_KINDS
+
+        d = len(self.column_names)
+        if tuple(self.input_shape) != (d,):
+            raise ConfigError(f"input_shape: a table of {d} columns needs ({d},), got {self.input_shape!r}")
+        if len(set(self.column_names)) < d:
+            raise ConfigError(f"column_names: repeated names in {list(self.column_names)}")
+        for name in ("column_kinds", "column_cardinalities") + (("column_weights",) if self.column_weights else ()):
+            if len(getattr(self, name)) != d:
+                raise ConfigError(f"{name}: one per column ({d}), got {len(getattr(self, name))}")
+        for col, kind, k in zip(self.column_names, self.column_kinds, self.column_cardinalities):
+            _choice(f"column_kinds[{col!r}]", kind, COLUMN_KINDS.names())
+            if (kind == "categorical") != (k > 0):
+                raise ConfigError(f"column_cardinalities[{col!r}]: {k} categories for a {kind} column")
+        if sum(self.column_cardinalities) != len(self.column_categories):
+            raise ConfigError(f"column_categories: {len(self.column_categories)} names for "
+                              f"{sum(self.column_cardinalities)} categories")
+        _choice("latent", self.latent, ["dense", "gaussian"])
+        _choice_registered("activation", self.activation)
+        _choice_registered("latent_activation", self.latent_activation)
+
+    @property
+    def input_size(self) -> int:
+        return len(self.column_names)
+
+
+__all__ = ["DEFAULT_COLUMNS", "SCALERS", "ItemLinearConfig", "ModelConfig", "SequenceVAEConfig", "TabularConfig"]

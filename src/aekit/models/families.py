@@ -21,6 +21,7 @@ from aekit.models.codec import FactorizedCodec
 from aekit.models.linear import ItemLinear
 from aekit.models.sequence import SequenceVAE
 from aekit.models.serialization import CONFIG_FILE, WEIGHTS_FILE, build_from_file, model_directory, read_model_document
+from aekit.models.tabular import TabularAutoencoder
 from aekit.registry import Registry
 
 FAMILIES: Registry[type[torch.nn.Module]] = Registry("model family")
@@ -28,6 +29,7 @@ FAMILIES.add(Autoencoder.family, Autoencoder)
 FAMILIES.add(SequenceVAE.family, SequenceVAE)
 FAMILIES.add(ItemLinear.family, ItemLinear)
 FAMILIES.add(FactorizedCodec.family, FactorizedCodec)
+FAMILIES.add(TabularAutoencoder.family, TabularAutoencoder)
 
 
 def load_model(path: str | Path) -> torch.nn.Module:

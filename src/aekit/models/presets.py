@@ -282,3 +282,9 @@ def _codec(level: int) -> Callable[[], dict[str, Any]]:
 
 for _level in CODEC_LEVELS:
     register_model(_CODEC, family="codec")(_codec(_level))
+# ----------------------------------------------------------------------------- mixed-type tables
+# fp32: the per-column losses are small sums; 20% of the observed cells hidden in every batch (mask_rate)
+@register_model(TrainConfig(epochs=200, batch_size=64, lr=3e-3, precision="fp32", patience=20), family="tabular")
+def table_ae() -> dict[str, Any]:
+    """Mixed-type table autoencoder: numbers, categories, booleans and missing cells; 64-32 MLP to an 8-d code."""
+    return dict(hidden=(64, 32), latent="dense", latent_dim=8, mask_rate=0.2)

@@ -77,6 +77,16 @@ class CompositePrior(nn.Module):
         self.weight = weight
         self._old: Optional[tuple[nn.Module, nn.Module]] = None  # (encoder, latent) snapshot
 
+    def _apply(self, fn, recurse=True):  # noqa: ANN001, ANN202 (nn.Module's own signature)
+        # ``.to(device)``, ``.cuda()``, ``.double()`` reach modules through ``_apply``; the snapshot is
+        # not a submodule, so it is moved here to stay on the model's device (a model trained on a GPU
+        # and handed back on the CPU must not keep its old encoder on the GPU).
+        super()._apply(fn, recurse)
+        if self._old is not None:
+            for part in self._old:
+                part._apply(fn, recurse)
+        return self
+
     def take_snapshot(self, model: nn.Module) -> None:
         """Freeze a copy of ``model``'s encoder and latent as the old encoder."""
         old = (copy.deepcopy(model.encoder), copy.deepcopy(model.latent))

@@ -12,18 +12,18 @@ import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, Callable, Optional
 
 import numpy as np
 import torch
 
-from aekit.config import FRACTION, OPEN_FRACTION, ROWS, SEED, Config
+from aekit.config import FRACTION, OPEN_FRACTION, ROWS, SEED, Config, Flags
 from aekit.data import DataSplits, list_datasets, load_data
+from aekit.data.columns import TableRows
 from aekit.data.splits import random_split
 from aekit.errors import ConfigError
 from aekit.metrics import evaluate_model, in_unit_range
-from aekit.models.autoencoder import Autoencoder
-from aekit.models.config import ModelConfig
+from aekit.models.families import FAMILIES
 from aekit.models.losses import LOSSES
 from aekit.models.presets import MODELS
 from aekit.runs.kinds import Prepared, RunKind
@@ -33,7 +33,7 @@ from aekit.runs.kinds import Prepared, RunKind
 class DataConfig(Config):
     """Where the examples of a run come from and how they are split."""
 
-    dataset: str = "fashion-mnist"  # a name from aekit.data.list_datasets(), or a .npy/.npz/.csv/.parquet/IDX file
+    dataset: Annotated[str, Flags("--dataset", "--data")] = "fashion-mnist"  # a name from aekit.data.list_datasets(), or a .npy/.npz/.csv/.parquet/IDX file
     train_size: Optional[Annotated[int, ROWS]] = None  # use only the first N training examples (quick runs)
     test_size: Optional[Annotated[int, ROWS]] = None  # use only the first N test examples
     val_fraction: Annotated[float, FRACTION] = 0.1  # share of the training examples held out for validation and early stopping
@@ -64,6 +64,19 @@ def load_run_data(cfg: DataConfig) -> DataSplits:
     )
 
 
+def load_mixed_run_data(cfg: DataConfig) -> DataSplits:
+    """A mixed-type table (numeric, categorical, boolean, missing cells) as :func:`load_run_data` loads a file."""
+    from aekit.data.columns import load_mixed_data
+
+    if cfg.dataset in list_datasets() or not Path(cfg.dataset).is_file():
+        raise ConfigError(f"dataset: {cfg.dataset!r}: a table model trains on a .csv/.tsv/.parquet file")
+    splits = load_mixed_data(cfg.dataset, cfg.test_fraction, cfg.split_seed, label=cfg.label,
+                             columns=list(cfg.columns) if cfg.columns else None)
+    cut = lambda a, n: a if a is None or n is None else a[:n]  # noqa: E731
+    return dataclasses.replace(splits, x_train=cut(splits.x_train, cfg.train_size), y_train=cut(splits.y_train, cfg.train_size),
+                               x_test=cut(splits.x_test, cfg.test_size), y_test=cut(splits.y_test, cfg.test_size))
+
+
 def _with_channel(x: np.ndarray) -> np.ndarray:
     if x.ndim == 3:
         return x[:, None]  # (N, H, W) -> (N, 1, H, W)
@@ -82,6 +95,8 @@ def data_defaults(splits: DataSplits, chosen: dict[str, Any] | None = None) -> d
     output activation follows that loss.
     """
     fields: dict[str, Any] = {"input_shape": tuple(int(d) for d in splits.x_train.shape[1:])}
+    if splits.schema is not None:  # a mixed-type table: its columns
+        return {**fields, **splits.schema.to_fields()}
     if in_unit_range(splits.x_train):
         return fields
     loss = LOSSES.get(chosen["loss"]) if (chosen or {}).get("loss") in LOSSES else LOSSES.get("mse")
@@ -91,14 +106,19 @@ def data_defaults(splits: DataSplits, chosen: dict[str, Any] | None = None) -> d
     return fields
 
 
-def check_data_fits_model(cfg: ModelConfig, x: np.ndarray, where: str) -> None:
+def _family(cfg: Config) -> str:
+    """The model family whose config ``cfg`` is."""
+    return next(name for name in FAMILIES.names() if FAMILIES.get(name).config_class is type(cfg))
+
+
+def check_data_fits_model(cfg: Config, x: np.ndarray, where: str) -> None:
     """Refuse training data the model's loss cannot use (e.g. 0..255 pixels for ``bce``), before any file is written.
 
     The model built on the "meta" device allocates nothing; only its own
     :meth:`~aekit.Autoencoder.check_inputs` runs on ``x``.
     """
     with torch.device("meta"):
-        model = Autoencoder(cfg)
+        model = FAMILIES.get(_family(cfg))(cfg)
     model.check_inputs(x, where)
 
 
@@ -120,27 +140,66 @@ def _dataset_spec(spec: str) -> str:
 
 def _labels(cfg: Any, y: Optional[np.ndarray]) -> Optional[np.ndarray]:
     """Labels go to the model only when it is conditioned on them."""
-    return y if cfg.model.num_classes and y is not None else None
+    return y if getattr(cfg.model, "num_classes", 0) and y is not None else None
+
+
+@dataclass(frozen=True)
+class FamilyData:
+    """What an ``aekit train`` family reads and how its runs are evaluated and drawn."""
+
+    load: Callable[[DataConfig], DataSplits]
+    evaluate: Callable[[Any, DataSplits, Any], dict[str, Any]]
+    figures: Callable[[Path, Any, DataSplits, int], list[Path]]
+    rows: Callable[[np.ndarray], Any] = lambda x: x  # what the trainer is given for an (N, ...) array
+
+
+def _evaluate_autoencoder(model: Any, splits: DataSplits, cfg: Any) -> dict[str, Any]:
+    return evaluate_model(model, splits.x_test, _labels(cfg, splits.y_test))
+
+
+def _evaluate_table(model: Any, splits: DataSplits, cfg: Any) -> dict[str, Any]:
+    from aekit.metrics.table import table_metrics
+
+    return table_metrics(model, splits.x_test, seed=cfg.data.split_seed)
+
+
+def _autoencoder_figures(directory: Path, model: Any, splits: DataSplits, seed: int) -> list[Path]:
+    from aekit.runs.figures import draw_model_figures
+
+    return draw_model_figures(directory, model, splits, seed=seed)
+
+
+def _table_figures(directory: Path, model: Any, splits: DataSplits, seed: int) -> list[Path]:
+    from aekit.runs.figures import draw_column_errors
+
+    return draw_column_errors(directory, model, splits.x_test, splits.y_test, splits.classes)
+
+
+# the model families aekit train trains, by name
+TRAINED_FAMILIES: dict[str, FamilyData] = {
+    "autoencoder": FamilyData(load_run_data, _evaluate_autoencoder, _autoencoder_figures),
+    "tabular": FamilyData(load_mixed_run_data, _evaluate_table, _table_figures, TableRows),
+}
 
 
 class AutoencoderKind(RunKind):
-    """An autoencoder preset trained on a dataset, an array file or a table."""
+    """An autoencoder preset trained on a dataset, an array file or a table (mixed-type tables: a tabular preset)."""
 
     name = "autoencoder"
     command = "aekit train"
     sections = {"data": DataConfig}
-    data_owned = ("input_shape",)
+    data_owned = ("input_shape", "column_names", "column_kinds", "column_cardinalities", "column_categories")
 
     def check_preset(self, name: str) -> None:
         family = MODELS.get(name).family
-        if family != "autoencoder":
+        if family not in TRAINED_FAMILIES:
             raise ConfigError(f"model: {name!r} is a {family} preset; aekit train trains autoencoders "
                               "(see aekit models; molecules: aekit molecules train)")
 
     def load(self, sections: dict[str, Config], model_name: str) -> DataSplits:
         data = sections["data"]
         sections["data"] = data.replace(dataset=_dataset_spec(data.dataset))
-        return load_run_data(sections["data"])
+        return TRAINED_FAMILIES[MODELS.get(model_name).family].load(sections["data"])
 
     def implied(self, sections: dict[str, Config], data: DataSplits, chosen: dict[str, Any]) -> dict[str, Any]:
         return data_defaults(data, chosen)
@@ -151,25 +210,27 @@ class AutoencoderKind(RunKind):
     def prepare(self, cfg: Any, data: DataSplits) -> Prepared:
         train, val = split_validation(data.x_train, _labels(cfg, data.y_train), cfg.data.val_fraction, cfg.train.seed)
         torch.manual_seed(cfg.train.seed)  # initial weights depend on the seed alone
-        model = Autoencoder(cfg.model, preset=cfg.model_name)
+        model = FAMILIES.get(_family(cfg.model))(cfg.model, preset=cfg.model_name)
         model.scaler.fit(train[0])
+        rows = TRAINED_FAMILIES[_family(cfg.model)].rows
+        train, val = (rows(train[0]), train[1]), None if val is None else (rows(val[0]), val[1])
         sizes = {"train_examples": len(train[0]), "val_examples": 0 if val is None else len(val[0])}
         return Prepared(model, train, val, sizes=sizes)
 
     def evaluate(self, run: Any, data: Optional[DataSplits] = None) -> dict[str, Any]:
-        splits = data if data is not None else load_run_data(run.config.data)
-        metrics = evaluate_model(run.model, splits.x_test, _labels(run.config, splits.y_test))
+        family = TRAINED_FAMILIES[_family(run.config.model)]
+        splits = data if data is not None else family.load(run.config.data)
+        metrics = family.evaluate(run.model, splits, run.config)
         return {"model_name": run.config.model_name, "dataset": run.config.data.dataset,
                 "test_examples": len(splits.x_test), "code_shape": [int(d) for d in run.model.code_shape], **metrics}
 
     def figures(self, run: Any, directory: Path, data: Optional[DataSplits] = None) -> list[Path]:
-        from aekit.runs.figures import draw_model_figures
-
-        splits = data if data is not None else load_run_data(run.config.data)
-        return draw_model_figures(directory, run.model, splits, seed=run.config.train.seed)
+        family = TRAINED_FAMILIES[_family(run.config.model)]
+        splits = data if data is not None else family.load(run.config.data)
+        return family.figures(directory, run.model, splits, run.config.train.seed)
 
 
 KIND = AutoencoderKind()
 
-__all__ = ["KIND", "AutoencoderKind", "DataConfig", "check_data_fits_model", "data_defaults", "load_run_data",
-           "split_validation"]
+__all__ = ["KIND", "TRAINED_FAMILIES", "AutoencoderKind", "DataConfig", "FamilyData", "check_data_fits_model",
+           "data_defaults", "load_mixed_run_data", "load_run_data", "split_validation"]

@@ -29,6 +29,8 @@ CAPTIONS = {
     "latent": "Codes of test examples coloured by class (PCA projection when the code has more than two dimensions).",
     "manifold": "Images decoded from an even grid over the 2-D code space.",
     "samples": "Images decoded from random draws of the prior N(0, I).",
+    "column_errors": "Mean error of each column of the test rows when the model predicts it from the rest of its row "
+                     "(squared error in standard deviations, cross-entropy for categories and booleans).",
 }
 
 
@@ -107,6 +109,24 @@ def draw_model_figures(directory: str | Path, model: Autoencoder, data: DataSpli
     return written
 
 
+def draw_column_errors(directory: str | Path, model: Any, x: np.ndarray, y: Optional[np.ndarray] = None,
+                       classes: Optional[Sequence[str]] = None) -> list[Path]:
+    """The figures of a table model: the mean per-column error of ``x`` (bars) and the codes of ``x`` (latent map)."""
+    from aekit.plots import new_figure, save_figure
+
+    out = Path(directory)
+    rows = x[:LATENT_POINTS]
+    errors = np.nanmean(model.column_errors(rows), axis=0)
+    fig = new_figure(figsize=(6.4, 0.4 * len(errors) + 1.2))
+    ax = fig.subplots()
+    ax.barh(list(model.config.column_names), errors)
+    ax.invert_yaxis()
+    ax.set_xlabel("mean error per cell (column hidden)")
+    save_figure(fig, out / "column_errors.png")
+    plot_latent(model.encode(rows), None if y is None else y[:LATENT_POINTS], classes, out / "latent.png")
+    return [out / "column_errors.png", out / "latent.png"]
+
+
 def model_section(title: str, figures: Sequence[Path], metrics: Optional[dict[str, Any]] = None,
                   text: str = "") -> Section:
     """A report section with a model's metrics table and its figures, captioned by file name."""
@@ -152,5 +172,5 @@ def write_run_report(run: str | Path, cfg: Any, metrics: dict[str, Any], history
     return write_report(run / "report.html", title, sections, subtitle=str(shown))
 
 
-__all__ = ["CAPTIONS", "corrupted_copy", "draw_loss", "draw_model_figures", "draw_run_figures", "model_section",
+__all__ = ["CAPTIONS", "corrupted_copy", "draw_column_errors", "draw_loss", "draw_model_figures", "draw_run_figures", "model_section",
            "write_run_report"]

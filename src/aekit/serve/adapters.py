@@ -260,6 +260,12 @@ class MoleculesAdapter(Adapter):
         return {"model": self.name, "seed": seed, "smiles": sample(self.run, n, seed=seed)}
 
 
+# model families a served run kind's adapter does not handle, and why
+NOT_SERVED: dict[str, str] = {
+    "tabular": "its rows are table cells (category names, missing values) that the autoencoder adapter's "
+               "numeric JSON rows cannot carry; score tables with aekit detect or AutoencoderAnomalyDetector",
+}
+
 ADAPTERS: Registry[type[Adapter]] = Registry("served run kind")
 for _adapter in (AutoencoderAdapter, RecommenderAdapter, MoleculesAdapter):
     ADAPTERS.add(_adapter.kind, _adapter)
@@ -272,8 +278,11 @@ def adapter_for(name: str, run: Any, limits: ServeLimits) -> Adapter:
     if run.config.kind not in ADAPTERS:
         raise ConfigError(f"{run.path}: aekit serve cannot serve {run.config.kind!r} runs; it serves "
                           f"{', '.join(ADAPTERS.names())}")
+    family = getattr(run.model, "family", "")
+    if family in NOT_SERVED:
+        raise ConfigError(f"{run.path}: aekit serve cannot serve a {family} model: {NOT_SERVED[family]}")
     return ADAPTERS.get(run.config.kind)(name, run, limits)
 
 
-__all__ = ["ADAPTERS", "Adapter", "AutoencoderAdapter", "MoleculesAdapter", "OPERATIONS", "RecommenderAdapter",
+__all__ = ["ADAPTERS", "NOT_SERVED", "Adapter", "AutoencoderAdapter", "MoleculesAdapter", "OPERATIONS", "RecommenderAdapter",
            "UPLOADS", "adapter_for", "as_json"]

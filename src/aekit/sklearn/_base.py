@@ -16,7 +16,9 @@ from aekit.anomaly import (
     train_preset,
 )
 from aekit.config import Range
+from aekit.data.columns import TableRows, infer_schema
 
+TABLE_PRESET = "table-ae"  # the model of a mixed-type DataFrame when no table preset is named
 _LOSSES = {"mse": "linear", "bce": "sigmoid"}  # loss -> the output activation it needs
 _SCALERS = ("standard", "minmax", "none")
 DETECTOR_CONTAMINATION = Range(0, 0.5, low_open=True)  # scikit-learn's convention for outlier detectors
@@ -72,7 +74,16 @@ class _AutoencoderEstimator(BaseEstimator):
 
     # ------------------------------------------------------------ validation
     def _validate(self, X: Any, reset: bool) -> np.ndarray:
-        """Flat float array (N, D) from a table or images; records ``input_shape_`` on reset."""
+        """Flat float array (N, D) from a table or images; records ``input_shape_`` on reset.
+
+        A pandas DataFrame with a non-numeric column or a missing cell is a mixed-type
+        table: its :class:`~aekit.data.columns.TableSchema` is fitted (``schema_``) and
+        its rows encoded (NaN for missing cells), for a table model.
+        """
+        if reset:
+            self.schema_ = None
+        if (reset and _is_mixed(X)) or (not reset and getattr(self, "schema_", None) is not None):
+            return self._validate_table(X, reset)
         shape = None
         if getattr(X, "ndim", 2) > 2 or (isinstance(X, list) and np.ndim(X) > 2):
             X = np.asarray(X)
@@ -84,6 +95,29 @@ class _AutoencoderEstimator(BaseEstimator):
         if reset:
             self.input_shape_ = tuple(int(d) for d in shape) if shape is not None else (X.shape[1],)
         return X
+
+    def _validate_table(self, X: Any, reset: bool) -> np.ndarray:
+        if not hasattr(X, "columns"):
+            raise ValueError(f"{type(self).__name__} was fitted on a mixed-type DataFrame: pass a DataFrame with "
+                             f"columns {list(self.schema_.names)}, not {type(X).__name__}")
+        if reset:
+            self.schema_ = infer_schema(X, [str(c) for c in X.columns], where="X")
+            self.n_features_in_ = len(self.schema_.names)
+            self.feature_names_in_ = np.asarray(self.schema_.names, dtype=object)
+            self.input_shape_ = (self.n_features_in_,)
+        return self.schema_.encode(X.rename(columns=str), "X")
+
+    def _table_preset(self) -> str:
+        """The preset of a mixed-type table: ``model`` if it is a table preset, ``"table-ae"`` for None or the default."""
+        from aekit.models.presets import MODELS
+
+        name = self.model or TABLE_PRESET
+        if name in MODELS and MODELS.get(name).family == "tabular":
+            return name
+        if name == "vanilla":
+            return TABLE_PRESET
+        raise ValueError(f"model: {name!r} reads numbers only; a DataFrame with text, boolean or missing cells "
+                         f"needs a table preset such as {TABLE_PRESET!r} (or model=None)")
 
     def _tensor(self, X: np.ndarray) -> torch.Tensor:
         # a copy: inputs may be read-only memmaps, which torch refuses to share
@@ -112,12 +146,28 @@ class _AutoencoderEstimator(BaseEstimator):
     def _train(self, xt: torch.Tensor, preset: str, overrides: Mapping[str, Any], loss: str, scaler: str,
                seed: int) -> tuple[Any, list[dict[str, float]]]:
         """One preset trained on ``xt``: its ``overrides``, then this estimator's settings (None: keep)."""
+        if self.schema_ is not None:
+            return self._train_table(xt, seed)
         mine = {"loss": loss, "output_activation": _LOSSES[loss], "scaler": scaler, "latent_dim": self.latent_dim,
                 **(self.model_params or {})}
         fields = {**overrides, **{k: v for k, v in mine.items() if v is not None}}
         chosen = {"epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr}
         settings = {k: v for k, v in chosen.items() if v is not None}  # absent: the preset's recipe
         return train_preset(preset, xt, seed, fields, bool(self.verbose), **settings)
+
+    def _train_table(self, xt: torch.Tensor, seed: int) -> tuple[Any, list[dict[str, float]]]:
+        """The table preset trained on encoded rows ``xt`` (N, D) with NaN for missing cells."""
+        from aekit.models.presets import create_model
+        from aekit.training.trainer import fit
+
+        torch.manual_seed(seed)
+        fields = {"latent_dim": self.latent_dim, **self.schema_.to_fields(), **(self.model_params or {})}
+        model = create_model(self._table_preset(), **fields)
+        model.scaler.fit(xt.numpy())
+        chosen = {"epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr}
+        settings = {k: v for k, v in chosen.items() if v is not None}
+        history = fit(model, TableRows(xt.numpy()), seed=seed, progress=bool(self.verbose), patience=None, **settings)
+        return model.eval(), history.rows
 
     def _fit_model(self, X: Any) -> np.ndarray:
         """Validate ``X``, build and train ``model_``; returns the validated flat X."""
@@ -132,5 +182,17 @@ class _AutoencoderEstimator(BaseEstimator):
 
     # ------------------------------------------------------------- computing
     def _recon_error(self, X: np.ndarray) -> np.ndarray:
-        """Per-sample mean squared error after the model's scaler, shape (N,), float64."""
+        """Per-sample mean squared error after the model's scaler (a table model: summed column losses), (N,), float64."""
+        if self.schema_ is not None:
+            return np.nansum(self.model_.column_errors(X, leave_out=False), axis=1).astype(np.float64)
         return reconstruction_errors(self.model_, self._tensor(X)).astype(np.float64)
+
+
+def _is_mixed(X: Any) -> bool:
+    """A pandas DataFrame with a non-numeric (or boolean) column or a missing cell: a mixed-type table."""
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    if not (hasattr(X, "dtypes") and hasattr(X, "columns") and hasattr(X, "isna")):
+        return False
+    numeric = all(is_numeric_dtype(t) and not is_bool_dtype(t) for t in X.dtypes)
+    return not numeric or bool(X.isna().to_numpy().any())

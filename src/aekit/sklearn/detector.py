@@ -17,6 +17,7 @@ from aekit.anomaly import (
     DetectorModel,
     threshold_from_contamination,
 )
+from aekit.metrics.table import TableScorer
 from aekit.sklearn._base import _COMMON_PARAMS, DETECTOR_CONTAMINATION, _AutoencoderEstimator
 
 _DETECTOR_MODEL_PARAMS = """
@@ -138,6 +139,8 @@ class AutoencoderAnomalyDetector(OutlierMixin, _AutoencoderEstimator):
     def _resolve(self, X: np.ndarray) -> tuple[tuple[DetectorModel, ...], str, str]:
         """The models (``DetectorModel``), loss and scaler for the validated flat ``X``."""
         shape = self.input_shape_
+        if self.schema_ is not None:  # a mixed-type DataFrame: one table model, scored by its column errors
+            return (DetectorModel(self._table_preset(), "mse"),), "mse", "standard"
         if self.model is None and len(shape) == 3 and min(shape[1:]) >= 7 and X.min() >= 0 and X.max() <= 1:
             members, loss = IMAGE_DETECTOR, self.loss or "bce"
             scaler = self.scaler or "none"
@@ -169,7 +172,8 @@ class AutoencoderAnomalyDetector(OutlierMixin, _AutoencoderEstimator):
 
     def _fit_scorer(self, xt: torch.Tensor) -> AnomalyScorer | AnomalyEnsemble:
         """One model: its own scorer (a single part keeps its units); several: their ensemble."""
-        scorers = [AnomalyScorer(model, score=metric) for model, metric in zip(self.models_, self.metrics_)]
+        scorer = TableScorer if self.schema_ is not None else AnomalyScorer
+        scorers = [scorer(model, score=metric) for model, metric in zip(self.models_, self.metrics_)]
         return (scorers[0] if len(scorers) == 1 else AnomalyEnsemble(scorers)).fit(xt)
 
     def anomaly_score(self, X: Any) -> np.ndarray:
@@ -177,6 +181,20 @@ class AutoencoderAnomalyDetector(OutlierMixin, _AutoencoderEstimator):
         check_is_fitted(self)
         X = self._validate(X, reset=False)
         return self.scorer_.score(self._tensor(X)).astype(np.float64)
+
+    def explain(self, X: Any) -> Any:
+        """Per-row, per-column contributions to :meth:`anomaly_score` (a DataFrame; mixed-type DataFrames only).
+
+        Each row's contributions add up to its anomaly score; the largest names the
+        column that makes the row anomalous (:func:`aekit.metrics.table.explain_row`).
+        """
+        check_is_fitted(self)
+        if self.schema_ is None:
+            raise ValueError("explain: per-column explanations need a detector fitted on a mixed-type DataFrame")
+        X = self._validate(X, reset=False)
+        import pandas as pd
+
+        return pd.DataFrame(self.scorer_.contributions(X), columns=list(self.schema_.names), index=None)
 
     def score_samples(self, X: Any) -> np.ndarray:
         """Normality scores of shape (N,): higher = more normal."""

@@ -9,7 +9,6 @@ continues exactly.
 
 from __future__ import annotations
 
-import copy
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
@@ -141,7 +140,9 @@ class EarlyStopping(Callback):
         if value < self.best:
             self.best, self.best_epoch = value, logs["epoch"]
             if self.restore_best:
-                self._best_state = copy.deepcopy(trainer.model.state_dict())
+                # kept in host memory: no second copy of the weights on a GPU, and the same device
+                # whether the state came from this run or from a checkpoint (which loads on the CPU)
+                self._best_state = {k: v.detach().to("cpu", copy=True) for k, v in trainer.model.state_dict().items()}
         elif logs["epoch"] - self.best_epoch >= self.patience:
             trainer.should_stop = True
             trainer.stop_reason = f"early stopping: no improvement in {self.monitor} for {self.patience} epochs"

@@ -157,6 +157,7 @@ class Trainer:
             keep_freed_memory()  # activations reuse freed pages instead of faulting fresh ones in every step
         channels_last = any(isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) for m in self.model.modules())
         distributed.place(self.model, self.optimizer, self.device, torch.channels_last if channels_last else None)
+        x, y = distributed.stage(x, self.device), None if y is None else distributed.stage(y, self.device)
         self._last_good = copy.deepcopy(self.model.state_dict())
         try:  # whatever fails from here on, the model goes back to its device and layout
             self._net = self._wrap()
@@ -233,7 +234,10 @@ class Trainer:
 
     def _batch_means(self, out: Any, count: int) -> dict[str, float]:
         """Loss and terms of the whole batch: this process's means, or their weighted mean over processes."""
-        local = {"loss": out.loss.item(), **{k: v.item() for k, v in sorted(out.terms.items())}}
+        names = ["loss", *sorted(out.terms)]
+        # one read-back per step instead of one per term: each .item() waits for a GPU to finish
+        values = torch.stack([out.loss.detach().float(), *(out.terms[k].detach().float() for k in names[1:])]).tolist()
+        local = dict(zip(names, values))
         if not self.dist.is_distributed:
             return local
         totals = distributed.all_reduce_sum([v * count for v in local.values()] + [float(count)], self.device)
