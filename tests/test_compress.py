@@ -68,9 +68,12 @@ def test_damaged_files_are_rejected(model, images, damage, message):
 
 def test_newer_version_and_other_model_are_rejected(model, images):
     blob = aez.compress(model, images[:20], bits=6)
-    newer = blob[:4] + bytes([aez.FORMAT_VERSION + 1]) + blob[5:-4]
+    newer = blob[:4] + bytes([aez.LEARNED_VERSION + 1]) + blob[5:-4]
     with pytest.raises(aez.AezError, match="newer"):
         aez.decompress(model, newer + struct.pack("<I", zlib.crc32(newer)))
+    learned = blob[:4] + bytes([aez.LEARNED_VERSION]) + blob[5:-4]
+    with pytest.raises(aez.AezError, match="learned codec"):
+        aez.decompress(model, learned + struct.pack("<I", zlib.crc32(learned)))
     other = aekit.create_model("vanilla", input_shape=(1, 8, 8), hidden=(32,), latent_dim=6)
     with pytest.raises(aez.AezError, match="different model"):
         aez.decompress(other, blob)

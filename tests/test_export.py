@@ -137,7 +137,7 @@ def test_the_scaler_runs_inside_the_graphs_and_is_described(tmp_path):
 def test_a_family_without_graphs_is_refused_by_name_and_nothing_is_written(name, tmp_path):
     model = aekit.create_model(name)
     why = {"sequence-vae": "autoregressive", "item-linear": "no code to encode or decode",
-           "tabular": "its inputs are table cells"}[model.family]
+           "codec": "range-coded", "tabular": "its inputs are table cells"}[model.family]
     with pytest.raises(ConfigError, match=f"a {model.family} model .*cannot be exported to ONNX: .*{why}"):
         export_onnx(model, tmp_path / "out")
     assert not (tmp_path / "out").exists()

@@ -21,7 +21,9 @@ The range is stored as float16 (half the header) when that holds it, rounded
 outwards; codes beyond float16 (|z| > 65504) get float32 ranges. Version 1 files
 always hold float16 ranges (range type 0); version 2 adds range type 1
 (float32). A file is written with the lowest version that can hold it, so files
-with float16 ranges stay readable by older aekit.
+with float16 ranges stay readable by older aekit. Version 3 holds the images of a
+learned codec (``codec-q1`` ...) and is read and written by :mod:`aekit.apps.aez_learned`;
+``aekit compress``/``decompress`` (:mod:`aekit.apps.aez_commands`) pick the variant.
 
 Decoding trusts nothing in the header: the image count and code shape must fit
 a limit on the decoded size (``max_bytes``) and the model, the ranges must be
@@ -40,17 +42,11 @@ import struct
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Any, Optional
 
 import numpy as np
 import torch
 
-from aekit.apps._io import (
-    fit_rows,
-    load_model_rows,
-    load_rows,
-    load_run_model,
-)
 from aekit.apps.aez_coding import (
     PayloadError,
     _half_range,  # noqa: F401  (re-exported: the coder lived here)
@@ -61,15 +57,14 @@ from aekit.apps.aez_coding import (
 )
 from aekit.apps.aez_coding import decode_symbols as _decode_symbols  # noqa: F401  (re-exported)
 from aekit.apps.aez_coding import encode_symbols as _encode_symbols
-from aekit.apps.denoise import save_npy
-from aekit.config import ROWS, Config, Flags, Output, Positional, Range
+from aekit.config import Range
 from aekit.data.checks import check_finite
 from aekit.errors import ConfigError, InputError
 from aekit.io import atomic_path
-from aekit.metrics import per_example_psnr
 
 MAGIC = b"AEZ\x1a"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 2  # the quantised-code format of autoencoders; version 3 is the learned codec's (aez_learned)
+LEARNED_VERSION = 3
 MAX_BITS = 10
 BITS = Range(1, MAX_BITS, integer=True)  # bits per code dimension
 MAX_DECODED_BYTES = 1 << 31  # default limit on the images one file may decode to (float32): 2 GiB
@@ -231,8 +226,11 @@ def _parse(blob: bytes) -> AezHeader:
 
 
 def _check_fields(version: int, bits: int, ndim: int, range_type: int) -> None:
-    if version > FORMAT_VERSION:
-        raise AezError(f".aez format version {version} is newer than this aekit reads ({FORMAT_VERSION})")
+    if version == LEARNED_VERSION:
+        raise AezError(f".aez format version {version} holds a learned codec's images: decode it with the codec run "
+                       "that made it (aekit decompress CODEC_RUN FILE, or aekit.apps.aez_learned.decompress_learned)")
+    if version > LEARNED_VERSION:
+        raise AezError(f".aez format version {version} is newer than this aekit reads ({LEARNED_VERSION})")
     if version < 1:
         raise AezError(f".aez file declares format version {version}; versions start at 1")
     if not 1 <= bits <= MAX_BITS:
@@ -324,55 +322,3 @@ def read_aez(path: str | Path) -> bytes:
         return Path(path).read_bytes()
     except OSError as err:
         raise AezError(f"{path}: cannot read ({err.strerror})") from None
-
-
-# ----------------------------------------------------------------------------- commands
-def _training_rows(spec: str, limit: int = 20_000) -> np.ndarray:
-    """The training split of a dataset name, or the rows of a file (at most ``limit``)."""
-    from aekit.data import list_datasets, load_dataset
-
-    return (load_dataset(spec).x_train if spec in list_datasets() else load_rows(spec)[0])[:limit]
-
-
-def compress_command(args: CompressOptions, console: Any = None) -> int:
-    """Compress, write the file, print its size, bits per pixel and PSNR."""
-    model = load_run_model(args.run)
-    x = load_model_rows(model, args.input, args.limit)[0]
-    rng = code_range(model, fit_rows(model, _training_rows(args.range_from), args.range_from)) if args.range_from else None
-    blob = compress(model, x, args.bits, rng)
-    write_aez(args.output, blob)
-    x_hat = decompress(model, blob)
-    bpp = bits_per_pixel(blob, len(x), model.config.input_size)
-    print(f"wrote {args.output}: {len(x)} images, {len(blob)} bytes, {bpp:.4f} bits/pixel, "
-          f"PSNR {per_example_psnr(x, x_hat).mean():.2f} dB")
-    return 0
-
-
-def decompress_command(args: DecompressOptions, console: Any = None) -> int:
-    """Decode the file and write the images as .npy."""
-    model = load_run_model(args.run)
-    x_hat = decompress(model, read_aez(args.file), source=args.file)
-    save_npy(args.output, x_hat)
-    print(f"wrote {args.output}: {len(x_hat)} images of shape {x_hat.shape[1:]}")
-    return 0
-
-
-@dataclass
-class CompressOptions(Config):
-    """``aekit compress``: images to an ``.aez`` file with the run's model."""
-
-    run: Annotated[str, Positional("RUN")]  # run directory holding model/
-    input: Annotated[str, Positional("INPUT")]  # file of images (.npy, .npz, IDX, ...), or a dataset name (its test split)
-    output: Annotated[str, Output(), Flags("-o", "--output")]  # the .aez file to write
-    bits: Annotated[int, BITS] = 6  # bits per code dimension before entropy coding
-    limit: Optional[Annotated[int, ROWS]] = None  # compress only the first N images
-    range_from: Optional[str] = None  # dataset (train split) or file whose codes set the quantisation range (default: the input's own)
-
-
-@dataclass
-class DecompressOptions(Config):
-    """``aekit decompress``: an ``.aez`` file back to images, with the run that made it."""
-
-    run: Annotated[str, Positional("RUN")]  # the run (model) the file was made with
-    file: Annotated[str, Positional("FILE")]  # .aez file
-    output: Annotated[str, Output(), Flags("-o", "--output")]  # .npy file to write

@@ -22,7 +22,14 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable, NamedTuple, Optional
 
-from aekit.models.config import DEFAULT_COLUMNS, ItemLinearConfig, ModelConfig, SequenceVAEConfig, TabularConfig
+from aekit.models.config import (
+    DEFAULT_COLUMNS,
+    CodecConfig,
+    ItemLinearConfig,
+    ModelConfig,
+    SequenceVAEConfig,
+    TabularConfig,
+)
 from aekit.models.presets import MODELS
 from aekit.registry import Registry
 
@@ -224,6 +231,14 @@ def count_item_linear(cfg: Any) -> Counted:
     return Counted((cfg.input_size,), False, cfg.input_size**2)
 
 
+def count_codec(cfg: Any) -> Counted:
+    """Code shape and parameters of a :class:`~aekit.models.codec.FactorizedCodec` (mirrors its ``__init__``)."""
+    c, n, m, f = cfg.input_shape[0], cfg.channels, cfg.latent_channels, cfg.downsampling
+    gdn = n + n * n  # beta (C,) and gamma (C, C)
+    analysis = _conv(c, n, 5) + gdn + _conv(n, n, 5) + gdn + _conv(n, m, 3)
+    synthesis = _conv(m, n, 3) + gdn + _conv(n, n, 5) + gdn + _conv(n, c, 5)  # transposed: same counts
+    density = m * (24 + 10 + 9)  # per channel, widths 1-3-3-3-1: matrices, biases, tanh factors
+    return Counted((m, cfg.input_shape[1] // f, cfg.input_shape[2] // f), False, analysis + synthesis + m + density)
 def count_tabular(cfg: Any) -> Counted:
     """Code shape and parameters of a :class:`~aekit.models.tabular.TabularAutoencoder` (mirrors its ``__init__``)."""
     kinds = cfg.column_kinds or ("numeric",) * cfg.input_shape[0]
@@ -241,6 +256,7 @@ def count_tabular(cfg: Any) -> Counted:
 
 
 FAMILY_COUNTERS: dict[str, _FamilyCount] = {
+    "codec": _FamilyCount(CodecConfig, lambda fields: fields, count_codec),
     "item-linear": _FamilyCount(ItemLinearConfig, lambda fields: fields, count_item_linear),
     "autoencoder": _FamilyCount(ModelConfig, lambda fields: fields, count_autoencoder),
     "sequence-vae": _FamilyCount(SequenceVAEConfig, _sequence_fields, count_sequence_vae),

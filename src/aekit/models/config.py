@@ -218,6 +218,35 @@ class ItemLinearConfig(Config):
         return math.prod(self.input_shape)
 
 
+TABLE_SYMBOLS = Range(3, 4096, integer=True)  # integer CDF table width per latent channel (escape symbol included)
+RD_LAMBDA = Range(0, 1e6, low_open=True)  # weight of the distortion against the rate
+DOWNSAMPLING = Range(2, 4, integer=True)  # a codec's latent is 1/2 or 1/4 of the image's height and width
+
+
+@dataclass
+class CodecConfig(Config):
+    """Shape of a :class:`~aekit.models.codec.FactorizedCodec` (a learned image codec) and its rate-distortion trade-off."""
+
+    input_shape: tuple[Annotated[int, AXIS], ...] = (1, 28, 28)  # (C, H, W) with H and W divisible by downsampling
+    channels: Annotated[int, WIDTH] = 32  # width of the analysis and synthesis transforms
+    latent_channels: Annotated[int, WIDTH] = 32  # channels of the quantised latent
+    downsampling: Annotated[int, DOWNSAMPLING] = 4  # the latent's size against the image's: 4 (H/4 x W/4) or 2 (H/2 x W/2, finer, higher rates)
+    rd_lambda: Annotated[float, RD_LAMBDA] = 0.01  # loss = bits per pixel + rd_lambda * 255**2 * MSE
+    table_symbols: Annotated[int, TABLE_SYMBOLS] = 256  # symbols per integer CDF table, the escape symbol included
+
+    def _validate(self) -> None:
+        _choice("downsampling", self.downsampling, [2, 4])
+        f = self.downsampling
+        if len(self.input_shape) != 3 or self.input_shape[1] % f or self.input_shape[2] % f:
+            raise ConfigError(f"input_shape: this codec needs images (C, H, W) with H and W divisible by {f}, "
+                              f"got {self.input_shape!r}")
+
+    @property
+    def input_size(self) -> int:
+        return math.prod(self.input_shape)
+
+
+__all__ = ["SCALERS", "CodecConfig", "ItemLinearConfig", "ModelConfig", "SequenceVAEConfig"]
 @dataclass
 class TabularConfig(Config):
     """Shape of a :class:`~aekit.models.tabular.TabularAutoencoder`: the table's columns and the MLP between them.

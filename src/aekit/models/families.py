@@ -17,6 +17,7 @@ import torch
 
 from aekit.errors import ModelFileError
 from aekit.models.autoencoder import Autoencoder
+from aekit.models.codec import FactorizedCodec
 from aekit.models.linear import ItemLinear
 from aekit.models.sequence import SequenceVAE
 from aekit.models.serialization import CONFIG_FILE, WEIGHTS_FILE, build_from_file, model_directory, read_model_document
@@ -27,6 +28,7 @@ FAMILIES: Registry[type[torch.nn.Module]] = Registry("model family")
 FAMILIES.add(Autoencoder.family, Autoencoder)
 FAMILIES.add(SequenceVAE.family, SequenceVAE)
 FAMILIES.add(ItemLinear.family, ItemLinear)
+FAMILIES.add(FactorizedCodec.family, FactorizedCodec)
 FAMILIES.add(TabularAutoencoder.family, TabularAutoencoder)
 
 

@@ -271,6 +271,32 @@ def smiles_vae() -> dict[str, Any]:
     return dict(embed_dim=64, hidden=256, latent_dim=32, beta=0.2, word_dropout=0.1)
 
 
+# ----------------------------------------------------------------------------- learned image codecs
+# Ballé et al.'s factorised-prior codec at five rate-distortion trade-offs (loss = bpp + lambda * 255^2 * MSE).
+# Low levels keep a coarse H/4 latent (fewer symbols to pay for); high levels an H/2 one, which a short
+# training fits much sooner (27 vs 23.5 dB after 24,000 images without quantisation). fp32: the entropy
+# model's tails need it. benchmarks/bench_compress.py measures the rates and PSNR of these recipes.
+_CODEC = TrainConfig(epochs=6, batch_size=32, lr=2e-3, schedule="cosine", precision="fp32")
+CODEC_LEVELS = {  # quality level -> (rd_lambda, latent channels, downsampling)
+    1: (0.0005, 16, 4), 2: (0.002, 16, 4), 3: (0.006, 32, 4), 4: (0.015, 16, 2), 5: (0.04, 32, 2),
+}
+CODEC_LAMBDAS = {level: spec[0] for level, spec in CODEC_LEVELS.items()}
+
+
+def _codec(level: int) -> Callable[[], dict[str, Any]]:
+    lam, latent, down = CODEC_LEVELS[level]
+
+    def fields() -> dict[str, Any]:
+        return dict(channels=32, latent_channels=latent, downsampling=down, rd_lambda=lam)
+
+    fields.__name__ = f"codec_q{level}"
+    fields.__doc__ = (f"Learned image codec (GDN transforms, factorised entropy model), quality {level}: "
+                      f"lambda {lam}, {latent}-channel latent at 1/{down} size.")
+    return fields
+
+
+for _level in CODEC_LEVELS:
+    register_model(_CODEC, family="codec")(_codec(_level))
 # ----------------------------------------------------------------------------- mixed-type tables
 # fp32: the per-column losses are small sums; 20% of the observed cells hidden in every batch (mask_rate)
 @register_model(TrainConfig(epochs=200, batch_size=64, lr=3e-3, precision="fp32", patience=20), family="tabular")

@@ -100,6 +100,7 @@ RUN_KINDS: Registry[RunKind] = Registry("run kind")
 RUN_KINDS.add_lazy("autoencoder", "aekit.runs.autoencoder:KIND")
 RUN_KINDS.add_lazy("recommender", "aekit.recommend.runs:KIND")
 RUN_KINDS.add_lazy("molecules", "aekit.molecules.runs:KIND")
+RUN_KINDS.add_lazy("codec", "aekit.apps.codec_runs:KIND")
 
 
 def run_kind(name: str) -> RunKind:
