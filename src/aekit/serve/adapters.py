@@ -260,11 +260,86 @@ class MoleculesAdapter(Adapter):
         return {"model": self.name, "seed": seed, "smiles": sample(self.run, n, seed=seed)}
 
 
-# model families a served run kind's adapter does not handle, and why
-NOT_SERVED: dict[str, str] = {
-    "tabular": "its rows are table cells (category names, missing values) that the autoencoder adapter's "
-               "numeric JSON rows cannot carry; score tables with aekit detect or AutoencoderAnomalyDetector",
-}
+class TableAdapter(AutoencoderAdapter):
+    """A mixed-type table run (the ``tabular`` family): rows are JSON objects of cells by column name.
+
+    Cells are what the table file held (numbers, category names, true/false, null for missing), encoded
+    through the model's saved schema; scores come with each column's share and a sentence naming the top one.
+    """
+
+    def operations(self) -> list[str]:
+        return ["encode", "reconstruct", "score"]
+
+    def info(self) -> dict[str, Any]:
+        columns = [{"name": c.name, "kind": c.kind} for c in self.model.schema.columns]
+        return {**Adapter.info(self), "columns": columns, "variational": self.model.is_variational}
+
+    def inputs(self, payload: dict[str, Any]) -> np.ndarray:
+        import pandas as pd
+
+        names = list(self.model.schema.names)
+        rows = payload.get("inputs")
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            raise RequestError(422, f"inputs: expected a list of rows, each an object of cells by column name "
+                                    f"(model {self.name!r} has columns {names})")
+        self.batch(len(rows), "inputs")
+        unknown = sorted({k for r in rows for k in r} - set(names))
+        if unknown:
+            raise RequestError(422, f"inputs: unknown column(s) {unknown}; model {self.name!r} has columns {names}")
+        frame = pd.DataFrame.from_records(rows, columns=names)  # a column a row leaves out is a missing cell
+        try:
+            return self.model.schema.encode(frame, where="inputs")
+        except InputError as err:  # a cell its column's kind cannot read, named by column and row
+            raise RequestError(422, str(err)) from None
+
+    def encode(self, payload: dict[str, Any]) -> dict[str, Any]:
+        check_fields(payload, ("inputs",), ("inputs",))
+        codes = self.model.encode(self.inputs(payload))
+        return {"model": self.name, "shape": list(codes.shape), "codes": as_json(codes)}
+
+    def reconstruct(self, payload: dict[str, Any]) -> dict[str, Any]:
+        check_fields(payload, ("inputs",), ("inputs",))
+        frame = self.model.schema.decode(self.model.impute(self.inputs(payload)))  # missing cells filled in
+        return {"model": self.name, "rows": frame.astype(object).where(frame.notna(), None).to_dict(orient="records")}
+
+    def score(self, payload: dict[str, Any]) -> dict[str, Any]:
+        from aekit.metrics.table import explain_row
+
+        check_fields(payload, ("inputs",), ("inputs",))
+        x = self.inputs(payload)
+        scorer, threshold = self.cached("scorer", self._fit_scorer)
+        parts = scorer.contributions(x)  # (N, D) each column's share of the row's score
+        names = self.model.schema.names
+        scores = parts.sum(1)
+        return {"model": self.name, "score": "column errors", "threshold": threshold,
+                "contamination": self.limits.contamination, "scores": scores.tolist(),
+                "flags": (scores > threshold).tolist(),
+                "columns": [dict(zip(names, map(float, row))) for row in parts],
+                "explanations": [explain_row(i, dict(zip(names, row))) for i, row in enumerate(parts)]}
+
+    def data(self) -> Any:
+        from aekit.runs.autoencoder import TRAINED_FAMILIES
+
+        def load() -> Any:
+            try:
+                return TRAINED_FAMILIES["tabular"].load(self.run.config.data)
+            except InputError as err:
+                raise RequestError(409, f"model {self.name!r}: the run's data cannot be loaded ({err})") from None
+
+        return self.cached("data", load)
+
+    def _fit_scorer(self) -> tuple[Any, float]:
+        from aekit.anomaly import threshold_from_contamination
+        from aekit.metrics.table import TableScorer
+
+        train = self.data().x_train[:2000]
+        scorer = TableScorer(self.model).fit(train)
+        return scorer, threshold_from_contamination(scorer.score(train), self.limits.contamination)
+
+
+# model families served by their own adapter within their run kind's, and families no adapter serves (and why)
+FAMILY_ADAPTERS: dict[str, type[Adapter]] = {"tabular": TableAdapter}
+NOT_SERVED: dict[str, str] = {}
 
 ADAPTERS: Registry[type[Adapter]] = Registry("served run kind")
 for _adapter in (AutoencoderAdapter, RecommenderAdapter, MoleculesAdapter):
@@ -281,8 +356,8 @@ def adapter_for(name: str, run: Any, limits: ServeLimits) -> Adapter:
     family = getattr(run.model, "family", "")
     if family in NOT_SERVED:
         raise ConfigError(f"{run.path}: aekit serve cannot serve a {family} model: {NOT_SERVED[family]}")
-    return ADAPTERS.get(run.config.kind)(name, run, limits)
+    return FAMILY_ADAPTERS.get(family, ADAPTERS.get(run.config.kind))(name, run, limits)
 
 
-__all__ = ["ADAPTERS", "NOT_SERVED", "Adapter", "AutoencoderAdapter", "MoleculesAdapter", "OPERATIONS", "RecommenderAdapter",
-           "UPLOADS", "adapter_for", "as_json"]
+__all__ = ["ADAPTERS", "FAMILY_ADAPTERS", "NOT_SERVED", "Adapter", "AutoencoderAdapter", "MoleculesAdapter", "OPERATIONS",
+           "RecommenderAdapter", "TableAdapter", "UPLOADS", "adapter_for", "as_json"]
