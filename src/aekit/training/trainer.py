@@ -235,8 +235,9 @@ class Trainer:
     def _batch_means(self, out: Any, count: int) -> dict[str, float]:
         """Loss and terms of the whole batch: this process's means, or their weighted mean over processes."""
         names = ["loss", *sorted(out.terms)]
-        # one read-back per step instead of one per term: each .item() waits for a GPU to finish
-        values = torch.stack([out.loss.detach().float(), *(out.terms[k].detach().float() for k in names[1:])]).tolist()
+        # one read-back per step instead of one per term (each .item() waits for a GPU to finish); cat
+        # promotes to the widest dtype, so every value is exactly what .item() would have read
+        values = torch.cat([out.loss.detach().reshape(1), *(out.terms[k].detach().reshape(1) for k in names[1:])]).tolist()
         local = dict(zip(names, values))
         if not self.dist.is_distributed:
             return local
