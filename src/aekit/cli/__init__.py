@@ -73,7 +73,18 @@ def _leave_process_group() -> None:
     """Under torchrun, leave the process group the training joined (torch is loaded by then)."""
     torch = sys.modules.get("torch")
     if torch is not None and torch.distributed.is_available() and torch.distributed.is_initialized():
-        torch.distributed.destroy_process_group()
+        dist = torch.distributed
+        if dist.get_backend() == "gloo":
+            # Every process must be done with the group before one tears it down: a Gloo group destroyed
+            # while another process still talks to it can abort ("terminate called without an active
+            # exception"; seen in CI). monitored_barrier gives up after a minute if a process has failed.
+            from datetime import timedelta
+
+            try:
+                dist.monitored_barrier(timeout=timedelta(seconds=60))
+            except RuntimeError:
+                pass  # another process failed or left already: tear down regardless
+        dist.destroy_process_group()
 
 
 def _fail(message: str, status: int) -> int:
