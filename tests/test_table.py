@@ -293,3 +293,23 @@ def test_catalog_counts_a_mixed_table_model_as_built(latent):
     counted = count_tabular(cfg)
     assert counted.parameters == model.num_parameters() and counted.code_shape == (3,)
     assert counted.gaussian == (latent == "gaussian")
+
+
+def test_column_kinds_and_heads_are_abstract_until_every_method_is_given():
+    from aekit.data.columns import COLUMN_KINDS, ColumnKind
+    from aekit.models.table_parts import ColumnHead
+
+    class Half(ColumnKind):  # claims and encode, but no decode
+        name = "half"
+
+        def claims(self, cells):
+            return False
+
+        def encode(self, spec, cells):
+            return np.zeros(0)
+
+    with pytest.raises(TypeError, match="decode"):
+        Half()
+    with pytest.raises(TypeError, match="loss"):
+        type("NoLoss", (ColumnHead,), {"predict": lambda self, out, k: out})()
+    assert all(isinstance(kind, ColumnKind) for kind in (COLUMN_KINDS.get(n) for n in COLUMN_KINDS.names()))

@@ -27,6 +27,7 @@ refused the same way.
 from __future__ import annotations
 
 import os
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Optional
@@ -124,27 +125,30 @@ def _numbers(text: pd.Series) -> np.ndarray:
     return np.array(pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan))
 
 
-class ColumnKind:
+class ColumnKind(ABC):
     """A kind of column: when it claims a column, what it remembers from training, how cells encode and decode."""
 
     name: ClassVar[str] = ""
     priority: ClassVar[int] = 0  # inference tries kinds in increasing priority; the first that claims wins
 
+    @abstractmethod
     def claims(self, cells: _Cells) -> bool:
         """Whether every observed cell of ``cells`` is of this kind."""
-        raise NotImplementedError
+        ...
 
     def fit(self, cells: _Cells) -> ColumnSpec:
         """The column's spec learned from training cells (e.g. its categories)."""
         return ColumnSpec(str(cells.series.name), self.name)
 
+    @abstractmethod
     def encode(self, spec: ColumnSpec, cells: _Cells) -> np.ndarray:
         """float64 values (N,), NaN for missing cells; DataError naming the first cell that cannot be encoded."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def decode(self, spec: ColumnSpec, values: np.ndarray) -> list[Any]:
         """Readable cells for encoded ``values`` (N,)."""
-        raise NotImplementedError
+        ...
 
 
 COLUMN_KINDS: Registry[ColumnKind] = Registry("column kind")

@@ -19,6 +19,7 @@ missing or hidden), so "missing" is never confused with a value of 0.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import ClassVar
 
 import numpy as np
@@ -29,7 +30,7 @@ from torch import nn
 from aekit.registry import Registry
 
 
-class ColumnHead:
+class ColumnHead(ABC):
     """How one kind of column meets the network; ``k`` is the column's number of categories (0 if none)."""
 
     kind: ClassVar[str] = ""
@@ -44,13 +45,15 @@ class ColumnHead:
         """(B,) values (0 where missing) -> (B, in_width) encoder inputs."""
         return v.unsqueeze(1)
 
+    @abstractmethod
     def loss(self, out: torch.Tensor, v: torch.Tensor, k: int) -> torch.Tensor:
         """(B, out_width) decoder outputs and (B,) targets (any value where missing) -> (B,) loss per cell."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def predict(self, out: torch.Tensor, k: int) -> torch.Tensor:
         """(B, out_width) decoder outputs -> (B,) predicted values in encoded units."""
-        raise NotImplementedError
+        ...
 
 
 COLUMN_HEADS: Registry[ColumnHead] = Registry("column head")
