@@ -203,3 +203,17 @@ def test_compress_quality_end_to_end(tmp_path, capsys):
     model = aekit.load_model(codecs / "codec-q1")
     x = load_dataset("fashion-mnist-sample").x_test[:10]
     assert np.array_equal(np.load(tmp_path / "y.npy"), model.reconstruct(x))
+
+
+def test_codec_train_help_lists_codec_options_without_a_preset(capsys):
+    # before a preset is named, the command's own family decides the model options it offers
+    assert main(["codec", "train", "--help"]) == 0
+    text = capsys.readouterr().out
+    assert "model options (codec family" in text and "--rd-lambda" in text
+    assert "--sparsity-weight" not in text and "--codebook-size" not in text
+
+
+def test_codec_config_takes_codec_fields_from_the_command_line(capsys):
+    assert main(["codec", "train", "-m", "codec-q2", "--rd-lambda", "0.003", "--print-config"]) == 0
+    text = capsys.readouterr().out
+    assert "rd_lambda: 0.003" in text and "model_name: codec-q2" in text

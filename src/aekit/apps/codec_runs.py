@@ -22,8 +22,7 @@ from aekit.errors import ConfigError
 from aekit.metrics import per_example_psnr
 from aekit.models.codec import FactorizedCodec
 from aekit.models.presets import MODELS
-from aekit.runs.autoencoder import AutoencoderKind, load_run_data, split_validation
-from aekit.runs.autoencoder import _dataset_spec as dataset_spec
+from aekit.runs.autoencoder import AutoencoderKind, dataset_spec, load_run_data, split_validation
 from aekit.runs.kinds import Prepared
 
 
@@ -31,6 +30,7 @@ class CodecKind(AutoencoderKind):
     """A learned image codec trained on a dataset or an image file."""
 
     name = "codec"
+    family = "codec"
     command = "aekit codec train"
 
     def check_preset(self, name: str) -> None:

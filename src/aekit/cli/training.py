@@ -96,7 +96,7 @@ def build_parser(command: Command, argv: Sequence[str]) -> argparse.ArgumentPars
     opts = TrainOptions.from_dict(given(known, [TrainOptions]))
     name = _model_name(opts, _config_file(known.config, opts))
     classes = section_classes(kind, name if name in MODELS else None)
-    family = MODELS.get(name).family if name in MODELS else "autoencoder"
+    family = MODELS.get(name).family if name in MODELS else kind.family
     parser = Parser(prog=f"aekit {command.name}", description=command.help)
     add_config_options(parser, TrainOptions, "run")
     add_common_options(parser, "run config", threads=True)

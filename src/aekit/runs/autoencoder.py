@@ -146,7 +146,7 @@ def split_validation(x: np.ndarray, y: Optional[np.ndarray], fraction: float, se
     return (x[tr], pick(y, tr)), (x[va], pick(y, va))
 
 
-def _dataset_spec(spec: str) -> str:
+def dataset_spec(spec: str) -> str:
     """Registered names stay names; files become absolute paths so a saved config works from anywhere."""
     if spec in list_datasets() or not Path(spec).exists():
         return spec
@@ -213,7 +213,7 @@ class AutoencoderKind(RunKind):
 
     def load(self, sections: dict[str, Config], model_name: str) -> DataSplits:
         data = sections["data"]
-        sections["data"] = data.replace(dataset=_dataset_spec(data.dataset))
+        sections["data"] = data.replace(dataset=dataset_spec(data.dataset))
         return TRAINED_FAMILIES[MODELS.get(model_name).family].load(sections["data"])
 
     def implied(self, sections: dict[str, Config], data: DataSplits, chosen: dict[str, Any]) -> dict[str, Any]:
@@ -248,4 +248,4 @@ class AutoencoderKind(RunKind):
 KIND = AutoencoderKind()
 
 __all__ = ["KIND", "TRAINED_FAMILIES", "AutoencoderKind", "DataConfig", "FamilyData", "check_data_fits_model",
-           "data_defaults", "load_mixed_run_data", "load_run_data", "split_validation"]
+           "data_defaults", "dataset_spec", "load_mixed_run_data", "load_run_data", "split_validation"]

@@ -88,7 +88,7 @@ _Dumper.add_representer(list, lambda d, v: d.represent_sequence("tag:yaml.org,20
 
 def section_classes(kind: RunKind, model_name: Optional[str] = None) -> dict[str, type[Config]]:
     """The config class of every section of a run of ``kind`` with preset ``model_name``."""
-    family = MODELS.get(model_name).family if model_name in MODELS else "autoencoder"
+    family = MODELS.get(model_name).family if model_name in MODELS else kind.family
     return {"model": FAMILIES.get(family).config_class, "train": TrainConfig, **kind.sections}
 
 

@@ -59,6 +59,7 @@ class RunKind:
     command: ClassVar[str] = ""  # the CLI command that trains this kind, for messages: "aekit train"
     sections: ClassVar[dict[str, type[Config]]] = {}  # config sections besides "model" and "train"
     data_owned: ClassVar[tuple[str, ...]] = ()  # model fields only the data may set (e.g. "input_shape")
+    family: ClassVar[str] = "autoencoder"  # the model family whose options apply when no preset is named yet
 
     def check_preset(self, name: str) -> None:
         """Refuse a preset this kind cannot train (a :class:`ConfigError` naming it)."""
