@@ -25,7 +25,8 @@ def untrained_samples(tokenizer, n: int = 300, max_len: int = 30, seed: int = 0)
 def test_untrained_smiles_decoder_writes_only_well_formed_syntax(seed):
     tok = SmilesTokenizer.fit(MOLECULES)
     samples = untrained_samples(tok, seed=seed)
-    assert len(set(samples)) > 250  # random strings, not one memorised answer
+    # random strings, not one memorised answer (valence masks end "BrBr" at once, so short strings repeat)
+    assert len(set(samples)) > 200
     for s in samples:
         tokens = tokenize(s)
         assert tokens and tok.is_atom(tokens[0]), s
@@ -40,14 +41,15 @@ def test_untrained_smiles_decoder_writes_only_well_formed_syntax(seed):
         assert all(rings.count(d) % 2 == 0 for d in set(rings)), s  # every ring opened is closed
 
 
-def test_syntax_masks_remove_the_parse_errors_of_random_smiles():
+def test_masks_remove_the_parse_errors_of_random_smiles():
     from aekit.molecules.io import mol_from_smiles
 
     tok = SmilesTokenizer.fit(MOLECULES)
     unparsed = [s for s in untrained_samples(tok, n=200) if Chem.MolFromSmiles(s, sanitize=False) is None]
     reasons = [mol_from_smiles(s)[1] for s in unparsed]
-    # the one slip left: a ring closing onto an atom it is already bonded to through a branch
-    assert len(unparsed) <= 30 and all("duplicates bond" in r for r in reasons), reasons
+    # a ring closing onto an atom it is already bonded to through a branch was the syntax masks' one slip;
+    # the valence masks (SmilesTokenizer.grammar) know every bond
+    assert unparsed == [], reasons
 
 
 def test_kekule_smiles_spell_aromatic_rings_with_double_bonds_and_round_trip():
