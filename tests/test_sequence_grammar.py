@@ -61,3 +61,9 @@ def test_kekule_smiles_spell_aromatic_rings_with_double_bonds_and_round_trip():
         assert Chem.MolToSmiles(Chem.MolFromSmiles(back)) == Chem.MolToSmiles(Chem.MolFromSmiles(s))
     again = tokenizer_from_dict(tok.to_dict())
     assert type(again) is KekuleSmilesTokenizer and again.itos == tok.itos
+
+
+def test_untrained_kekule_decoder_writes_only_molecules_rdkit_sanitises():
+    samples = untrained_samples(KekuleSmilesTokenizer.fit(MOLECULES), n=200, seed=2)
+    assert len(set(samples)) > 100  # random molecules, not a few short ones
+    assert [s for s in samples if Chem.MolFromSmiles(s) is None] == []

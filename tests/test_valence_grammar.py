@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 import torch
 
@@ -10,7 +12,7 @@ from rdkit import Chem, rdBase  # noqa: E402
 
 from aekit.models.grammar import Grammar  # noqa: E402
 from aekit.models.tokenizer import TOKENIZERS, KekuleSmilesTokenizer, SmilesTokenizer  # noqa: E402
-from aekit.models.valence import ValenceGrammar, atom_capacity  # noqa: E402
+from aekit.models.valence import UNKNOWN, ValenceGrammar, atom_capacity  # noqa: E402
 
 # drug-like molecules with every token kind a Kekulé vocabulary holds: halogens, S(VI), triple bonds,
 # charged bracket atoms (nitro, ammonium), branches, and up to three ring labels open at once
@@ -124,3 +126,11 @@ def test_smiles_tokenizers_generate_under_valence_masks_and_selfies_under_the_ba
 
 def test_atom_capacity_follows_rdkit_for_charged_and_aromatic_atoms():
     assert [atom_capacity(t) for t in ("Cl", "P", "[N+]", "[NH3+]", "[N-]", "n", "[se]")] == [1, 5, 4, 1, 2, 3, 6]
+
+
+def test_without_rdkit_no_capacity_is_known_and_only_repeated_bonds_are_masked(monkeypatch):
+    monkeypatch.setitem(sys.modules, "rdkit", None)  # `from rdkit import ...` raises ImportError
+    assert atom_capacity.__wrapped__("F") == UNKNOWN
+    monkeypatch.setattr("aekit.models.valence.atom_capacity", lambda token: UNKNOWN)
+    free = SmilesTokenizer.fit(MOLECULES)
+    assert "=" in allowed_after(free, split("O=O")) and "1" not in allowed_after(free, split("CC1(C)C"))

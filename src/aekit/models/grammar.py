@@ -88,7 +88,7 @@ class SmilesGrammar(Grammar):
         atoms = self._finishing_atoms(state, ok & (k == ATOM))
         narrowed = torch.where(closing.any(1, keepdim=True), closing, atoms)
         ok = torch.where(~room & narrowed.any(1, keepdim=True), narrowed, ok)
-        ok[~ok.any(1), self.eos] = True  # never happens (tests walk the masks); a dead end would end the string
+        ok[~ok.any(1), self.eos] = True  # a dead end (none in the tests' random walks) ends the string, never NaNs
         return ok
 
     def _finishing_atoms(self, state: dict[str, torch.Tensor], atoms: torch.Tensor) -> torch.Tensor:
