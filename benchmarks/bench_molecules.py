@@ -108,15 +108,18 @@ def score(run, rep: str, reference, training: set[str], full_train: set[str] | N
     rows = []
     for temperature in args.temperatures:
         label = "greedy" if temperature == 0 else f"T={temperature:g}"
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu_seconds()
         samples = run.model.sample(args.samples, seed=0, temperature=temperature)
+        sampled = {"sample_s": time.perf_counter() - t0, "sample_cpu_s": cpu_seconds() - c0, "sample_load": load()}
         m = moses_metrics(samples, reference, training, ks=(1000, 10000), with_fcd=args.fcd)
         if full_train is not None:
             m["novelty_full"] = len({canonical(s) for s in samples} - full_train - {None}) / max(1, len(
                 {c for c in map(canonical, samples) if c}))
-        m.update(name=f"aekit {rep} VAE, {label}", score_s=time.perf_counter() - t0)
+        m.update(name=f"aekit {rep} VAE, {label}", score_s=time.perf_counter() - t0, **sampled)
         rows.append(m)
-        print(f"  {m['name']}: " + "  ".join(f"{k} {m[k]:.3f}" for k in COLUMNS if k in m), flush=True)
+        print(f"  {m['name']}: " + "  ".join(f"{k} {m[k]:.3f}" for k in COLUMNS if k in m)
+              + f"  (sampling {sampled['sample_cpu_s']:.1f} CPU s, {sampled['sample_s']:.1f} s wall, load "
+              f"{sampled['sample_load']})", flush=True)
     return rows
 
 

@@ -25,7 +25,8 @@ def untrained_samples(tokenizer, n: int = 300, max_len: int = 30, seed: int = 0)
 def test_untrained_smiles_decoder_writes_only_well_formed_syntax(seed):
     tok = SmilesTokenizer.fit(MOLECULES)
     samples = untrained_samples(tok, seed=seed)
-    assert len(set(samples)) > 250  # random strings, not one memorised answer
+    # random strings, not one memorised answer (valence masks end "BrBr" at once, so short strings repeat)
+    assert len(set(samples)) > 200
     for s in samples:
         tokens = tokenize(s)
         assert tokens and tok.is_atom(tokens[0]), s
@@ -40,14 +41,15 @@ def test_untrained_smiles_decoder_writes_only_well_formed_syntax(seed):
         assert all(rings.count(d) % 2 == 0 for d in set(rings)), s  # every ring opened is closed
 
 
-def test_syntax_masks_remove_the_parse_errors_of_random_smiles():
+def test_masks_remove_the_parse_errors_of_random_smiles():
     from aekit.molecules.io import mol_from_smiles
 
     tok = SmilesTokenizer.fit(MOLECULES)
     unparsed = [s for s in untrained_samples(tok, n=200) if Chem.MolFromSmiles(s, sanitize=False) is None]
     reasons = [mol_from_smiles(s)[1] for s in unparsed]
-    # the one slip left: a ring closing onto an atom it is already bonded to through a branch
-    assert len(unparsed) <= 30 and all("duplicates bond" in r for r in reasons), reasons
+    # a ring closing onto an atom it is already bonded to through a branch was the syntax masks' one slip;
+    # the valence masks (SmilesTokenizer.grammar) know every bond
+    assert unparsed == [], reasons
 
 
 def test_kekule_smiles_spell_aromatic_rings_with_double_bonds_and_round_trip():
@@ -59,3 +61,9 @@ def test_kekule_smiles_spell_aromatic_rings_with_double_bonds_and_round_trip():
         assert Chem.MolToSmiles(Chem.MolFromSmiles(back)) == Chem.MolToSmiles(Chem.MolFromSmiles(s))
     again = tokenizer_from_dict(tok.to_dict())
     assert type(again) is KekuleSmilesTokenizer and again.itos == tok.itos
+
+
+def test_untrained_kekule_decoder_writes_only_molecules_rdkit_sanitises():
+    samples = untrained_samples(KekuleSmilesTokenizer.fit(MOLECULES), n=200, seed=2)
+    assert len(set(samples)) > 100  # random molecules, not a few short ones
+    assert [s for s in samples if Chem.MolFromSmiles(s) is None] == []

@@ -7,7 +7,8 @@ with an atom (SELFIES need no more: any symbol string decodes to a molecule).
 :class:`SmilesGrammar` adds SMILES syntax: a branch opens only after an atom
 and closes only when open, a bond is followed by an atom or ring label, and the
 string ends only with every branch and ring closed. It cannot see valence or
-aromaticity (RDKit's sanitisation judges those), so it removes syntax errors only.
+aromaticity; :class:`aekit.models.valence.ValenceGrammar` extends it with valences
+(through :meth:`SmilesGrammar._rules` and :meth:`SmilesGrammar._finishing_atoms`).
 """
 
 from __future__ import annotations
@@ -77,6 +78,25 @@ class SmilesGrammar(Grammar):
                 "branch_bond": torch.zeros(n, dtype=torch.bool)}  # the last token is a bond opening a branch
 
     def allowed(self, state: dict[str, torch.Tensor], remaining: int) -> torch.Tensor:
+        ok, room = self._rules(state, remaining)
+        # out of room: close what can be closed now; otherwise write the atom that a bond, a branch or a
+        # ring closure still needs (nothing opens any more), so every string ends before max_len
+        k = self.kind[None, :]
+        closes = state["rings"][:, self.ring_of.clamp(min=0)] & (self.ring_of >= 0)[None, :]  # (N, V) open labels
+        closing = ok & ((k == CLOSE) | closes)
+        closing[:, self.eos] = ok[:, self.eos]
+        atoms = self._finishing_atoms(state, ok & (k == ATOM))
+        narrowed = torch.where(closing.any(1, keepdim=True), closing, atoms)
+        ok = torch.where(~room & narrowed.any(1, keepdim=True), narrowed, ok)
+        ok[~ok.any(1), self.eos] = True  # a dead end (none in the tests' random walks) ends the string, never NaNs
+        return ok
+
+    def _finishing_atoms(self, state: dict[str, torch.Tensor], atoms: torch.Tensor) -> torch.Tensor:
+        """(N, V): the atoms written when out of room and nothing can close (syntax: any of ``atoms``)."""
+        return atoms
+
+    def _rules(self, state: dict[str, torch.Tensor], remaining: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(N, V) the tokens syntax allows, and (N, 1) whether there is room to open more."""
         prev, depth, rings = state["prev"], state["depth"], state["rings"]
         after_atom = ((prev == ATOM) | (prev == RING))[:, None]  # (N, 1): a ring label may follow
         after_group = after_atom | (prev == CLOSE)[:, None]  # a branch, bond or the end may follow
@@ -97,13 +117,7 @@ class SmilesGrammar(Grammar):
         ok |= (k == BOND) & (after_group | (prev == OPEN)[:, None]) & room
         ok |= (k == OTHER) & ~(prev == START)[:, None]
         ok[:, self.eos] = after_group[:, 0] & (depth == 0) & ~rings.any(1)
-        # out of room: close what can be closed now; otherwise write the atom that a bond, a branch or a
-        # ring closure still needs (nothing opens any more), so every string ends before max_len
-        closing = ok & ((k == CLOSE) | closes)
-        closing[:, self.eos] = ok[:, self.eos]
-        atoms = ok & (k == ATOM)
-        narrowed = torch.where(closing.any(1, keepdim=True), closing, atoms)
-        return torch.where(~room & narrowed.any(1, keepdim=True), narrowed, ok)
+        return ok, room
 
     def advance(self, state: dict[str, torch.Tensor], ids: torch.Tensor) -> None:
         k = self.kind[ids]

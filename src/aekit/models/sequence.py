@@ -108,7 +108,7 @@ class SequenceVAE(Model):
         prev = torch.full((n, 1), tok.bos_id, dtype=torch.long)
         out = torch.full((n, self.config.max_len - 1), tok.pad_id, dtype=torch.long)
         done = torch.zeros(n, dtype=torch.bool)
-        grammar = tok.grammar()  # syntax masks: what each string may take next
+        grammar = tok.grammar()  # syntax (and valence) masks: what each string may take next
         state = grammar.start(n)
         for t in range(self.config.max_len - 1):
             step, h = self.decoder(torch.cat([self.embed(prev), z.unsqueeze(1)], dim=2), h)

@@ -181,10 +181,13 @@ class SmilesTokenizer(Tokenizer):
         return token[0] == "[" or token[0].isalpha()  # bracket atoms, organic-subset and aromatic atoms
 
     def grammar(self) -> "Grammar":
-        """Balanced branches and ring closures, bonds between atoms (:class:`~aekit.models.grammar.SmilesGrammar`)."""
-        from aekit.models.grammar import SmilesGrammar
+        """SMILES syntax and atom valences (:class:`~aekit.models.valence.ValenceGrammar`): no atom over-bonded.
 
-        return SmilesGrammar(self)
+        Kekulé SMILES are checked fully; aromatic atoms leniently (a ring can still fail to kekulize).
+        """
+        from aekit.models.valence import ValenceGrammar
+
+        return ValenceGrammar(self)
 
 
 class KekuleSmilesTokenizer(SmilesTokenizer):

@@ -40,7 +40,7 @@ def evaluate_run(run: Any, k: int = 10, n_samples: int = 1000, seed: int = 0,
         Seeds the samples and the subsets.
     temperature : float, default 0
         Softmax temperature of the prior samples; 0 decodes greedily (on MOSES, 20,000
-        molecules: validity 0.53 greedy vs 0.39 at temperature 1, uniqueness 0.999 vs 1.0).
+        molecules, aromatic SMILES: validity 0.58 greedy vs 0.46 at temperature 1; Kekulé 1.0 both).
 
     Returns
     -------
