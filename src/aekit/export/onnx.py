@@ -132,7 +132,7 @@ def _check(graph: Graph, data: bytes, example: tuple[torch.Tensor, ...]) -> tupl
     """:func:`compare` of onnxruntime with PyTorch on ``example`` over every output; refuses a graph that differs.
 
     Accepted: every difference at most :data:`TOLERANCE`, and at most a share
-    :data:`MAX_STEP_SHARE` of a rounded output's values (but always one) one step away.
+    :data:`MAX_STEP_SHARE` of a rounded output's values (and always one) one step away.
     """
     with torch.no_grad():
         expected = graph.module(*example)
