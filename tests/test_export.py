@@ -21,14 +21,14 @@ import aekit
 from aekit.anomaly import reconstruction_errors
 from aekit.cli import main
 from aekit.errors import ConfigError, RunError
-from aekit.export.graphs import Graph
-from aekit.export.onnx import EXPORT_KIND, TOLERANCE, _check, export_onnx, graph_to_onnx, run_onnx
+from aekit.export.graphs import GRAPHS, Graph
+from aekit.export.onnx import EXPORT_KIND, TOLERANCE, _check, compare, export_onnx, graph_to_onnx, run_onnx
 from aekit.export.runs import export_run
 from aekit.models.presets import MODELS as PRESETS
 from aekit.runs.directory import read_run_marker
 
 AUTOENCODERS = [n for n in aekit.list_models() if PRESETS.get(n).family == "autoencoder"]
-OTHERS = [n for n in aekit.list_models() if PRESETS.get(n).family != "autoencoder"]
+OTHERS = [n for n in aekit.list_models() if PRESETS.get(n).family not in GRAPHS]  # families without graphs
 SHAPE = (1, 28, 28)
 
 
@@ -136,8 +136,7 @@ def test_the_scaler_runs_inside_the_graphs_and_is_described(tmp_path):
 @pytest.mark.parametrize("name", OTHERS)
 def test_a_family_without_graphs_is_refused_by_name_and_nothing_is_written(name, tmp_path):
     model = aekit.create_model(name)
-    why = {"sequence-vae": "autoregressive", "item-linear": "no code to encode or decode",
-           "codec": "range-coded", "tabular": "its inputs are table cells"}[model.family]
+    why = {"sequence-vae": "autoregressive", "item-linear": "no code to encode or decode"}[model.family]
     with pytest.raises(ConfigError, match=f"a {model.family} model .*cannot be exported to ONNX: .*{why}"):
         export_onnx(model, tmp_path / "out")
     assert not (tmp_path / "out").exists()
@@ -172,9 +171,29 @@ def test_a_graph_the_exporter_cannot_trace_is_named():
 
 def test_a_graph_that_differs_from_pytorch_is_refused():
     data = graph_to_onnx(Graph("twice", _Times(2.0), {"x": (3,)}, {"y": (3,)}, ""), (torch.rand(2, 3),))
-    assert _check(Graph("twice", _Times(2.0), {"x": (3,)}, {"y": (3,)}, ""), data, (torch.rand(4, 3),)) <= TOLERANCE
+    assert _check(Graph("twice", _Times(2.0), {"x": (3,)}, {"y": (3,)}, ""), data, (torch.rand(4, 3),))[0] <= TOLERANCE
     with pytest.raises(ConfigError, match="the thrice graph differs from PyTorch under onnxruntime by "):
         _check(Graph("thrice", _Times(3.0), {"x": (3,)}, {"y": (3,)}, ""), data, (torch.rand(4, 3),))
+
+
+def test_differences_are_relative_beyond_one_nan_must_match_and_rounding_steps_are_counted():
+    f32 = lambda *v: np.array(v, dtype=np.float32)  # noqa: E731
+    assert compare(f32(0.5, 2.0), f32(0.6, 2.0))[0] == pytest.approx(0.1, rel=1e-6)  # absolute up to 1
+    assert compare(f32(4000.5), f32(4000.0))[0] == pytest.approx(0.5 / 4000)  # relative beyond
+    assert compare(f32(np.nan, 1.0), f32(1.0, 1.0))[0] == np.inf  # NaN on one side only
+    assert compare(f32(np.nan, 1.0), f32(np.nan, 1.0)) == (0.0, 0)
+    ints = lambda *v: np.array(v, dtype=np.int32)  # noqa: E731
+    assert compare(ints(3, 4, 6), ints(3, 5, 6), step=1.0) == (0.0, 1)  # one symbol one step away
+    assert compare(ints(3, 4, 6), ints(3, 6, 6), step=1.0)[0] == pytest.approx(2 / 6)  # two steps: a difference
+    data = graph_to_onnx(Graph("twice", _Times(2.0), {"x": (3,)}, {"y": (3,)}, ""), (torch.rand(2, 3),))
+    stepped = Graph("plus-one", _PlusOne(), {"x": (3,)}, {"y": (3,)}, "", step=1.0)
+    with pytest.raises(ConfigError, match="one rounding step from PyTorch in 12 of 12 values"):
+        _check(stepped, data, (torch.rand(4, 3),))
+
+
+class _PlusOne(torch.nn.Module):
+    def forward(self, x):
+        return x * 2.0 + 1.0
 
 
 def test_without_the_export_extra_the_error_says_what_to_install(tmp_path, monkeypatch):

@@ -12,7 +12,7 @@ import torch
 
 import aekit
 from aekit.data.columns import TableSchema, infer_schema, load_mixed_table
-from aekit.errors import ConfigError, DataError
+from aekit.errors import DataError
 from aekit.metrics.table import TableScorer, explain_row, hide_cells, mean_mode_fill
 from aekit.models.table_parts import TablePreprocessor
 
@@ -190,12 +190,10 @@ def test_table_model_saves_and_loads_with_its_schema_and_scaling(trained, tmp_pa
     np.testing.assert_array_equal(loaded.column_errors(x[:10]), model.column_errors(x[:10]))
 
 
-def test_export_refuses_table_models_saying_why_and_serve_picks_the_table_adapter(trained, tmp_path):
+def test_serve_picks_the_table_adapter(trained, tmp_path):  # ONNX export of table models: tests/test_export_families.py
     from aekit.serve.adapters import ServeLimits, adapter_for
 
     model = trained[0]
-    with pytest.raises(ConfigError, match="tabular model .* cannot be exported to ONNX: its inputs are table cells"):
-        aekit.export_onnx(model, tmp_path / "onnx")
 
     class FakeRun:  # what adapter_for reads of a run
         config = type("C", (), {"kind": "autoencoder"})()

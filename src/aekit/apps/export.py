@@ -11,7 +11,8 @@ from aekit.errors import ConfigError
 
 @dataclass
 class ExportOptions(Config):
-    """``aekit export RUN --format onnx --out DIR``: encoder, decoder, reconstruction and anomaly-score graphs."""
+    """``aekit export RUN --format onnx --out DIR``: the model's inference graphs (an autoencoder's encoder, decoder,
+    reconstruction and anomaly score; a table model's with column errors; a codec's analysis and synthesis)."""
 
     run: Annotated[str, Positional("RUN")]  # run directory written by aekit train
     out: Annotated[str, Output()]  # export directory: missing, empty, or an earlier export (with --overwrite)
@@ -27,16 +28,19 @@ class ExportOptions(Config):
 
 
 def export_command(args: ExportOptions, console: Any = None) -> int:
-    """Export, then print the files written and the threshold."""
+    """Export, then print the files written and the threshold (when the model has an anomaly score)."""
     from aekit.export.runs import export_run
 
     doc = export_run(args.run, args.out, fmt=args.format, contamination=args.contamination, overwrite=args.overwrite)
-    files = ", ".join(g["file"] for g in doc["graphs"].values())
-    worst = max(doc["verified"]["max_abs_diff"].values())
+    files = [g["file"] for g in doc["graphs"].values()] + doc["extra_files"]
+    worst = max(doc["verified"]["max_diff"].values())
     score = doc["score"]
-    print(f"{args.out}: {files} and model.json; onnxruntime matches PyTorch within {worst:.2g}; "
-          f"anomaly score {score['name']!r} threshold {score['threshold']:.6g} "
-          f"({score['calibration']['quantile']:.0%} of {score['calibration']['rows']} training rows below it)")
+    if score is None:
+        what = f"no anomaly score: a {doc['model']['family']} model"
+    else:
+        what = (f"anomaly score {score['name']!r} threshold {score['threshold']:.6g} "
+                f"({score['calibration']['quantile']:.0%} of {score['calibration']['rows']} training rows below it)")
+    print(f"{args.out}: {', '.join(files)} and model.json; onnxruntime matches PyTorch within {worst:.2g}; {what}")
     return 0
 
 

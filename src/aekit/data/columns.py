@@ -150,6 +150,11 @@ class ColumnKind(ABC):
         """Readable cells for encoded ``values`` (N,)."""
         ...
 
+    @abstractmethod
+    def describe(self, spec: ColumnSpec) -> dict[str, Any]:
+        """How a non-missing cell's text becomes its value, for readers without aekit (JSON: ``rule`` and tables)."""
+        ...
+
 
 COLUMN_KINDS: Registry[ColumnKind] = Registry("column kind")
 
@@ -172,6 +177,11 @@ class BooleanKind(ColumnKind):
     def decode(self, spec: ColumnSpec, values: np.ndarray) -> list[Any]:
         return [None if np.isnan(v) else bool(v >= 0.5) for v in values]
 
+    def describe(self, spec: ColumnSpec) -> dict[str, Any]:
+        return {"rule": "1.0 when the text, stripped and lower-cased, is one of true_words; 0.0 when one of "
+                        "false_words; any other text is refused", "true_words": sorted(TRUE_WORDS),
+                "false_words": sorted(FALSE_WORDS)}
+
 
 class NumericKind(ColumnKind):
     name, priority = "numeric", 1
@@ -191,6 +201,10 @@ class NumericKind(ColumnKind):
 
     def decode(self, spec: ColumnSpec, values: np.ndarray) -> list[Any]:
         return [None if np.isnan(v) else float(v) for v in values]
+
+    def describe(self, spec: ColumnSpec) -> dict[str, Any]:
+        return {"rule": "the number the stripped text writes (decimal or exponent notation, e.g. 3.5, -2, 1e3); "
+                        "text that is not a finite number is refused"}
 
 
 class CategoricalKind(ColumnKind):
@@ -219,6 +233,11 @@ class CategoricalKind(ColumnKind):
     def decode(self, spec: ColumnSpec, values: np.ndarray) -> list[Any]:
         k = len(spec.categories)
         return [None if np.isnan(v) or not 0 <= v < k else spec.categories[int(v)] for v in values]
+
+    def describe(self, spec: ColumnSpec) -> dict[str, Any]:
+        return {"rule": "the index of the stripped text (case-sensitive) in categories; any text not there "
+                        "(a category unseen in training) gets the index unknown",
+                "categories": {c: i for i, c in enumerate(spec.categories)}, "unknown": len(spec.categories)}
 
 
 class _DeclaredCategorical(CategoricalKind):

@@ -19,20 +19,29 @@ score          x -> score                     :func:`aekit.anomaly.reconstructio
 
 ``x`` and ``reconstruction`` are in data space (the model's scaler runs inside
 the graphs), shape ``(N, *input_shape)``; ``code`` is ``(N, *code_shape)``. The
-batch axis ``N`` is dynamic. Families without graphs are refused by name
-(:func:`graphs_of`).
+batch axis ``N`` is dynamic.
+
+Every exportable family is a :class:`FamilyExport` in :data:`GRAPHS`: its
+graphs, the example inputs they are traced and checked on, its sidecar sections,
+its anomaly score if it has one, and files shipped beside the graphs. The
+``tabular`` family's graphs are in :mod:`aekit.export.table_graphs`, the
+``codec``'s in :mod:`aekit.export.codec_graphs` (registered lazily). Families
+without graphs are refused by name (:func:`graphs_of`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
 
+import numpy as np
 import torch
 from torch import nn
 
 from aekit.errors import ConfigError
 from aekit.models.autoencoder import Autoencoder
+from aekit.models.losses import LOSSES
 from aekit.registry import Registry
 
 BATCH = "N"  # the name of the dynamic batch axis in every graph
@@ -42,7 +51,14 @@ BATCH = "N"  # the name of the dynamic batch axis in every graph
 class Graph:
     """One exported graph: the module to trace and the names and shapes of its inputs and outputs.
 
-    Shapes leave out the batch axis, which is dynamic.
+    Shapes leave out the batch axis, which is dynamic. Tensors are float32
+    unless ``dtypes`` names another type (``"int32"``). A graph whose input is
+    another graph's output names that graph in ``feeds`` (the decoder is fed the
+    encoder's code), so it is traced and checked on what that graph gives. A
+    graph whose outputs are rounded to multiples of ``step`` (integer symbols:
+    1; 8-bit pixels: 1/255) may differ from PyTorch by one step where the value
+    before rounding lies within float error of a rounding boundary
+    (:func:`aekit.export.onnx.compare`).
     """
 
     name: str
@@ -50,6 +66,38 @@ class Graph:
     inputs: dict[str, tuple[int, ...]]
     outputs: dict[str, tuple[int, ...]]
     doc: str
+    dtypes: dict[str, str] = field(default_factory=dict)
+    feeds: Optional[str] = None
+    step: Optional[float] = None
+
+    def dtype(self, tensor: str) -> str:
+        """The element type of input or output ``tensor``."""
+        return self.dtypes.get(tensor, "float32")
+
+
+@dataclass(frozen=True)
+class Score:
+    """A family's anomaly score: the ``score`` output of its ``score`` graph, and the same score in PyTorch."""
+
+    name: str
+    definition: str
+    compute: Callable[[Any, Any], np.ndarray]  # (model, rows (N, ...)) -> (N,) scores; calibrates the threshold
+
+
+def _no_files(model: Any) -> dict[str, bytes]:
+    return {}
+
+
+@dataclass(frozen=True)
+class FamilyExport:
+    """How one model family is exported (an entry of :data:`GRAPHS`)."""
+
+    graphs: Callable[[Any], list[Graph]]  # model -> its graphs
+    examples: Callable[[Any, int, int], torch.Tensor]  # (model, rows, seed) -> inputs x (rows, *input_shape)
+    describe: Callable[[Any, Optional[str], Any], dict[str, Any]]  # (model, preprocessing, reference) -> sidecar
+    # sections: "input" (name, shape, dtype, preprocessing, ...) and any the family adds
+    score: Optional[Score] = None  # None: the family has no anomaly score, so no threshold
+    files: Callable[[Any], dict[str, bytes]] = _no_files  # file name -> contents, written beside the graphs
 
 
 class _Encode(nn.Module):
@@ -110,7 +158,7 @@ def autoencoder_graphs(model: Autoencoder) -> list[Graph]:
     return [
         Graph("encoder", _Encode(model), {"x": shape}, codes, f"x -> {what}; the model's scaler runs inside"),
         Graph("decoder", _Decode(model), {"code": code}, {"reconstruction": shape},
-              "code -> reconstruction in data space (output activation, inverse scaler)"),
+              "code -> reconstruction in data space (output activation, inverse scaler)", feeds="encoder"),
         Graph("reconstruction", _Reconstruct(model), {"x": shape}, {"reconstruction": shape},
               "x -> decoder(encoder mean): the model's reconstruct()"),
         Graph("score", _Score(model), {"x": shape}, {"score": ()},
@@ -118,9 +166,67 @@ def autoencoder_graphs(model: Autoencoder) -> list[Graph]:
     ]
 
 
-# family name -> the graphs of a model of that family
-GRAPHS: Registry[Callable[[Any], list[Graph]]] = Registry("exportable model family")
-GRAPHS.add(Autoencoder.family, autoencoder_graphs)
+def _finite(pair: tuple[float, float]) -> Optional[list[float]]:
+    return [float(v) for v in pair] if all(math.isfinite(v) for v in pair) else None
+
+
+def scaling(model: Any) -> dict[str, Any]:
+    """The model's scaler, as the graphs apply it: ``(x - offset) / scale`` per feature, or the identity."""
+    scaler = model.scaler
+    doc: dict[str, Any] = {"kind": scaler.kind, "inside_graphs": True,
+                           "formula": "x" if scaler.kind == "none" else "(x - offset) / scale"}
+    if scaler.kind != "none":  # in C order over "shape": input_shape, or (1, C) per channel of a time series
+        doc["shape"] = [int(d) for d in scaler.offset.shape]
+        doc["offset"] = scaler.offset.detach().float().cpu().flatten().tolist()
+        doc["scale"] = scaler.scale.detach().float().cpu().flatten().tolist()
+    return doc
+
+
+def tensor_doc(shape: tuple[int, ...], dtype: str = "float32") -> dict[str, Any]:
+    """A tensor in the sidecar: its shape with the batch axis first, and its element type."""
+    return {"shape": [BATCH, *shape], "dtype": dtype}
+
+
+def autoencoder_input(model: Autoencoder, preprocessing: Optional[str], reference: Any) -> dict[str, Any]:
+    """The sidecar's ``input`` section of an autoencoder: shape, layout, preprocessing, scaler, value ranges."""
+    shape = tuple(model.config.input_shape)
+    layout = {3: "NCHW", 2: "NTC"}.get(len(shape), "N" + "".join(f"D{i}" for i in range(1, len(shape) + 1)))
+    doc = {"name": "x", **tensor_doc(shape), "layout": layout,
+           "preprocessing": preprocessing or "none: feed values as the model was trained on them",
+           "scaling": scaling(model),
+           # after_scaling: the range the model's loss was trained on (None: any value);
+           # training_data: the range of the calibration rows (None when none were given)
+           "value_range": {"after_scaling": _finite(LOSSES.get(model.config.loss).target_range),
+                           "training_data": None}}
+    if reference is not None:
+        ref = np.asarray(reference, dtype=np.float32)
+        doc["value_range"]["training_data"] = [float(ref.min()), float(ref.max())]
+    return {"input": doc}
+
+
+def autoencoder_examples(model: Autoencoder, rows: int, seed: int) -> torch.Tensor:
+    """``rows`` inputs in the range the scaler was fitted to (``[0, 1)`` without a scaler)."""
+    g = torch.Generator().manual_seed(seed)
+    low, span = model.scaler.offset, model.scaler.scale  # (*input_shape)
+    return low + span * torch.rand(rows, *model.config.input_shape, generator=g)
+
+
+def _mse_scores(model: Autoencoder, x: Any) -> np.ndarray:
+    from aekit.anomaly import reconstruction_errors
+
+    return reconstruction_errors(model, x)
+
+
+AUTOENCODER = FamilyExport(
+    autoencoder_graphs, autoencoder_examples, autoencoder_input,
+    Score("mse", "mean over features of ((x - reconstruction) / scaler scale)^2, as aekit detect --score mse",
+          _mse_scores))
+
+# family name -> how a model of that family is exported
+GRAPHS: Registry[FamilyExport] = Registry("exportable model family")
+GRAPHS.add(Autoencoder.family, AUTOENCODER)
+GRAPHS.add_lazy("tabular", "aekit.export.table_graphs:TABULAR")
+GRAPHS.add_lazy("codec", "aekit.export.codec_graphs:CODEC")
 
 # why the other families have no graphs, for the error message
 NOT_EXPORTABLE: dict[str, str] = {
@@ -129,12 +235,24 @@ NOT_EXPORTABLE: dict[str, str] = {
                     "computes it",
     "item-linear": "it has no code to encode or decode: it is one (items, items) matrix whose scores are "
                    "x @ B (model.safetensors holds B; zero its diagonal)",
-    "codec": "its files are range-coded with integer CDF tables in Python (constriction), so the graphs alone "
-             "could not read or write them; use aekit compress / decompress",
-    "tabular": "its inputs are table cells that Python turns into numbers (category names looked up in the "
-               "schema of config.json, missing-value words, NaN masks) and its outputs one head per column, "
-               "so a graph over a float matrix alone would leave the caller to redo that encoding",
 }
+
+
+def family_export(model: Any) -> FamilyExport:
+    """How ``model``'s family is exported.
+
+    Raises
+    ------
+    aekit.ConfigError
+        For a family that cannot be exported, saying why (e.g. the SMILES VAE's
+        autoregressive decoder).
+    """
+    family = getattr(model, "family", type(model).__name__)
+    if family not in GRAPHS:
+        why = NOT_EXPORTABLE.get(family, "aekit defines no inference graphs for it")
+        raise ConfigError(f"a {family} model ({getattr(model, 'preset', None) or type(model).__name__}) cannot be "
+                          f"exported to ONNX: {why}; exportable families: {', '.join(GRAPHS.names())}")
+    return GRAPHS.get(family)
 
 
 def graphs_of(model: Any) -> list[Graph]:
@@ -143,15 +261,11 @@ def graphs_of(model: Any) -> list[Graph]:
     Raises
     ------
     aekit.ConfigError
-        For a family that cannot be exported, saying why (e.g. the SMILES VAE's
-        autoregressive decoder), and for conditional autoencoders.
+        For a family that cannot be exported (see :func:`family_export`), and
+        for conditional autoencoders.
     """
-    family = getattr(model, "family", type(model).__name__)
-    if family not in GRAPHS:
-        why = NOT_EXPORTABLE.get(family, "aekit defines no inference graphs for it")
-        raise ConfigError(f"a {family} model ({getattr(model, 'preset', None) or type(model).__name__}) cannot be "
-                          f"exported to ONNX: {why}; exportable families: {', '.join(GRAPHS.names())}")
-    return GRAPHS.get(family)(model)
+    return family_export(model).graphs(model)
 
 
-__all__ = ["BATCH", "GRAPHS", "Graph", "NOT_EXPORTABLE", "autoencoder_graphs", "graphs_of"]
+__all__ = ["AUTOENCODER", "BATCH", "GRAPHS", "FamilyExport", "Graph", "NOT_EXPORTABLE", "Score", "autoencoder_examples",
+           "autoencoder_graphs", "autoencoder_input", "family_export", "graphs_of", "scaling", "tensor_doc"]

@@ -82,7 +82,10 @@ class CategoricalHead(ColumnHead):
         return F.one_hot(v.long(), k + 1)[:, :k].to(v.dtype)  # unknown (k) -> all zeros
 
     def loss(self, out: torch.Tensor, v: torch.Tensor, k: int) -> torch.Tensor:
-        return F.cross_entropy(out, v.long().clamp(0, k), reduction="none")
+        # cross-entropy as log-softmax and a gather: what F.cross_entropy computes, op for op, but torch's ONNX
+        # exporter (torch 2.13) gives its unreduced form a scalar shape, so an exported graph could not use it
+        target = v.long().clamp(0, k)[:, None]  # (B, 1)
+        return -F.log_softmax(out, dim=1).gather(1, target)[:, 0]
 
     def predict(self, out: torch.Tensor, k: int) -> torch.Tensor:
         return out[:, :k].argmax(1).to(out.dtype)  # never "unknown"
