@@ -35,6 +35,15 @@ def test_rows_are_standardised_and_a_constant_row_becomes_zero():
     assert torch.argsort(z[0]).tolist() == torch.argsort(x[0]).tolist()  # a row's order is kept
 
 
+def test_excluded_entries_do_not_move_a_rows_mean_or_deviation():
+    x = torch.tensor([[1.0, 2.0, 100.0, 3.0], [5.0, 6.0, 7.0, 8.0]])
+    held = torch.tensor([[False, False, True, False], [True, True, True, True]])
+    z = standardise_rows(x, held)
+    assert torch.allclose(z[0, [0, 1, 3]], standardise_rows(torch.tensor([[1.0, 2.0, 3.0]]))[0])
+    assert z[0, 2] > 50  # shifted and scaled like the rest
+    assert torch.isfinite(z[1]).all()  # a row holding every item: nothing to standardise by, still finite
+
+
 @pytest.mark.parametrize("share", [0.0, 0.3, 1.0])
 def test_fused_scores_are_the_weighted_sum_of_the_standardised_experts(share):
     x = _clicks()
@@ -45,16 +54,18 @@ def test_fused_scores_are_the_weighted_sum_of_the_standardised_experts(share):
     ease = ItemLinear(ItemLinearConfig(input_shape=(15,), l2=400.0)).fit_closed_form(x)
     assert np.allclose(model.skip.item_weights.numpy(), ease_weights(x, 400.0), atol=1e-6)
     log_p, log_deep = (np.log(m.reconstruct(x).astype(np.float64)) for m in (model, deep))
-    expected = (1 - share) * _z(log_deep) + share * _z(ease.reconstruct(x).astype(np.float64))
+    held = x != 0  # the rows' own items: the standardisation is over the other, candidate items
+    expected = (1 - share) * _z(log_deep, held) + share * _z(ease.reconstruct(x).astype(np.float64), held)
     # the output is the softmax of the fused scores: equal up to a constant per row
     assert np.allclose(log_p - log_p.mean(1, keepdims=True), expected - expected.mean(1, keepdims=True), atol=1e-3)
     if share == 1.0:  # EASE's own ranking; share 0: the decoder's
         assert np.array_equal(np.argsort(-log_p, 1)[:, :5], np.argsort(-ease.reconstruct(x), 1)[:, :5])
 
 
-def _z(a):
-    a = a - a.mean(1, keepdims=True)
-    return a / (np.sqrt((a**2).mean(1, keepdims=True)) + 1e-6)
+def _z(a, held):
+    ma = np.ma.masked_array(a, held)
+    mean, std = ma.mean(1).filled(0)[:, None], ma.std(1).filled(0)[:, None]
+    return (a - mean) / (std + 1e-6)
 
 
 def test_run_solves_ease_trains_the_decoder_and_round_trips(tmp_path, ratings):

@@ -10,8 +10,8 @@ gradient on its own loss. Their scores are fused per row as
 
     fused = (1 - w) * standardise(logits) + w * standardise(x B)
 
-where ``standardise`` centres a row over the items and divides it by its
-standard deviation, so each expert's scale (the decoder's log-probabilities, the
+where ``standardise`` centres a row by the mean of its candidate items (those
+the row does not hold) and divides it by their standard deviation, so each expert's scale (the decoder's log-probabilities, the
 ridge regression's predicted clicks) stops mattering and ``w`` (``skip_weight``)
 is each expert's share of the ranking. With the multinomial loss's softmax on
 top, the fused output is a product of the two experts' distributions with a
@@ -27,7 +27,7 @@ better than either expert alone (``benchmarks/README.md``, recommenders). So
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Optional
 
 import numpy as np
 import scipy.sparse as sp
@@ -43,10 +43,17 @@ if TYPE_CHECKING:  # the config validates against this registry, so it is import
 __all__ = ["SKIPS", "EaseSkip", "standardise_rows"]
 
 
-def standardise_rows(scores: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
-    """Each row of (B, D) centred and divided by its standard deviation over D (a constant row becomes 0)."""
-    centred = scores - scores.mean(1, keepdim=True)
-    return centred / (centred.pow(2).mean(1, keepdim=True).sqrt() + eps)
+def standardise_rows(scores: torch.Tensor, exclude: Optional[torch.Tensor] = None, eps: float = 1e-6) -> torch.Tensor:
+    """Each row of (B, D) centred and divided by its standard deviation (a constant row becomes 0).
+
+    With ``exclude`` (B, D) booleans, the mean and deviation are those of the other entries of the row
+    (every entry is still shifted and scaled by them).
+    """
+    keep = torch.ones_like(scores) if exclude is None else (~exclude).to(scores.dtype)  # (B, D)
+    count = keep.sum(1, keepdim=True).clamp_min(1.0)  # (B, 1)
+    mean = (scores * keep).sum(1, keepdim=True) / count
+    std = ((scores - mean).pow(2) * keep).sum(1, keepdim=True).div(count).sqrt()
+    return (scores - mean) / (std + eps)
 
 
 class EaseSkip(nn.Module):
@@ -78,10 +85,14 @@ class EaseSkip(nn.Module):
 
     def forward(self, x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
         """Fused logits for rows ``x`` and decoder logits, both (B, *input_shape)."""
-        flat = logits.flatten(1)  # (B, D)
+        flat, rows = logits.flatten(1), x.flatten(1)  # (B, D) each
         # a row's scale (the encoder's input may be L2-normalised) cancels in the standardisation
-        scores = x.flatten(1).to(self.item_weights.dtype) @ self.item_weights  # (B, D)
-        fused = (1 - self.weight) * standardise_rows(flat) + self.weight * standardise_rows(scores.to(flat.dtype))
+        scores = rows.to(self.item_weights.dtype) @ self.item_weights  # (B, D)
+        # standardised over the items a row does not hold: the candidates. The decoder reconstructs the row's own
+        # items with far higher scores than the rest, which would otherwise shrink its share row by row
+        held = rows != 0  # (B, D)
+        fused = ((1 - self.weight) * standardise_rows(flat, held)
+                 + self.weight * standardise_rows(scores.to(flat.dtype), held))
         return fused.view_as(logits)
 
 
