@@ -107,3 +107,18 @@ def test_a_skip_path_needs_the_multinomial_loss_and_a_known_name():
         aekit.create_model("mult-dae", input_shape=(10,), skip="lasso")
     with pytest.raises(ConfigError, match="skip_weight"):
         aekit.create_model("ease-dae", input_shape=(10,), skip_weight=1.5)
+
+
+def test_cli_trains_evaluates_and_lists_a_wide_and_deep_run(capsys, tmp_path):
+    from aekit.cli import main
+
+    out = tmp_path / "run"
+    assert main(["recommend", "train", "--dataset", "synthetic", "--synthetic-users", "80", "--synthetic-items", "25",
+                 "--synthetic-mean-items", "8", "--model", "ease-vae", "--protocol", "random-split", "--epochs", "1",
+                 "--latent-dim", "4", "--out", str(out), "--no-figures"]) == 0
+    run = aekit.load_run(out)
+    assert run.config.model.skip == "ease" and torch.any(run.model.skip.item_weights != 0)
+    capsys.readouterr()
+    assert main(["recommend", "top-k", str(out), "--user", str(run.state.user_ids[0]), "-k", "3"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split("\t")[0] for line in lines] == ["1", "2", "3"]

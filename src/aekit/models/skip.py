@@ -11,9 +11,10 @@ gradient on its own loss. Their scores are fused per row as
     fused = (1 - w) * standardise(logits) + w * standardise(x B)
 
 where ``standardise`` centres a row by the mean of its candidate items (those
-the row does not hold) and divides it by their standard deviation, so each expert's scale (the decoder's log-probabilities, the
-ridge regression's predicted clicks) stops mattering and ``w`` (``skip_weight``)
-is each expert's share of the ranking. With the multinomial loss's softmax on
+the row does not hold) and divides it by their standard deviation, so each
+expert's scale (the decoder's log-probabilities, the ridge regression's
+predicted clicks) stops mattering and ``w`` (``skip_weight``) is EASE's share
+of the ranking. With the multinomial loss's softmax on
 top, the fused output is a product of the two experts' distributions with a
 temperature per row.
 
