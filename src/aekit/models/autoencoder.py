@@ -229,9 +229,7 @@ class Autoencoder(Model):
         def run(xb: torch.Tensor, yb: Optional[torch.Tensor]) -> torch.Tensor:
             scaled = self.scaler(self._check_shape(xb))
             mean = self._encode(scaled, yb, False).mean
-            logits = self.decoder(self.condition(mean, yb)).float()
-            if self.skip is not None:
-                logits = self.skip(scaled, logits)
+            logits = self.fuse(scaled, self.decoder(self.condition(mean, yb)).float())
             return self.scaler.inverse(self.output_activation(logits))
 
         return self._map(run, x, y, batch_size)
@@ -253,6 +251,10 @@ class Autoencoder(Model):
         if self.config.num_classes and y is not None:
             y = np.broadcast_to(np.asarray(y), (n,)).copy()
         return self.decode(z.numpy(), y)
+
+    def fuse(self, x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+        """Decoder logits (B, *input_shape) for scaled rows ``x``, fused with the skip path's scores if there is one."""
+        return logits if self.skip is None else self.skip(x, logits)
 
     def fit_closed_form(self, rows: Any) -> "Autoencoder":
         """Solve the parts that have a closed form (a skip path's EASE matrix) for training rows (N, D).

@@ -48,10 +48,11 @@ def standardise_rows(scores: torch.Tensor, exclude: Optional[torch.Tensor] = Non
     """Each row of (B, D) centred and divided by its standard deviation (a constant row becomes 0).
 
     With ``exclude`` (B, D) booleans, the mean and deviation are those of the other entries of the row
-    (every entry is still shifted and scaled by them).
+    (every entry is still shifted and scaled by them); a row that excludes every entry uses them all.
     """
     keep = torch.ones_like(scores) if exclude is None else (~exclude).to(scores.dtype)  # (B, D)
-    count = keep.sum(1, keepdim=True).clamp_min(1.0)  # (B, 1)
+    keep = torch.where(keep.sum(1, keepdim=True) > 0, keep, torch.ones_like(keep))
+    count = keep.sum(1, keepdim=True)  # (B, 1), at least 1
     mean = (scores * keep).sum(1, keepdim=True) / count
     std = ((scores - mean).pow(2) * keep).sum(1, keepdim=True).div(count).sqrt()
     return (scores - mean) / (std + eps)
