@@ -131,8 +131,9 @@ class _Reconstruct(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         m = self.model
-        code = m.latent(m.encoder(m.scaler(x)), sample=False).mean
-        return m.scaler.inverse(m.output_activation(m.decoder(code).float()))
+        scaled = m.scaler(x)
+        code = m.latent(m.encoder(scaled), sample=False).mean
+        return m.scaler.inverse(m.output_activation(m.fuse(scaled, m.decoder(code).float())))
 
 
 class _Score(nn.Module):

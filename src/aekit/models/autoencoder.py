@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 import torch
@@ -20,6 +20,7 @@ from aekit.models.layers import ARCHITECTURES
 from aekit.models.losses import LOSSES, OUTPUT_ACTIVATIONS, reconstruction_error
 from aekit.models.regularizers import build_regularizers
 from aekit.models.scaler import FeatureScaler
+from aekit.models.skip import SKIPS
 
 ArrayLike = np.ndarray | torch.Tensor
 
@@ -77,6 +78,8 @@ class Autoencoder(Model):
         )
         self.decoder = arch.make_decoder((self.code_shape[0] + label,) if label else self.code_shape)
         self.regularizers = nn.ModuleList(build_regularizers(config))
+        # a second expert fused with the decoder's logits when scoring (wide and deep), not trained by the loss
+        self.skip = SKIPS.get(config.skip)(config) if config.skip else None
 
     @staticmethod
     def _probe_shape(module: nn.Module, input_shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -221,11 +224,13 @@ class Autoencoder(Model):
         return self._map(run, z, y, batch_size)
 
     def reconstruct(self, x: ArrayLike, y: Optional[ArrayLike] = None, batch_size: int = 1024) -> ArrayLike:
-        """decode(encode(x)) without input corruption or latent sampling."""
+        """decode(encode(x)) without input corruption or latent sampling; with a skip path, its fused scores."""
 
         def run(xb: torch.Tensor, yb: Optional[torch.Tensor]) -> torch.Tensor:
-            mean = self._encode(self.scaler(self._check_shape(xb)), yb, False).mean
-            return self.scaler.inverse(self.output_activation(self.decoder(self.condition(mean, yb)).float()))
+            scaled = self.scaler(self._check_shape(xb))
+            mean = self._encode(scaled, yb, False).mean
+            logits = self.fuse(scaled, self.decoder(self.condition(mean, yb)).float())
+            return self.scaler.inverse(self.output_activation(logits))
 
         return self._map(run, x, y, batch_size)
 
@@ -246,6 +251,22 @@ class Autoencoder(Model):
         if self.config.num_classes and y is not None:
             y = np.broadcast_to(np.asarray(y), (n,)).copy()
         return self.decode(z.numpy(), y)
+
+    def fuse(self, x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+        """Decoder logits (B, *input_shape) for scaled rows ``x``, fused with the skip path's scores if there is one."""
+        return logits if self.skip is None else self.skip(x, logits)
+
+    def fit_closed_form(self, rows: Any) -> "Autoencoder":
+        """Solve the parts that have a closed form (a skip path's EASE matrix) for training rows (N, D).
+
+        The recommender tasks call it before training; the rest of the model trains by gradient. Returns ``self``.
+        """
+        solve = getattr(self.skip, "fit_closed_form", None)
+        if solve is not None:
+            if rows.shape[1] != self.config.input_size:
+                raise DataError(f"rows have {rows.shape[1]} columns, the model takes {self.config.input_size} inputs")
+            solve(rows)
+        return self
 
     # ------------------------------------------------------------ saving
     family = "autoencoder"  # the name in aekit.models.families.FAMILIES

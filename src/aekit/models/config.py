@@ -35,6 +35,8 @@ CODEBOOK_SIZE = Range(2, 1 << 20, integer=True)
 RESTART_STEPS = Range(0, 1 << 30, integer=True)  # 0: never restart unused codes
 FSQ_LEVEL = Range(2, 1 << 12, integer=True)
 MAX_FSQ_CODES = 1 << 24  # usage counts are kept per code of the implicit codebook
+SKIP_L2 = Range(0, 1e12, low_open=True)  # a ridge penalty: > 0 keeps the item co-occurrence matrix invertible
+UNIT = Range(0, 1)  # a share in [0, 1]
 FLAT_ARCHS = ("mlp", "dense-residual")  # architectures for feature vectors (any shape, flattened)
 
 
@@ -47,11 +49,12 @@ def _registries() -> dict[str, Registry[Any]]:
     from aekit.models.losses import LOSSES, OUTPUT_ACTIVATIONS
     from aekit.models.prior import PRIORS
     from aekit.models.regularizers import SPARSITIES
+    from aekit.models.skip import SKIPS
     from aekit.models.timeseries import RNN_CELLS
 
     return {"arch": ARCHITECTURES, "latent": LATENTS, "activation": ACTIVATIONS, "latent_activation": ACTIVATIONS,
             "sparsity": SPARSITIES, "loss": LOSSES, "output_activation": OUTPUT_ACTIVATIONS, "corruption": CORRUPTIONS,
-            "prior": PRIORS, "rnn_cell": RNN_CELLS}
+            "prior": PRIORS, "rnn_cell": RNN_CELLS, "skip": SKIPS}
 
 
 def _choice_registered(name: str, value: Any) -> None:
@@ -99,6 +102,10 @@ class ModelConfig(Config):
     # "composite": RecVAE's prior (aekit.models.prior) replaces the Gaussian latent's N(0, I) (needs beta=0)
     prior: Optional[str] = None
     prior_weight: Annotated[float, WEIGHT] = 0.005  # the composite KL's weight per unit of a row's sum (clicks)
+    # a second expert fused with the decoder's logits (aekit.models.skip): "ease" (wide and deep recommenders)
+    skip: Optional[str] = None
+    skip_l2: Annotated[float, SKIP_L2] = 400.0  # skip "ease": EASE's ridge penalty (solved in closed form before training)
+    skip_weight: Annotated[float, UNIT] = 0.5  # skip: the skip path's share of the fused, per-row standardised scores
     scaler: str = "none"  # per-feature input scaling fitted on training data
     num_classes: Annotated[int, CLASSES] = 0  # > 0 conditions encoder and decoder on a one-hot label
     rnn_cell: str = "gru"  # recurrent cell of arch "seq-rnn": "gru" or "lstm"
@@ -146,6 +153,11 @@ class ModelConfig(Config):
             if self.latent != "gaussian" or self.beta != 0:
                 raise ConfigError(f"prior: {self.prior!r} replaces the standard-normal KL of a Gaussian latent: "
                                   f"it needs latent='gaussian' and beta=0, got latent={self.latent!r}, beta={self.beta}")
+        if self.skip is not None:
+            _choice_registered("skip", self.skip)
+            if self.loss != "multinomial":
+                raise ConfigError(f"skip: {self.skip!r} fuses item scores with a multinomial decoder's logits; it needs "
+                                  f"loss='multinomial', got {self.loss!r}")
         self._validate_quantizer()
         _choice("scaler", self.scaler, SCALERS)
         _check_scaler_fits_loss(self.scaler, self.loss)

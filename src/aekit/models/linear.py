@@ -19,7 +19,6 @@ from __future__ import annotations
 from typing import Any, Optional
 
 import numpy as np
-import scipy.linalg
 import scipy.sparse as sp
 import torch
 from torch import nn
@@ -28,29 +27,9 @@ from aekit.errors import DataError
 from aekit.models.autoencoder import AEOutput
 from aekit.models.base import Model
 from aekit.models.config import ItemLinearConfig
+from aekit.models.ease import ease_weights
 
 __all__ = ["ItemLinear", "ItemLinearConfig", "ease_weights"]
-
-
-def ease_weights(rows: sp.spmatrix | np.ndarray, l2: float) -> np.ndarray:
-    """EASE's item-item weights for training rows ``rows`` (N, D): (D, D) float64 with a zero diagonal.
-
-    Examples
-    --------
-    >>> w = ease_weights(np.eye(3)[[0, 1, 1, 2]], l2=1.0)
-    >>> w.shape, float(np.abs(np.diag(w)).max())
-    ((3, 3), 0.0)
-    """
-    x = sp.csr_matrix(rows, dtype=np.float64)
-    gram = (x.T @ x).toarray()  # (D, D) item co-occurrences
-    gram[np.diag_indices_from(gram)] += l2
-    try:  # symmetric positive definite for l2 > 0, so the inverse exists
-        inverse = scipy.linalg.inv(gram, check_finite=False, overwrite_a=True)
-    except np.linalg.LinAlgError as err:
-        raise DataError(f"EASE: the item co-occurrence matrix is singular with l2={l2} ({err}); use l2 > 0") from None
-    weights = -inverse / np.diag(inverse)  # column j divided by P_jj
-    weights[np.diag_indices_from(weights)] = 0.0
-    return weights
 
 
 class ItemLinear(Model):

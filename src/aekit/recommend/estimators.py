@@ -214,6 +214,9 @@ class ClickAutoencoder(_AutoencoderEstimator):
         self.model_ = self._train(sp.csr_matrix(train, dtype=np.float32))
         return self
 
+    def _init_model(self, model: Autoencoder, rows: sp.csr_matrix) -> None:
+        model.fit_closed_form(rows)  # a skip path's EASE matrix, solved on the raw clicks
+
     def score(self, rows: sp.spmatrix, batch_size: int = 1000) -> np.ndarray:
         """Item probabilities for each user row: (B, n_items) clicks -> (B, n_items) scores."""
         rows = sp.csr_matrix(rows, dtype=np.float32)

@@ -183,7 +183,9 @@ class ImplicitTask(Task):
 
     def init_model(self, model: Any, rows: sp.csr_matrix) -> None:
         solve = getattr(model, "fit_closed_form", None)
-        if solve is not None:  # a closed-form model (EASE) is solved here; its recipe trains 0 epochs
+        # a closed-form model (EASE) is solved here and its recipe trains 0 epochs; an autoencoder solves its
+        # closed-form parts (an EASE skip path) here and trains the rest
+        if solve is not None:
             solve(rows)
 
     def estimator(self, model: Any, split: ImplicitSplit, scalars: dict[str, Any]) -> ClickAutoencoder:
