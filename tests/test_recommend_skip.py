@@ -122,3 +122,18 @@ def test_cli_trains_evaluates_and_lists_a_wide_and_deep_run(capsys, tmp_path):
     assert main(["recommend", "top-k", str(out), "--user", str(run.state.user_ids[0]), "-k", "3"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line.split("\t")[0] for line in lines] == ["1", "2", "3"]
+
+
+def test_aekit_train_solves_the_skip_path_on_a_click_table(tmp_path):
+    # the autoencoder run kind (aekit train --data clicks.npy) solves EASE on its training rows, not left at zero
+    from aekit.runs.autoencoder import load_run_data, split_validation
+
+    rng = np.random.default_rng(0)
+    path = tmp_path / "clicks.npy"
+    np.save(path, (rng.random((80, 12)) < 0.3).astype(np.float32))
+    run = aekit.train_run("ease-dae", str(path), tmp_path / "run", progress=False, figures=False, epochs=1)
+    cfg = run.config
+    (train, _), _ = split_validation(load_run_data(cfg.data).x_train, None, cfg.data.val_fraction, cfg.train.seed)
+    b = run.model.skip.item_weights.numpy()
+    assert np.abs(b).sum() > 0
+    np.testing.assert_allclose(b, ease_weights(train, cfg.model.skip_l2), rtol=1e-5, atol=1e-6)

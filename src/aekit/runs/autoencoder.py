@@ -227,6 +227,8 @@ class AutoencoderKind(RunKind):
         torch.manual_seed(cfg.train.seed)  # initial weights depend on the seed alone
         model = FAMILIES.get(_family(cfg.model))(cfg.model, preset=cfg.model_name)
         model.scaler.fit(train[0])
+        if hasattr(model, "fit_closed_form"):  # closed-form parts (an EASE skip path) are solved, the rest trains
+            model.fit_closed_form(train[0])
         rows = TRAINED_FAMILIES[_family(cfg.model)].rows
         train, val = (rows(train[0]), train[1]), None if val is None else (rows(val[0]), val[1])
         sizes = {"train_examples": len(train[0]), "val_examples": 0 if val is None else len(val[0])}
