@@ -84,7 +84,7 @@ class _Reconstruct(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         m = self.model
         code = m.latent(m.encoder(m.scaler(x)), sample=False).mean
-        return m.scaler.inverse(m.output_activation(m.decoder(code).float()))
+        return m.scaler.inverse(m.output_activation(m.decoder(code).float()), like=x)
 
 
 class _Score(nn.Module):
@@ -95,7 +95,7 @@ class _Score(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # the mse part of aekit.anomaly: squared error in the scaler's units, averaged over features
         r = self.reconstruct(x)  # (N, *input_shape)
-        scale = self.reconstruct.model.scaler.scale  # (*input_shape)
+        scale = self.reconstruct.model.scaler.units(x)  # (*input_shape), or (N, 1, C) normalised per window
         return ((x - r) / scale).pow(2).flatten(1).mean(1)  # (N,)
 
 

@@ -42,6 +42,10 @@ def scaling(model: Any) -> dict[str, Any]:
         doc["shape"] = [int(d) for d in scaler.offset.shape]
         doc["offset"] = scaler.offset.detach().float().cpu().flatten().tolist()
         doc["scale"] = scaler.scale.detach().float().cpu().flatten().tolist()
+    window = getattr(scaler, "window_kind", "none")
+    if window != "none":  # then each window (T, C) is normalised per channel by its own statistics
+        doc["window_norm"] = {"kind": window, "floor": scaler.window.floor,
+                              "formula": "(s - mean_t(s)) / max(std_t(s), floor) per channel, s the scaled window"}
     return doc
 
 

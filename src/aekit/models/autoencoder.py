@@ -60,7 +60,7 @@ class Autoencoder(Model):
     def __init__(self, config: ModelConfig, preset: Optional[str] = None) -> None:
         super().__init__()
         self.config, self.preset = config, preset
-        self.scaler = FeatureScaler(config.scaler, config.scaler_shape)
+        self.scaler = FeatureScaler(config.scaler, config.scaler_shape, config.window_norm, config.window_floor)
         clip = (0.0, 1.0) if config.loss == "bce" else None
         self.corruption = (
             CORRUPTIONS.get(config.corruption)(config.noise_level, clip) if config.corruption else None
@@ -224,8 +224,10 @@ class Autoencoder(Model):
         """decode(encode(x)) without input corruption or latent sampling."""
 
         def run(xb: torch.Tensor, yb: Optional[torch.Tensor]) -> torch.Tensor:
-            mean = self._encode(self.scaler(self._check_shape(xb)), yb, False).mean
-            return self.scaler.inverse(self.output_activation(self.decoder(self.condition(mean, yb)).float()))
+            xb = self._check_shape(xb)
+            mean = self._encode(self.scaler(xb), yb, False).mean
+            # like=xb: a per-window normalisation is undone with the input window's own statistics
+            return self.scaler.inverse(self.output_activation(self.decoder(self.condition(mean, yb)).float()), like=xb)
 
         return self._map(run, x, y, batch_size)
 
