@@ -32,10 +32,17 @@ class WindowNorm(nn.Module):
         super().__init__()
         self.floor = floor
 
-    def stats(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Shift and spread of each window of ``x`` (B, T, C), each broadcastable to it."""
-        one = torch.ones((), dtype=x.dtype, device=x.device)
-        return one - 1, one
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
+        """Windows (B, T, C) in the model's units: here unchanged."""
+        return x
+
+    def restore(self, y: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        """Undo :meth:`normalize` of the windows ``like`` (B, T, C) on ``y``, their model-unit reconstruction."""
+        return y
+
+    def spread(self, x: torch.Tensor) -> torch.Tensor | float:
+        """The factor :meth:`normalize` divides each value of ``x`` by: 1 here, (B, 1, C) per window otherwise."""
+        return 1.0
 
     def extra_repr(self) -> str:
         return f"floor={self.floor}"
@@ -50,8 +57,16 @@ class ZNorm(WindowNorm):
     a flat window is not blown up into amplified noise.
     """
 
-    def stats(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return window_moments(x, self.floor)
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
+        mean, spread = window_moments(x, self.floor)  # (B, 1, C) each
+        return (x - mean) / spread
+
+    def restore(self, y: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        mean, spread = window_moments(like, self.floor)
+        return y * spread + mean
+
+    def spread(self, x: torch.Tensor) -> torch.Tensor | float:
+        return window_moments(x, self.floor)[1]
 
 
 # per-window normalisations of (B, T, C) windows by name (ModelConfig.window_norm), after the fitted scaler
@@ -107,9 +122,7 @@ class FeatureScaler(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """What the model sees: scaled per feature, then normalised per window."""
-        scaled = self._features(x)
-        shift, spread = self.window.stats(scaled)
-        return (scaled - shift) / spread
+        return self.window.normalize(self._features(x))
 
     def inverse(self, x: torch.Tensor, like: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Model units back to data units; ``like``: the inputs (B, *shape) whose window statistics to restore.
@@ -118,8 +131,7 @@ class FeatureScaler(nn.Module):
         shape with the training data's level and amplitude).
         """
         if like is not None:
-            shift, spread = self.window.stats(self._features(like))
-            x = x * spread + shift
+            x = self.window.restore(x, self._features(like))
         return x if self.kind == "none" else x * self.scale + self.offset
 
     def window_features(self, x: torch.Tensor) -> torch.Tensor:
@@ -137,7 +149,7 @@ class FeatureScaler(nn.Module):
         Reconstruction errors divided by it are measured in the units the loss sees,
         so a per-window normalised model scores a window whatever its offset and scale.
         """
-        return self.scale * self.window.stats(self._features(x))[1]
+        return self.scale * self.window.spread(self._features(x))
 
     def extra_repr(self) -> str:
         return f"kind={self.kind!r}, window={self.window_kind!r}"
