@@ -18,6 +18,11 @@ Methods:
   with a 4-d code (``--latent-dim``), scored by reconstruction error (the ``mse``
   score); one-class series are cut into windows of half their length every 1/16 of
   that for training, and a series scores the mean of its windows;
+* aekit ``seq-conv-znorm:mse+window`` -- the same network with each window z-normalised
+  per channel inside the model (``window_norm="znorm"``), scored by its reconstruction
+  error in those units plus the ``window`` part (the Mahalanobis distance of the window's
+  level and log deviation per channel to the training windows'), added as standardised
+  logs by :class:`aekit.anomaly.AnomalyScorer` fitted on the training windows;
 * IForest -- scikit-learn's IsolationForest (200 trees) on the flattened windows;
 * discord -- ``stumpy``'s matrix profile: the z-normalised distance of each test
   subsequence to its nearest neighbour in the training data (an AB-join, m = the
@@ -27,7 +32,7 @@ Methods:
 Times are wall and process-CPU seconds per method; the machine may be shared, so the
 load average and the CPU model are printed with the results.
 
-Run:  python benchmarks/bench_sequence.py [--epochs 60] [--models seq-conv seq-gru] [--threads 2]
+Run:  python benchmarks/bench_sequence.py [--epochs 60] [--models seq-conv seq-conv-znorm:mse+window] [--threads 2]
                                           [--one-class GunPoint ...] [--point yahoo mitdb]
 """
 
@@ -46,7 +51,7 @@ from threadpoolctl import threadpool_limits
 
 import _common as common
 import aekit
-from aekit.anomaly import reconstruction_errors
+from aekit.anomaly import AnomalyScorer, reconstruction_errors
 from aekit.anomaly_series import Fit, one_class_aurocs, point_anomaly_auroc
 from aekit.data import load_table
 from aekit.data.series import sliding_windows
@@ -63,8 +68,13 @@ def data_dir() -> str:
 
 
 # ------------------------------------------------------------------------------ methods
-def aekit_fit(preset: str, args: argparse.Namespace, window: int | None = None) -> Fit:
-    """Train ``preset`` on the given series; with ``window``, on their windows (a series then scores its windows' mean)."""
+def aekit_fit(spec: str, args: argparse.Namespace, window: int | None = None) -> Fit:
+    """Train a preset on the given series; with ``window``, on their windows (a series then scores its windows' mean).
+
+    ``spec`` is ``PRESET`` (scored by reconstruction error) or ``PRESET:SCORE`` with an
+    :class:`aekit.anomaly.AnomalyScorer` score fitted on the training windows (``seq-conv-znorm:mse+window``).
+    """
+    preset, _, score_name = spec.partition(":")
 
     def fit(x: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
         w = window or x.shape[1]
@@ -76,12 +86,13 @@ def aekit_fit(preset: str, args: argparse.Namespace, window: int | None = None) 
         model.scaler.fit(train)
         aekit.fit(model, train, epochs=args.epochs, seed=args.seed, progress=False)
         model.eval()
+        errors_of = AnomalyScorer(model, score_name).fit(train).score if score_name else (
+            lambda windows: reconstruction_errors(model, windows))
 
         def score(test: np.ndarray) -> np.ndarray:
             if w == test.shape[1]:
-                return reconstruction_errors(model, test)
-            errors = reconstruction_errors(model, cut(test))
-            return errors.reshape(len(test), -1).mean(1)
+                return errors_of(test)
+            return errors_of(cut(test)).reshape(len(test), -1).mean(1)
 
         return score
 
@@ -169,7 +180,7 @@ def one_class(methods: dict[str, Callable[[int], Fit]], clocks: dict[str, dict[s
                            clocks[method])
             row[method] = 100 * float(np.mean(list(aurocs.values())))
         table[name] = row
-        print(f"{name:<18}" + "".join(f"{v:>10.1f}" for v in row.values()), flush=True)
+        print(f"{name:<18}" + "".join(f"{v:>{_width(m)}.1f}" for m, v in row.items()), flush=True)
     return table
 
 
@@ -187,13 +198,19 @@ def points(methods: dict[str, Callable[[int], Fit]], clocks: dict[str, dict[str,
                                                         window, stride=1), clocks[method])
             row[method] = 100 * auroc
         table[name] = row
-        print(f"{name:<18}" + "".join(f"{v:>10.1f}" for v in row.values()), flush=True)
+        print(f"{name:<18}" + "".join(f"{v:>{_width(m)}.1f}" for m, v in row.items()), flush=True)
     return table
+
+
+def _width(method: str) -> int:
+    """Column width of a method in the printed tables."""
+    return max(10, len(method) + 2)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="*", default=["seq-conv"])
+    parser.add_argument("--models", nargs="*", default=["seq-conv", "seq-conv-znorm", "seq-conv-znorm:mse+window"],
+                        help="presets, each optionally PRESET:SCORE (an aekit.anomaly score fitted on the training windows)")
     parser.add_argument("--latent-dim", type=int, default=4, help="code size (default 4: a few dozen series per class)")
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--threads", type=int, default=2)
@@ -208,18 +225,18 @@ def main() -> None:
     point.update({"IForest": lambda w: iforest_fit(args), "discord": lambda w: point_discord_fit(args)})
     clocks = {m: {"wall": 0.0, "cpu": 0.0} for m in one}
     load_before = os.getloadavg()[0]
-    print(f"{'one-class AUROC':<18}" + "".join(f"{m:>10}" for m in one))
+    print(f"{'one-class AUROC':<18}" + "".join(f"{m:>{_width(m)}}" for m in one))
     with threadpool_limits(args.threads), common.LoadMeter() as load:
         stumpy.stump(np.random.default_rng(0).normal(size=64), 8)  # compile numba once, outside the clocks
         if args.one_class:
             table = one_class(one, clocks, args.one_class)
-            print(f"{'mean':<18}" + "".join(f"{np.mean([r[m] for r in table.values()]):>10.2f}" for m in one))
+            print(f"{'mean':<18}" + "".join(f"{np.mean([r[m] for r in table.values()]):>{_width(m)}.2f}" for m in one))
         if args.point:
-            print(f"{'point AUROC':<18}" + "".join(f"{m:>10}" for m in point))
+            print(f"{'point AUROC':<18}" + "".join(f"{m:>{_width(m)}}" for m in point))
             ptable = points(point, clocks, args.point)
-            print(f"{'mean':<18}" + "".join(f"{np.mean([r[m] for r in ptable.values()]):>10.2f}" for m in point))
-    print(f"{'wall s':<18}" + "".join(f"{c['wall']:>10.1f}" for c in clocks.values()))
-    print(f"{'CPU s':<18}" + "".join(f"{c['cpu']:>10.1f}" for c in clocks.values()))
+            print(f"{'mean':<18}" + "".join(f"{np.mean([r[m] for r in ptable.values()]):>{_width(m)}.2f}" for m in point))
+    print(f"{'wall s':<18}" + "".join(f"{c['wall']:>{_width(m)}.1f}" for m, c in clocks.items()))
+    print(f"{'CPU s':<18}" + "".join(f"{c['cpu']:>{_width(m)}.1f}" for m, c in clocks.items()))
     print(f"aekit: presets' recipes with {args.epochs} epochs, latent_dim {args.latent_dim}, seed {args.seed}, "
           f"{args.threads} threads")
     print(f"machine: {common.machine()}; load average {load_before:.1f} before the start; other processes "

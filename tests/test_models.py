@@ -46,7 +46,7 @@ def _logits_shape(model, x: torch.Tensor) -> tuple[int, ...]:
 
 def test_registry_lists_the_notebook_families_and_extras():
     expected = {"vanilla", "undercomplete", "sparse", "denoising", "contractive", "conv", "vae",
-                "vanilla-2d", "deep", "deep-conv", "conv-vae", "smiles-vae", "seq-conv", "seq-gru", "seq-lstm"}  # fmt: skip
+                "vanilla-2d", "deep", "deep-conv", "conv-vae", "smiles-vae", "seq-conv", "seq-gru", "seq-lstm", "seq-conv-znorm"}  # fmt: skip
     assert expected <= set(MODELS)
 
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import aekit
-from aekit.anomaly import reconstruction_errors
+from aekit.anomaly import AnomalyScorer, reconstruction_errors
 from aekit.anomaly_series import one_class_aurocs, point_anomaly_auroc, series_scores, step_errors
 from aekit.data.series import load_series, sliding_windows, window_starts, window_steps_to_series
 from aekit.data.ts_format import read_ts
@@ -162,6 +162,65 @@ def test_sequence_configs_are_refused_by_field():
         aekit.create_model("conv", input_shape=(64, 1))
     with pytest.raises(ConfigError, match=r"hidden: arch 'seq-rnn' needs at least one width"):
         aekit.create_model("seq-gru", hidden=())
+
+
+@pytest.mark.parametrize("preset", ["seq-conv", "seq-gru"])
+def test_window_norm_scores_a_window_whatever_its_offset_and_scale(preset, tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(6, 16, 2)).astype(np.float32)
+    a = rng.uniform(0.2, 30, (6, 1, 2)).astype(np.float32)  # per window and channel
+    b = rng.uniform(-50, 50, (6, 1, 2)).astype(np.float32)
+    moved = a * x + b
+    torch.manual_seed(0)
+    model = aekit.create_model(preset, input_shape=(16, 2), hidden=(8,), latent_dim=3, window_norm="znorm")
+    model.scaler.fit(rng.normal(3, 2, (20, 16, 2)))
+    np.testing.assert_allclose(step_errors(model, moved), step_errors(model, x), rtol=2e-3, atol=1e-5)
+    np.testing.assert_allclose(reconstruction_errors(model, moved), reconstruction_errors(model, x), rtol=2e-3)
+    # the reconstruction moves with the window: its own level and spread are restored in data units
+    np.testing.assert_allclose(model.reconstruct(moved), a * model.reconstruct(x) + b, rtol=1e-3, atol=2e-3)
+    model.save(tmp_path / "m")
+    loaded = aekit.load_model(tmp_path / "m")
+    assert loaded.config.window_norm == "znorm" and loaded.scaler.window_kind == "znorm"
+    np.testing.assert_allclose(step_errors(loaded, moved), step_errors(model, moved), rtol=1e-6)
+    plain = aekit.create_model(preset, input_shape=(16, 2), hidden=(8,), latent_dim=3)
+    assert not np.allclose(reconstruction_errors(plain, moved), reconstruction_errors(plain, x), rtol=0.1)
+
+
+def test_window_norm_floors_the_spread_of_flat_windows():
+    model = aekit.create_model("seq-conv", input_shape=(8, 1), hidden=(4,), window_norm="znorm", window_floor=0.5)
+    flat = np.full((1, 8, 1), 7.0, np.float32)
+    flat[0, 3] += 1e-3  # almost constant: its deviation (~3e-4) is floored, so it stays almost zero
+    seen = model.scaler(torch.from_numpy(flat))
+    assert float(seen.abs().max()) < 2e-3
+    np.testing.assert_allclose(model.scaler.units(torch.from_numpy(flat)).numpy(), [[[0.5]]])
+    assert np.isfinite(step_errors(model, flat)).all()
+
+
+def test_window_part_scores_the_size_a_window_norm_hides():
+    rng = np.random.default_rng(2)
+    train = _sines(64, 24, 1.0, rng)
+    normal, louder = _sines(10, 24, 1.0, rng), 5 * _sines(10, 24, 1.0, rng)
+    torch.manual_seed(0)
+    model = aekit.create_model("seq-conv", input_shape=(24, 1), hidden=(8,), latent_dim=3, window_norm="znorm")
+    model.scaler.fit(train)
+    scorer = AnomalyScorer(model, "mse+window").fit(train)
+    a, b = scorer.parts(normal), scorer.parts(louder)
+    np.testing.assert_allclose(b["mse"], reconstruction_errors(model, louder / 5), rtol=1e-3)  # same shapes
+    assert b["window"].min() > 10 * a["window"].max()  # five times the amplitude is far from training
+    assert scorer.score(louder).min() > scorer.score(normal).max()
+    with pytest.raises(ConfigError, match=r"part 'window' needs a time series model \(T, C\)"):
+        AnomalyScorer(aekit.create_model("vanilla", input_shape=(10,)), "mse+window").fit(np.zeros((4, 10)))
+
+
+def test_window_norm_is_refused_by_field():
+    with pytest.raises(ConfigError, match=r"window_norm.*'zscore'.*none.*znorm"):
+        aekit.create_model("seq-conv", window_norm="zscore")
+    with pytest.raises(ConfigError, match=r"window_norm: 'znorm' normalises time series windows \(T, C\)"):
+        aekit.create_model("vanilla", input_shape=(10,), window_norm="znorm")
+    with pytest.raises(ConfigError, match=r"window_norm: 'znorm' gives values of any sign, but loss 'bce'"):
+        aekit.create_model("seq-conv", window_norm="znorm", loss="bce", output_activation="sigmoid", scaler="minmax")
+    with pytest.raises(ConfigError, match=r"window_floor"):
+        aekit.create_model("seq-conv", window_norm="znorm", window_floor=0.0)
 
 
 def test_odd_window_lengths_come_back_whole():

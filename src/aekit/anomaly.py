@@ -4,7 +4,8 @@ A sample the model reconstructs badly, or whose code or features lie far from
 those of the training data, is anomalous. Four raw parts are available:
 
 * ``mse`` -- mean squared reconstruction error per feature, measured after the
-  model's scaler (standardised units for tables, pixels for images);
+  model's scaler (standardised units for tables, pixels for images; for a time series
+  model with a per-window normalisation, in the units of each window's own spread);
 * ``ssim`` -- structural error ``1 - SSIM(x, x_hat)`` (images only): it weighs
   local structure and contrast rather than pixel-wise energy, so a missing strap
   or a wrong silhouette counts more than a slightly dimmer blob;
@@ -12,7 +13,10 @@ those of the training data, is anomalous. Four raw parts are available:
   (Ledoit-Wolf shrinkage) on the training codes;
 * ``feature`` -- the same for the encoder's output *before* the latent layer: the
   last hidden layer of a dense model, the feature map of a convolutional one
-  (for the ``conv`` preset, whose feature map is its code, it equals ``latent``).
+  (for the ``conv`` preset, whose feature map is its code, it equals ``latent``);
+* ``window`` (time series) -- the same for each window's level and log deviation per
+  channel after the scaler: what a per-window normalisation (``window_norm="znorm"``)
+  hides from the model, so ``mse+window`` scores shape and size apart.
 
 A score is one part or several joined by ``+`` (``"ssim+feature"``); named
 scores are ``mse``, ``ssim``, ``latent``, ``feature`` and ``combined``
@@ -53,21 +57,23 @@ from aekit.config import OPEN_FRACTION
 from aekit.errors import ConfigError, DataError
 from aekit.metrics import ssim_tensor
 
-PARTS = ("mse", "ssim", "latent", "feature")
-SCORES = ("mse", "ssim", "latent", "feature", "combined")  # named scores; any "+"-joined PARTS work too
-_DISTANCES = ("latent", "feature")  # Mahalanobis parts: a Gaussian is fitted on training vectors
+PARTS = ("mse", "ssim", "latent", "feature", "window")
+SCORES = ("mse", "ssim", "latent", "feature", "window", "combined")  # named scores; any "+"-joined PARTS work too
+# Mahalanobis parts: a Gaussian is fitted on training vectors, these raw vectors
+_VECTORS = {"latent": "codes", "feature": "features", "window": "windows"}
+_DISTANCES = tuple(_VECTORS)
 
 
 # ------------------------------------------------------------------------------ raw parts
 def _raw_parts(model: Any, x: torch.Tensor, data_range: Optional[float], batch_size: int,
-               features: bool = False) -> dict[str, np.ndarray]:
-    """mse (N,), ssim error (N,) when ``data_range`` is given, codes (N, k) and, if asked, features (N, f)."""
+               features: bool = False, windows: bool = False) -> dict[str, np.ndarray]:
+    """mse (N,), ssim error (N,) when ``data_range`` is given, codes (N, k) and, if asked, features (N, f) and
+    the windows' levels and log deviations (N, 2 C)."""
     if getattr(model.config, "num_classes", 0):
         raise ConfigError("anomaly scores need an unconditional model (num_classes=0)")
     x = torch.as_tensor(x, dtype=torch.float32)
     x = x.reshape(len(x), *model.config.input_shape)
-    scale = model.scaler.scale
-    out: dict[str, list[np.ndarray]] = {"mse": [], "ssim": [], "codes": [], "features": []}
+    out: dict[str, list[np.ndarray]] = {"mse": [], "ssim": [], "codes": [], "features": [], "windows": []}
     was_training = model.training
     model.eval()
     try:
@@ -76,11 +82,16 @@ def _raw_parts(model: Any, x: torch.Tensor, data_range: Optional[float], batch_s
             with torch.no_grad():
                 h = model.encoder(model.scaler(xb))  # (B, ...) encoder output before the latent layer
                 z = model.latent(h, sample=False).mean  # the posterior mean for a VAE
-            r = model.decode(z)  # == model.reconstruct(xb), one encoder pass
+                # == model.reconstruct(xb), one encoder pass; like=xb restores a window's own level and spread
+                r = model.scaler.inverse(model.output_activation(model.decoder(z).float()), like=xb)
+                scale = model.scaler.units(xb)  # the scaler's scale, times each window's spread if normalised
             out["mse"].append((((xb - r) / scale) ** 2).flatten(1).mean(1).numpy())
             out["codes"].append(z.reshape(len(xb), -1).numpy())
             if features:
                 out["features"].append(h.reshape(len(xb), -1).float().numpy())
+            if windows:
+                with torch.no_grad():
+                    out["windows"].append(model.scaler.window_features(xb).numpy())
             if data_range is not None:
                 out["ssim"].append((1 - ssim_tensor(xb, r, data_range)).numpy())
     finally:
@@ -174,25 +185,27 @@ class AnomalyScorer:
         if self.score_name == "ssim" and not is_image:
             raise ConfigError(f"score='ssim' needs an image model (C, H, W >= 7); input_shape is {shape}")
         self.parts_ = _score_parts(self.score_name, is_image)
+        if "window" in self.parts_ and len(shape) != 2:
+            raise ConfigError(f"score: part 'window' needs a time series model (T, C); input_shape is {shape}")
         x = torch.as_tensor(np.asarray(x), dtype=torch.float32)
         self.data_range_ = (float(x.max() - x.min()) or 1.0) if is_image else None
         self.gaussians_: dict[str, _Gaussian] = {}  # a refit starts afresh
         raw = self._raw(x)
-        vectors = {"latent": "codes", "feature": "features"}
-        self.gaussians_ = {k: _Gaussian(raw[vectors[k]]) for k in self.parts_ if k in _DISTANCES}
+        self.gaussians_ = {k: _Gaussian(raw[_VECTORS[k]]) for k in self.parts_ if k in _DISTANCES}
         logs = self._log_parts(raw)
         self.stats_ = {k: (float(v.mean()), float(v.std()) or 1.0) for k, v in logs.items()}
         return self
 
     def _raw(self, x: torch.Tensor) -> dict[str, np.ndarray]:
-        raw = _raw_parts(self.model, x, self.data_range_, self.batch_size, features="feature" in self.parts_)
+        raw = _raw_parts(self.model, x, self.data_range_, self.batch_size, features="feature" in self.parts_,
+                         windows="window" in self.parts_)
         for k, g in self.gaussians_.items():
-            raw[k] = g.distance(raw["codes" if k == "latent" else "features"])
+            raw[k] = g.distance(raw[_VECTORS[k]])
         return raw
 
     def _log_parts(self, raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         for k, g in self.gaussians_.items():
-            raw.setdefault(k, g.distance(raw["codes" if k == "latent" else "features"]))
+            raw.setdefault(k, g.distance(raw[_VECTORS[k]]))
         # errors are heavy-tailed and positive: logs are closer to normal, so z-scores compare.
         # log1p for distances: a code *at* the training mean must not look extremely normal
         # (autoencoders often map unfamiliar inputs to the middle of the code space)

@@ -37,6 +37,9 @@ __all__ = ["one_class_aurocs", "point_anomaly_auroc", "series_scores", "step_err
 def step_errors(model: Any, windows: Any, batch_size: int = 512) -> np.ndarray:
     """Squared reconstruction error per window step, averaged over channels, after the model's scaler.
 
+    With a per-window normalisation (``window_norm="znorm"``) the error is in units of each
+    window's own spread per channel, so a window scores the same whatever its offset and scale.
+
     Parameters
     ----------
     model : aekit.Autoencoder
@@ -53,7 +56,9 @@ def step_errors(model: Any, windows: Any, batch_size: int = 512) -> np.ndarray:
         raise DataError(f"step errors need a time series model, input_shape (T, C); this one has {shape}")
     x = torch.as_tensor(np.asarray(windows), dtype=torch.float32).reshape(-1, *shape)
     r = torch.as_tensor(model.reconstruct(x, batch_size=batch_size))  # (N, T, C) in data units
-    return (((x - r) / model.scaler.scale) ** 2).mean(2).double().numpy()
+    with torch.no_grad():
+        units = model.scaler.units(x)  # (1, C), or (N, 1, C) with a per-window normalisation
+    return (((x - r) / units) ** 2).mean(2).double().numpy()
 
 
 def series_scores(model: Any, series: np.ndarray, stride: int = 1, batch_size: int = 512) -> np.ndarray:

@@ -133,7 +133,7 @@ class _Reconstruct(nn.Module):
         m = self.model
         scaled = m.scaler(x)
         code = m.latent(m.encoder(scaled), sample=False).mean
-        return m.scaler.inverse(m.output_activation(m.fuse(scaled, m.decoder(code).float())))
+        return m.scaler.inverse(m.output_activation(m.fuse(scaled, m.decoder(code).float())), like=x)
 
 
 class _Score(nn.Module):
@@ -144,7 +144,7 @@ class _Score(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # the mse part of aekit.anomaly: squared error in the scaler's units, averaged over features
         r = self.reconstruct(x)  # (N, *input_shape)
-        scale = self.reconstruct.model.scaler.scale  # (*input_shape)
+        scale = self.reconstruct.model.scaler.units(x)  # (*input_shape), or (N, 1, C) normalised per window
         return ((x - r) / scale).pow(2).flatten(1).mean(1)  # (N,)
 
 
@@ -180,6 +180,10 @@ def scaling(model: Any) -> dict[str, Any]:
         doc["shape"] = [int(d) for d in scaler.offset.shape]
         doc["offset"] = scaler.offset.detach().float().cpu().flatten().tolist()
         doc["scale"] = scaler.scale.detach().float().cpu().flatten().tolist()
+    window = getattr(scaler, "window_kind", "none")
+    if window != "none":  # then each window (T, C) is normalised per channel by its own statistics
+        doc["window_norm"] = {"kind": window, "floor": scaler.window.floor,
+                              "formula": "(s - mean_t(s)) / max(std_t(s), floor) per channel, s the scaled window"}
     return doc
 
 

@@ -61,7 +61,7 @@ class Autoencoder(Model):
     def __init__(self, config: ModelConfig, preset: Optional[str] = None) -> None:
         super().__init__()
         self.config, self.preset = config, preset
-        self.scaler = FeatureScaler(config.scaler, config.scaler_shape)
+        self.scaler = FeatureScaler(config.scaler, config.scaler_shape, config.window_norm, config.window_floor)
         clip = (0.0, 1.0) if config.loss == "bce" else None
         self.corruption = (
             CORRUPTIONS.get(config.corruption)(config.noise_level, clip) if config.corruption else None
@@ -227,10 +227,12 @@ class Autoencoder(Model):
         """decode(encode(x)) without input corruption or latent sampling; with a skip path, its fused scores."""
 
         def run(xb: torch.Tensor, yb: Optional[torch.Tensor]) -> torch.Tensor:
-            scaled = self.scaler(self._check_shape(xb))
+            xb = self._check_shape(xb)
+            scaled = self.scaler(xb)
             mean = self._encode(scaled, yb, False).mean
             logits = self.fuse(scaled, self.decoder(self.condition(mean, yb)).float())
-            return self.scaler.inverse(self.output_activation(logits))
+            # like=xb: a per-window normalisation is undone with the input window's own statistics
+            return self.scaler.inverse(self.output_activation(logits), like=xb)
 
         return self._map(run, x, y, batch_size)
 

@@ -38,6 +38,7 @@ MAX_FSQ_CODES = 1 << 24  # usage counts are kept per code of the implicit codebo
 SKIP_L2 = Range(0, 1e12, low_open=True)  # a ridge penalty: > 0 keeps the item co-occurrence matrix invertible
 UNIT = Range(0, 1)  # a share in [0, 1]
 FLAT_ARCHS = ("mlp", "dense-residual")  # architectures for feature vectors (any shape, flattened)
+WINDOW_FLOOR = Range(0, 1e3, low_open=True)  # a window's deviation is floored at this (never 0: flat windows)
 
 
 def _registries() -> dict[str, Registry[Any]]:
@@ -49,12 +50,13 @@ def _registries() -> dict[str, Registry[Any]]:
     from aekit.models.losses import LOSSES, OUTPUT_ACTIVATIONS
     from aekit.models.prior import PRIORS
     from aekit.models.regularizers import SPARSITIES
+    from aekit.models.scaler import WINDOW_NORMS
     from aekit.models.skip import SKIPS
     from aekit.models.timeseries import RNN_CELLS
 
     return {"arch": ARCHITECTURES, "latent": LATENTS, "activation": ACTIVATIONS, "latent_activation": ACTIVATIONS,
             "sparsity": SPARSITIES, "loss": LOSSES, "output_activation": OUTPUT_ACTIVATIONS, "corruption": CORRUPTIONS,
-            "prior": PRIORS, "rnn_cell": RNN_CELLS, "skip": SKIPS}
+            "prior": PRIORS, "rnn_cell": RNN_CELLS, "skip": SKIPS, "window_norm": WINDOW_NORMS}
 
 
 def _choice_registered(name: str, value: Any) -> None:
@@ -109,6 +111,9 @@ class ModelConfig(Config):
     scaler: str = "none"  # per-feature input scaling fitted on training data
     num_classes: Annotated[int, CLASSES] = 0  # > 0 conditions encoder and decoder on a one-hot label
     rnn_cell: str = "gru"  # recurrent cell of arch "seq-rnn": "gru" or "lstm"
+    # after the scaler, the model sees shapes only, not levels or amplitudes (aekit.models.scaler.WINDOW_NORMS)
+    window_norm: str = "none"  # time series (T, C): "znorm" z-normalises each window per channel, "none" keeps it
+    window_floor: Annotated[float, WINDOW_FLOOR] = 0.01  # znorm: least window deviation, in scaler units
     # quantised latents (aekit.models.quantize); latent_dim is cut into codes of codebook_dim (vq) or len(fsq_levels)
     codebook_size: Annotated[int, CODEBOOK_SIZE] = 512  # vq: number of code vectors K (log2 K bits per code)
     codebook_dim: Annotated[int, WIDTH] = 16  # vq: width of one code vector; divides latent_dim
@@ -130,6 +135,13 @@ class ModelConfig(Config):
         if self.arch not in (*FLAT_ARCHS, *SEQUENCE_ARCHS) and len(self.input_shape) != 3:
             raise ConfigError(f"arch: {self.arch!r} needs an image input_shape (C, H, W), got {self.input_shape!r}")
         _choice_registered("rnn_cell", self.rnn_cell)
+        _choice_registered("window_norm", self.window_norm)
+        if self.window_norm != "none" and len(self.input_shape) != 2:
+            raise ConfigError(f"window_norm: {self.window_norm!r} normalises time series windows (T, C); "
+                              f"input_shape is {self.input_shape!r}")
+        if self.window_norm != "none" and _registries()["loss"].get(self.loss).target_range != (-math.inf, math.inf):
+            raise ConfigError(f"window_norm: {self.window_norm!r} gives values of any sign, but loss {self.loss!r} "
+                              "needs a bounded range; use loss 'mse'")
         _choice_registered("latent", self.latent)
         if self.latent == "identity" and (self.arch != "conv" or self.num_classes):
             raise ConfigError("latent: 'identity' (the feature map is the code) needs arch='conv' and no num_classes")

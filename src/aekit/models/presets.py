@@ -346,3 +346,9 @@ def seq_lstm() -> dict[str, Any]:
     """As seq-gru with LSTM cells (rnn_cell="lstm")."""
     return dict(input_shape=(64, 1), arch="seq-rnn", rnn_cell="lstm", hidden=(64,), latent="dense", latent_dim=16,
                 latent_activation="linear", loss="mse", output_activation="linear", scaler="standard")
+
+
+@register_model(TrainConfig(epochs=60, batch_size=32, lr=3e-3, precision="fp32", schedule="cosine"))
+def seq_conv_znorm() -> dict[str, Any]:
+    """As seq-conv, each window z-normalised per channel (window_norm="znorm"): it models shapes; score "mse+window"."""
+    return {**seq_conv(), "window_norm": "znorm"}
