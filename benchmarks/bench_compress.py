@@ -8,7 +8,7 @@ and WebP one mosaic image of the batch saved by Pillow), headers included. The
 rate is all files' bits over all pixels; the distortion is the PSNR of each
 decoded image (8-bit levels), averaged over images.
 
-* aekit learned codec: the presets ``codec-q1`` .. ``codec-q5`` trained with
+* aekit learned codec: the presets ``codec-q1`` .. ``codec-q8`` trained with
   their recipes on the first ``--train-size`` training images (``aekit codec
   train``; runs kept in ``OUT/codecs`` and reused unless ``--retrain``).
 * aekit quantised-code ``.aez`` (format 2): a dense MSE autoencoder (48-d code),
