@@ -47,8 +47,7 @@ class _Analysis(nn.Module):
         self.model = model
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        m = self.model
-        return torch.round(m.analysis(x) * m.log_gain.exp()).to(torch.int32)  # (N, M, H/f, W/f)
+        return self.model.quantize(x)  # (N, M, H/f, W/f) int32, as model.symbols
 
 
 class _Synthesis(nn.Module):
@@ -57,9 +56,7 @@ class _Synthesis(nn.Module):
         self.model = model
 
     def forward(self, q: torch.Tensor) -> torch.Tensor:
-        m = self.model
-        x_hat = m.synthesis(q.float() * (-m.log_gain).exp()).float().clamp(0, 1)  # (N, C, H, W)
-        return torch.round(x_hat * PIXEL_PEAK) / PIXEL_PEAK  # 8-bit levels, as model.decode gives
+        return self.model.synthesize(q)  # (N, C, H, W) on 8-bit levels, as model.decode
 
 
 class _Reconstruct(nn.Module):

@@ -119,12 +119,21 @@ class FactorizedCodec(Model):
             self.train(was_training)
         return torch.cat(parts).numpy() if parts else np.zeros((0,))
 
+    def quantize(self, x: torch.Tensor) -> torch.Tensor:
+        """Images (N, C, H, W) in [0, 1] -> the int32 symbols the range coder writes, (N, M, H/f, W/f)."""
+        return torch.round(self.analysis(x) * self.log_gain.exp()).to(torch.int32)
+
+    def synthesize(self, q: torch.Tensor) -> torch.Tensor:
+        """Symbols (N, M, H/f, W/f) -> images (N, C, H, W), clipped to [0, 1] and rounded to 8-bit levels."""
+        x_hat = self.synthesis(q.float() * (-self.log_gain).exp()).float().clamp(0, 1)
+        return torch.round(x_hat * PIXEL_PEAK) / PIXEL_PEAK
+
     def symbols(self, x: np.ndarray, batch_size: int = 512) -> np.ndarray:
         """The rounded latents of images ``x`` (N, C, H, W) in [0, 1]: int32 (N, M, H/f, W/f)."""
         x = np.asarray(x, dtype=np.float32).reshape(len(x), *self.config.input_shape)
         if not len(x):
             return np.zeros((0, *self.code_shape), dtype=np.int32)
-        return self._map(lambda xb: torch.round(self.analysis(xb) * self.log_gain.exp()).to(torch.int32), x, batch_size)
+        return self._map(self.quantize, x, batch_size)
 
     def decode(self, q: np.ndarray, batch_size: int = 512) -> np.ndarray:
         """Images (N, C, H, W) for integer latents ``q`` (N, M, H/f, W/f), clipped to [0, 1] and rounded to 8 bits.
@@ -135,11 +144,7 @@ class FactorizedCodec(Model):
         q = np.asarray(q, dtype=np.float32).reshape(len(q), *self.code_shape)
         if not len(q):
             return np.zeros((0, *self.config.input_shape), dtype=np.float32)
-
-        def run(qb: torch.Tensor) -> torch.Tensor:
-            return torch.round(self.synthesis(qb * (-self.log_gain).exp()).float().clamp(0, 1) * PIXEL_PEAK) / PIXEL_PEAK
-
-        return self._map(run, q, batch_size)
+        return self._map(self.synthesize, q, batch_size)
 
     def reconstruct(self, x: np.ndarray, y: Any = None, batch_size: int = 512) -> np.ndarray:
         """``decode(symbols(x))``: what compressing and decompressing ``x`` gives."""
