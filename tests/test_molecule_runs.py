@@ -21,7 +21,7 @@ from aekit.cli import main  # noqa: E402
 from aekit.config import field_specs  # noqa: E402
 from aekit.data.splits import random_split  # noqa: E402
 from aekit.errors import ConfigError, ModelFileError, RunError  # noqa: E402
-from aekit.models.tokenizer import tokenize  # noqa: E402
+from aekit.models.tokenizer import KekuleSmilesTokenizer  # noqa: E402
 from aekit.molecules import (  # noqa: E402
     KNOWN_DRUGS,
     FeaturesConfig,
@@ -144,7 +144,9 @@ def test_run_directory_round_trip(tmp_path, preset, fields):
         saved = json.loads((tmp_path / "run" / "model" / "config.json").read_text())
         assert saved["tokenizer"]["tokens"] == loaded.model.tokenizer.itos == run.model.tokenizer.itos
         assert loaded.model.config.vocab_size == len(run.model.tokenizer)
-        assert loaded.model.config.max_len == max(len(tokenize(s)) for s in loaded.state.every) + 2
+        assert saved["tokenizer"]["kind"] == "kekule-smiles"  # the default representation: no aromatic atoms
+        assert not any(t.islower() and t.isalpha() for t in saved["tokenizer"]["tokens"] if not t.startswith("<"))
+        assert loaded.model.config.max_len == max(len(loaded.model.tokenizer.split(s)) for s in loaded.state.every) + 2
         assert loaded.model.reconstruct(smiles) == run.model.reconstruct(smiles)
         assert sample(loaded, 6, seed=1) == sample(run, 6, seed=1)
     else:
@@ -192,7 +194,9 @@ def test_print_config_round_trips_with_the_shape_the_data_decides(tmp_path, drug
     # the vocabulary is that of the training split the data section implies (nothing was trained)
     unique = list(dict.fromkeys(canonical(s) for s in KNOWN_DRUGS.values()))
     train = [unique[i] for i in random_split(len(unique), 0.2, 0)[0]]
-    assert cfg["model"]["vocab_size"] == 4 + len({t for s in train for t in tokenize(s)})
+    split = KekuleSmilesTokenizer([]).split  # the default representation
+    assert cfg["features"]["representation"] == "kekule-smiles"
+    assert cfg["model"]["vocab_size"] == 4 + len({t for s in train for t in split(s)})
     assert cfg["model"]["max_len"] == 72 and cfg["model"]["latent_dim"] == 4
     (tmp_path / "run.yaml").write_text(text)
     assert cli(capsys, "molecules", "train", "--config", tmp_path / "run.yaml", "--print-config")[1] == text

@@ -40,7 +40,9 @@ class FeaturesConfig(Config):
     radius: Annotated[int, RADIUS] = 2  # Morgan radius in bonds (2: ECFP4-like), for the fingerprint model and the Tanimoto metrics
     n_bits: Annotated[int, N_BITS] = 2048  # folded Morgan fingerprint length (the fingerprint model's input size)
     max_tokens: Optional[Annotated[int, TOKENS]] = None  # tokens per molecule the VAE reads and writes (none: the longest molecule's)
-    representation: str = "smiles"  # what the sequence VAE reads and writes: "smiles" tokens or "selfies" symbols (always valid molecules)
+    # Kekulé SMILES by default: under the valence masks every string the VAE writes in that form is a valid
+    # molecule (1.000 on MOSES), where aromatic rings written as "smiles" can fail to kekulize (0.58 valid)
+    representation: str = "kekule-smiles"  # what the sequence VAE reads and writes: "kekule-smiles", aromatic "smiles" tokens or "selfies" symbols
 
     def _validate(self) -> None:
         if self.representation not in TOKENIZERS:
