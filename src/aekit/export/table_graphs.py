@@ -49,7 +49,7 @@ class _Encode(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         v = self.model.scaler(x)  # (N, D), NaN where missing
-        return self.model._encode(v, ~torch.isnan(v), False).mean  # (N, latent_dim)
+        return self.model.encode_cells(v, ~torch.isnan(v), False).mean  # (N, latent_dim)
 
 
 class _Decode(nn.Module):
@@ -58,7 +58,7 @@ class _Decode(nn.Module):
         self.model = model
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.model._predict(self.model.decoder(z).float())  # (N, D)
+        return self.model.predict_cells(self.model.decoder(z).float())  # (N, D)
 
 
 class _Reconstruct(nn.Module):
@@ -85,7 +85,7 @@ class _ColumnErrors(nn.Module):
         hide = torch.eye(d, dtype=torch.bool, device=v.device)  # (D, D): pass j hides column j
         seen = (observed[None] & ~hide[:, None, :]).reshape(-1, d)  # (D * N, D)
         rows = v.repeat(d, 1)  # (D * N, D)
-        losses = m.cell_losses(m.decoder(m._encode(rows, seen, False).mean).float(), rows).reshape(d, -1, d)
+        losses = m.cell_losses(m.decoder(m.encode_cells(rows, seen, False).mean).float(), rows).reshape(d, -1, d)
         errors = (losses * hide[:, None, :]).sum(0)  # (N, D): column j's loss in pass j (the rest are 0)
         return torch.where(observed, errors, torch.full_like(errors, float("nan")))
 

@@ -112,7 +112,12 @@ class TabularAutoencoder(Model):
                              enumerate(zip(self.heads, self._outputs(out), self.sizes))], dim=1)
         return torch.where(observed, cells * self.weights, torch.zeros_like(cells))
 
-    def _encode(self, v: torch.Tensor, seen: torch.Tensor, sample: bool) -> LatentOut:
+    def encode_cells(self, v: torch.Tensor, seen: torch.Tensor, sample: bool = False) -> LatentOut:
+        """Latent of scaled rows ``v`` (B, D) given which cells the encoder may see, ``seen`` (B, D) bool.
+
+        The tensor-level step under :meth:`encode` (and the ONNX graphs): hidden and
+        missing cells enter as zeros with their missing-cell indicator set.
+        """
         return self.latent(self.encoder(self._inputs(v, seen)), sample=sample)
 
     def forward(self, x: torch.Tensor, y: Optional[torch.Tensor] = None) -> AEOutput:
@@ -121,7 +126,7 @@ class TabularAutoencoder(Model):
         seen = ~torch.isnan(v)
         if self.training and self.config.mask_rate > 0:
             seen = seen & (torch.rand_like(v) >= self.config.mask_rate)
-        lat = self._encode(v, seen, sample=True)
+        lat = self.encode_cells(v, seen, sample=True)
         out = self.decoder(lat.z).float()  # (B, W): every column's outputs side by side
         terms = {"recon": self.cell_losses(out, v).sum(1).mean(), **lat.terms}
         return AEOutput(out, lat.z, sum(terms.values()), terms)
@@ -167,7 +172,7 @@ class TabularAutoencoder(Model):
         out = torch.cat(parts) if parts else torch.empty(0)
         return out.numpy() if as_numpy else out
 
-    def _predict(self, out: torch.Tensor) -> torch.Tensor:
+    def predict_cells(self, out: torch.Tensor) -> torch.Tensor:
         """(B, W) decoder outputs -> (B, D) predicted rows in the encoded units of the schema."""
         cols = [h.predict(o, k) for h, o, k in zip(self.heads, self._outputs(out), self.sizes)]
         return self.scaler.inverse(torch.stack(cols, dim=1))
@@ -176,19 +181,19 @@ class TabularAutoencoder(Model):
         """Deterministic codes (N, latent_dim) of encoded rows ``x`` (N, D)."""
         def run(xb: torch.Tensor) -> torch.Tensor:
             v = self.scaler(self._check_shape(xb))
-            return self._encode(v, ~torch.isnan(v), False).mean
+            return self.encode_cells(v, ~torch.isnan(v), False).mean
 
         return self._map(run, x, batch_size)
 
     def decode(self, z: ArrayLike, y: Any = None, batch_size: int = 1024) -> ArrayLike:
         """Predicted rows (N, D) for codes ``z`` (N, latent_dim)."""
-        return self._map(lambda zb: self._predict(self.decoder(zb).float()), z, batch_size)
+        return self._map(lambda zb: self.predict_cells(self.decoder(zb).float()), z, batch_size)
 
     def reconstruct(self, x: ArrayLike, y: Any = None, batch_size: int = 1024) -> ArrayLike:
         """Every cell of ``x`` (N, D) as the model predicts it from the row's observed cells."""
         def run(xb: torch.Tensor) -> torch.Tensor:
             v = self.scaler(self._check_shape(xb))
-            return self._predict(self.decoder(self._encode(v, ~torch.isnan(v), False).mean).float())
+            return self.predict_cells(self.decoder(self.encode_cells(v, ~torch.isnan(v), False).mean).float())
 
         return self._map(run, x, batch_size)
 
@@ -209,13 +214,13 @@ class TabularAutoencoder(Model):
             v = self.scaler(self._check_shape(xb))
             observed = ~torch.isnan(v)
             if not leave_out:
-                errors = self.cell_losses(self.decoder(self._encode(v, observed, False).mean).float(), v)
+                errors = self.cell_losses(self.decoder(self.encode_cells(v, observed, False).mean).float(), v)
             else:
                 columns = []
                 for j in range(v.shape[1]):
                     seen = observed.clone()
                     seen[:, j] = False
-                    out = self.decoder(self._encode(v, seen, False).mean).float()
+                    out = self.decoder(self.encode_cells(v, seen, False).mean).float()
                     columns.append(self.cell_losses(out, v)[:, j])
                 errors = torch.stack(columns, dim=1)
             return torch.where(observed, errors, torch.full_like(errors, float("nan")))
