@@ -82,7 +82,8 @@ class Autoencoder(Model):
         self.skip = SKIPS.get(config.skip)(config) if config.skip else None
         # an ensemble: members - 1 more deep parts, each a whole single autoencoder with its own initial weights and
         # input corruption; this model is the first member (see ``deep_scores``)
-        single = config.replace(members=1, skip=None, scaler="none")  # members see the rows this model scaled
+        # members see the rows this model scaled and have no skip path of their own
+        single = config.replace(members=1, skip=None, skip_popularity=0.0, scaler="none")
         self.members = nn.ModuleList(Autoencoder(single) for _ in range(config.members - 1))
 
     @staticmethod

@@ -176,6 +176,9 @@ class ModelConfig(Config):
             if self.loss != "multinomial":
                 raise ConfigError(f"skip: {self.skip!r} fuses item scores with a multinomial decoder's logits; it needs "
                                   f"loss='multinomial', got {self.loss!r}")
+        if self.skip_popularity > 0 and self.skip is None:
+            raise ConfigError(f"skip_popularity: {self.skip_popularity} corrects a skip path's fused scores; set skip "
+                              "(e.g. 'ease') or leave it at 0")
         if self.members > 1 and self.loss != "multinomial":
             raise ConfigError(f"members: an ensemble averages standardised item scores of a multinomial decoder; "
                               f"members={self.members} needs loss='multinomial', got {self.loss!r}")
