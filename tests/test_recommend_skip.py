@@ -184,11 +184,7 @@ def test_the_popularity_exponent_lowers_scores_by_log_clicks_and_zero_keeps_the_
     assert np.allclose(diff - diff.mean(1, keepdims=True), expected - expected.mean(), atol=1e-4)
 
 
-def test_an_ensemble_needs_the_multinomial_loss_and_is_not_exported_as_one_model():
-    from aekit.export.graphs import autoencoder_graphs
-
-    with pytest.raises(ConfigError, match="members: an ensemble .3 members. has no single code"):
-        autoencoder_graphs(aekit.create_model("ease-dae-ensemble", input_shape=(10,), latent_dim=4))
+def test_an_ensemble_needs_the_multinomial_loss_and_the_popularity_correction_a_skip_path():
     with pytest.raises(ConfigError, match="skip_popularity: 0.1 corrects a skip path's fused scores"):
         aekit.create_model("mult-dae", input_shape=(10,), skip_popularity=0.1)
     with pytest.raises(ConfigError, match="members: .*members=3 needs loss='multinomial', got 'bce'"):
