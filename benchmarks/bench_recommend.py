@@ -160,7 +160,8 @@ def main(argv: Optional[list[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--protocols", nargs="+", default=["random-split", "ratings", "held-out-users"],
                         choices=["random-split", "ratings", "held-out-users"])
-    parser.add_argument("--models", nargs="+", default=["ease", "mult-vae", "mult-dae", "ease-dae", "ease-vae"])
+    parser.add_argument("--models", nargs="+", default=["ease", "mult-vae", "mult-dae", "ease-dae", "ease-vae",
+                                                       "ease-dae-ensemble"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="split seeds of the random split")
     parser.add_argument("--epochs", type=int, help="override the click and rating recipes' epochs (quicker)")
     parser.add_argument("--threads", type=int, default=1)

@@ -27,7 +27,9 @@ from aekit.export.runs import export_run
 from aekit.models.presets import MODELS as PRESETS
 from aekit.runs.directory import read_run_marker
 
-AUTOENCODERS = [n for n in aekit.list_models() if PRESETS.get(n).family == "autoencoder"]
+# an ensemble (members > 1) has no single encoder and decoder to export: refused below
+AUTOENCODERS = [n for n in aekit.list_models()
+                if PRESETS.get(n).family == "autoencoder" and PRESETS.get(n).fields().get("members", 1) == 1]
 OTHERS = [n for n in aekit.list_models() if PRESETS.get(n).family not in GRAPHS]  # families without graphs
 SHAPE = (1, 28, 28)
 
@@ -139,6 +141,12 @@ def test_a_family_without_graphs_is_refused_by_name_and_nothing_is_written(name,
     why = {"sequence-vae": "autoregressive", "item-linear": "no code to encode or decode"}[model.family]
     with pytest.raises(ConfigError, match=f"a {model.family} model .*cannot be exported to ONNX: .*{why}"):
         export_onnx(model, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_ensemble_is_refused_naming_the_field(tmp_path):
+    with pytest.raises(ConfigError, match="members: an ensemble .3 members. has no single code"):
+        export_onnx(aekit.create_model("ease-dae-ensemble", input_shape=(10,), latent_dim=4), tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
 

@@ -68,8 +68,9 @@ def _z(a, held):
     return (a - mean) / (std + 1e-6)
 
 
-def test_run_solves_ease_trains_the_decoder_and_round_trips(tmp_path, ratings):
-    run = rec.train(ratings, "ease-dae", protocol="random-split", epochs=2, latent_dim=8, out=tmp_path / "run",
+@pytest.mark.parametrize("preset", ["ease-dae", "ease-dae-ensemble"])
+def test_run_solves_ease_trains_the_decoder_and_round_trips(tmp_path, ratings, preset):
+    run = rec.train(ratings, preset, protocol="random-split", epochs=2, latent_dim=8, out=tmp_path / "run",
                     figures=False)
     solved = ease_weights(run.state.split.train, 400.0)
     assert np.allclose(run.model.skip.item_weights.numpy(), solved, atol=1e-6)  # the closed form, not trained
@@ -137,3 +138,56 @@ def test_aekit_train_solves_the_skip_path_on_a_click_table(tmp_path):
     b = run.model.skip.item_weights.numpy()
     assert np.abs(b).sum() > 0
     np.testing.assert_allclose(b, ease_weights(train, cfg.model.skip_l2), rtol=1e-5, atol=1e-6)
+
+
+def _single(model, prefix=""):
+    """A lone Mult-DAE holding one member's weights (the model's own with prefix "", else "members.0." ...)."""
+    deep = aekit.create_model("mult-dae", input_shape=model.config.input_shape, latent_dim=model.config.latent_dim)
+    state = {k[len(prefix):]: v for k, v in model.state_dict().items() if k.startswith(prefix)}
+    deep.load_state_dict({k: v for k, v in state.items() if not k.startswith(("skip.", "members."))})
+    return deep
+
+
+def test_an_ensembles_scores_are_the_mean_of_its_members_standardised_scores():
+    x = _clicks()
+    torch.manual_seed(0)
+    model = aekit.create_model("ease-dae-ensemble", input_shape=(15,), latent_dim=6, skip_weight=0.0,
+                               skip_popularity=0.0).fit_closed_form(x)
+    members = [_single(model), _single(model, "members.0."), _single(model, "members.1.")]
+    assert not torch.equal(members[0].decoder[0].weight, members[1].decoder[0].weight)  # initialised apart
+    held = x != 0
+    mean = np.mean([_z(np.log(m.reconstruct(x).astype(np.float64)), held) for m in members], axis=0)
+    log_p = np.log(model.reconstruct(x).astype(np.float64))
+    expected = _z(mean, held)  # EASE's share 0: the skip path only standardises the ensemble's scores again
+    assert np.allclose(log_p - log_p.mean(1, keepdims=True), expected - expected.mean(1, keepdims=True), atol=1e-3)
+    # the loss is the members' losses summed (eval mode: no corruption), so each trains as it would alone
+    model.eval()
+    out = model(torch.from_numpy(x))
+    alone = sum(m.eval()(torch.from_numpy(x)).loss for m in members)
+    assert torch.allclose(out.loss, alone) and torch.allclose(out.terms["recon"], alone)
+
+
+def test_the_popularity_exponent_lowers_scores_by_log_clicks_and_zero_keeps_the_old_scores():
+    x = _clicks(seed=3)
+    torch.manual_seed(0)
+    old = aekit.create_model("ease-dae", input_shape=(15,), latent_dim=6).fit_closed_form(x)
+    zero = aekit.create_model("ease-dae", input_shape=(15,), latent_dim=6, skip_popularity=0.0)
+    zero.load_state_dict(old.state_dict())  # no extra buffer: files saved before the option load unchanged
+    assert np.array_equal(zero.fit_closed_form(x).reconstruct(x), old.reconstruct(x))
+    corrected = aekit.create_model("ease-dae", input_shape=(15,), latent_dim=6, skip_popularity=0.3)
+    corrected.load_state_dict(old.state_dict(), strict=False)
+    corrected.fit_closed_form(x)
+    counts = (x != 0).sum(0)
+    assert np.allclose(corrected.skip.log_popularity.numpy(), np.log1p(counts))
+    diff = np.log(corrected.reconstruct(x).astype(np.float64)) - np.log(old.reconstruct(x).astype(np.float64))
+    expected = -0.3 * np.log1p(counts)  # probabilities times (1 + clicks)^-0.3, renormalised per row
+    assert np.allclose(diff - diff.mean(1, keepdims=True), expected - expected.mean(), atol=1e-4)
+
+
+def test_an_ensemble_needs_the_multinomial_loss_and_the_popularity_correction_a_skip_path():
+    with pytest.raises(ConfigError, match="skip_popularity: 0.1 corrects a skip path's fused scores"):
+        aekit.create_model("mult-dae", input_shape=(10,), skip_popularity=0.1)
+    with pytest.raises(ConfigError, match="members: .*members=3 needs loss='multinomial', got 'bce'"):
+        aekit.create_model("vanilla", input_shape=(10,), members=3)
+    with pytest.raises(ConfigError, match="members"):
+        aekit.create_model("ease-dae-ensemble", input_shape=(10,), members=0)

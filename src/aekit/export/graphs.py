@@ -153,6 +153,9 @@ def autoencoder_graphs(model: Autoencoder) -> list[Graph]:
     if model.config.num_classes:
         raise ConfigError(f"num_classes: a conditional model ({model.config.num_classes} classes) needs labels "
                           "beside every input; aekit exports unconditional models only")
+    if model.config.members > 1:  # the encoder and decoder graphs would be the first member's alone
+        raise ConfigError(f"members: an ensemble ({model.config.members} members) has no single code; aekit "
+                          "exports single models only (members=1)")
     shape, code = tuple(model.config.input_shape), tuple(model.code_shape)
     codes = {"code": code, "logvar": code} if model.is_variational else {"code": code}
     what = "the posterior mean (and log-variance)" if model.is_variational else "the code"

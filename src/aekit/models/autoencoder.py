@@ -20,7 +20,7 @@ from aekit.models.layers import ARCHITECTURES
 from aekit.models.losses import LOSSES, OUTPUT_ACTIVATIONS, reconstruction_error
 from aekit.models.regularizers import build_regularizers
 from aekit.models.scaler import FeatureScaler
-from aekit.models.skip import SKIPS
+from aekit.models.skip import SKIPS, standardise_rows
 
 ArrayLike = np.ndarray | torch.Tensor
 
@@ -80,6 +80,11 @@ class Autoencoder(Model):
         self.regularizers = nn.ModuleList(build_regularizers(config))
         # a second expert fused with the decoder's logits when scoring (wide and deep), not trained by the loss
         self.skip = SKIPS.get(config.skip)(config) if config.skip else None
+        # an ensemble: members - 1 more deep parts, each a whole single autoencoder with its own initial weights and
+        # input corruption; this model is the first member (see ``deep_scores``)
+        # members see the rows this model scaled and have no skip path of their own
+        single = config.replace(members=1, skip=None, skip_popularity=0.0, scaler="none")
+        self.members = nn.ModuleList(Autoencoder(single) for _ in range(config.members - 1))
 
     @staticmethod
     def _probe_shape(module: nn.Module, input_shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -123,6 +128,10 @@ class Autoencoder(Model):
         terms = {"recon": recon.mean(), **lat.terms}
         for reg in self.regularizers:
             terms[reg.name] = reg(self, x_in, lat, y, x=x)
+        if len(self.members):  # each member's loss on the same batch: the sum trains every member as if alone
+            outs = [m(x, y) for m in self.members]
+            terms = {k: v + sum(o.terms[k] for o in outs) for k, v in terms.items()}
+            logits = torch.stack([logits, *(o.logits for o in outs)]).mean(0)
         return AEOutput(logits, lat.z, sum(terms.values()), terms)
 
     def _check_shape(self, x: torch.Tensor) -> torch.Tensor:
@@ -229,8 +238,7 @@ class Autoencoder(Model):
         def run(xb: torch.Tensor, yb: Optional[torch.Tensor]) -> torch.Tensor:
             xb = self._check_shape(xb)
             scaled = self.scaler(xb)
-            mean = self._encode(scaled, yb, False).mean
-            logits = self.fuse(scaled, self.decoder(self.condition(mean, yb)).float())
+            logits = self.fuse(scaled, self.deep_scores(scaled, yb))
             # like=xb: a per-window normalisation is undone with the input window's own statistics
             return self.scaler.inverse(self.output_activation(logits), like=xb)
 
@@ -253,6 +261,20 @@ class Autoencoder(Model):
         if self.config.num_classes and y is not None:
             y = np.broadcast_to(np.asarray(y), (n,)).copy()
         return self.decode(z.numpy(), y)
+
+    def deep_scores(self, x: torch.Tensor, y: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """The decoder's logits (B, *input_shape) for scaled rows ``x``, without corruption or sampling.
+
+        An ensemble (``members`` > 1) gives the mean of its members' logits, each row of each first
+        standardised over the items the row does not hold (:func:`~aekit.models.skip.standardise_rows`):
+        the members' scales differ, and a ranking needs only each member's order and spread.
+        """
+        logits = self.decoder(self.condition(self._encode(x, y, False).mean, y)).float()
+        if not len(self.members):
+            return logits
+        flat, held = logits.flatten(1), x.flatten(1) != 0  # (B, D) each
+        parts = [flat, *(m.deep_scores(x, y).flatten(1) for m in self.members)]
+        return torch.stack([standardise_rows(p, held) for p in parts]).mean(0).view_as(logits)
 
     def fuse(self, x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
         """Decoder logits (B, *input_shape) for scaled rows ``x``, fused with the skip path's scores if there is one."""

@@ -200,7 +200,8 @@ def count_autoencoder(cfg: Any) -> Counted:
     code = _code_shape(cfg, arch.features)
     decoder = arch.decoder((code[0] + labels,) if labels else code)
     total = arch.encoder + _latent(cfg, arch.features[0] + labels) + decoder
-    return Counted(tuple(code), cfg.latent == "gaussian", total)
+    # an ensemble holds ``members`` whole copies of the encoder, latent and decoder
+    return Counted(tuple(code), cfg.latent == "gaussian", total * cfg.members)
 
 
 def count_sequence_vae(cfg: Any) -> Counted:

@@ -37,6 +37,8 @@ FSQ_LEVEL = Range(2, 1 << 12, integer=True)
 MAX_FSQ_CODES = 1 << 24  # usage counts are kept per code of the implicit codebook
 SKIP_L2 = Range(0, 1e12, low_open=True)  # a ridge penalty: > 0 keeps the item co-occurrence matrix invertible
 UNIT = Range(0, 1)  # a share in [0, 1]
+MEMBERS = Range(1, 16, integer=True)  # deep experts of an ensemble inside one model
+POPULARITY = Range(0, 4)  # exponent of the popularity correction, p^-g with p an item's training clicks + 1
 FLAT_ARCHS = ("mlp", "dense-residual")  # architectures for feature vectors (any shape, flattened)
 WINDOW_FLOOR = Range(0, 1e3, low_open=True)  # a window's deviation is floored at this (never 0: flat windows)
 
@@ -108,6 +110,10 @@ class ModelConfig(Config):
     skip: Optional[str] = None
     skip_l2: Annotated[float, SKIP_L2] = 400.0  # skip "ease": EASE's ridge penalty (solved in closed form before training)
     skip_weight: Annotated[float, UNIT] = 0.5  # skip: the skip path's share of the fused, per-row standardised scores
+    # skip "ease": fused scores - g * log(1 + an item's training clicks), probabilities times popularity^-g
+    skip_popularity: Annotated[float, POPULARITY] = 0.0  # skip: the popularity correction's exponent g (0: none)
+    # copies of the encoder, latent and decoder initialised apart and trained side by side on their summed losses
+    members: Annotated[int, MEMBERS] = 1  # an ensemble's deep parts, scored by their mean standardised logits (multinomial)
     scaler: str = "none"  # per-feature input scaling fitted on training data
     num_classes: Annotated[int, CLASSES] = 0  # > 0 conditions encoder and decoder on a one-hot label
     rnn_cell: str = "gru"  # recurrent cell of arch "seq-rnn": "gru" or "lstm"
@@ -170,6 +176,12 @@ class ModelConfig(Config):
             if self.loss != "multinomial":
                 raise ConfigError(f"skip: {self.skip!r} fuses item scores with a multinomial decoder's logits; it needs "
                                   f"loss='multinomial', got {self.loss!r}")
+        if self.skip_popularity > 0 and self.skip is None:
+            raise ConfigError(f"skip_popularity: {self.skip_popularity} corrects a skip path's fused scores; set skip "
+                              "(e.g. 'ease') or leave it at 0")
+        if self.members > 1 and self.loss != "multinomial":
+            raise ConfigError(f"members: an ensemble averages standardised item scores of a multinomial decoder; "
+                              f"members={self.members} needs loss='multinomial', got {self.loss!r}")
         self._validate_quantizer()
         _choice("scaler", self.scaler, SCALERS)
         _check_scaler_fits_loss(self.scaler, self.loss)

@@ -14,7 +14,10 @@ where ``standardise`` centres a row by the mean of its candidate items (those
 the row does not hold) and divides it by their standard deviation, so each
 expert's scale (the decoder's log-probabilities, the ridge regression's
 predicted clicks) stops mattering and ``w`` (``skip_weight``) is EASE's share
-of the ranking. With the multinomial loss's softmax on
+of the ranking. With ``skip_popularity`` g > 0 the fused scores are then lowered by
+``g * log(1 + c)``, ``c`` (D,) each item's clicks in the training rows: the
+softmax's probabilities times ``(1 + c)^-g``, which moves less popular items up
+(g 0 leaves the scores exactly as they were). With the multinomial loss's softmax on
 top, the fused output is a product of the two experts' distributions with a
 temperature per row.
 
@@ -69,21 +72,29 @@ class EaseSkip(nn.Module):
         EASE's ridge penalty.
     weight : float
         The share ``w`` of EASE's standardised scores in the fused scores, in [0, 1].
+    popularity : float, default 0
+        The exponent ``g`` of the popularity correction (0: none).
     """
 
-    def __init__(self, input_size: int, l2: float, weight: float) -> None:
+    def __init__(self, input_size: int, l2: float, weight: float, popularity: float = 0.0) -> None:
         super().__init__()
-        self.l2, self.weight = float(l2), float(weight)
+        self.l2, self.weight, self.popularity = float(l2), float(weight), float(popularity)
         # (D, D): row i = how item i votes for every item; zero diagonal. A buffer: solved, not trained
         self.register_buffer("item_weights", torch.zeros(input_size, input_size))
+        # (D,) log(1 + training clicks) per item, counted with B; only kept when used, so files saved without it load
+        self.log_popularity: Optional[torch.Tensor]
+        self.register_buffer("log_popularity", torch.zeros(input_size) if self.popularity > 0 else None)
 
     def extra_repr(self) -> str:
-        return f"l2={self.l2:g}, weight={self.weight:g}"
+        return f"l2={self.l2:g}, weight={self.weight:g}, popularity={self.popularity:g}"
 
     @torch.no_grad()
     def fit_closed_form(self, rows: sp.spmatrix | np.ndarray) -> None:
-        """Solve ``B`` for training rows ``rows`` (N, D) (raw clicks, as EASE is fitted)."""
+        """Solve ``B`` (and count the items' clicks) for training rows ``rows`` (N, D) (raw clicks, as EASE is fitted)."""
         self.item_weights.copy_(torch.from_numpy(ease_weights(rows, self.l2)))
+        if self.log_popularity is not None:
+            counts = np.asarray((rows != 0).sum(0), dtype=np.float64).ravel()  # (D,) users who clicked each item
+            self.log_popularity.copy_(torch.from_numpy(np.log1p(counts)))
 
     def forward(self, x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
         """Fused logits for rows ``x`` and decoder logits, both (B, *input_shape)."""
@@ -95,8 +106,10 @@ class EaseSkip(nn.Module):
         held = rows != 0  # (B, D)
         fused = ((1 - self.weight) * standardise_rows(flat, held)
                  + self.weight * standardise_rows(scores.to(flat.dtype), held))
+        if self.log_popularity is not None:
+            fused = fused - self.popularity * self.log_popularity.to(fused.dtype)  # (B, D) - (D,)
         return fused.view_as(logits)
 
 
 SKIPS: Registry[Callable[["ModelConfig"], nn.Module]] = Registry("skip path")
-SKIPS.add("ease", lambda cfg: EaseSkip(cfg.input_size, cfg.skip_l2, cfg.skip_weight))
+SKIPS.add("ease", lambda cfg: EaseSkip(cfg.input_size, cfg.skip_l2, cfg.skip_weight, cfg.skip_popularity))

@@ -1,6 +1,6 @@
 """Recommenders from autoencoders: I-AutoRec for ratings, Mult-DAE, Mult-VAE and EASE for clicks.
 
-The ``i-autorec``, ``mult-dae``, ``mult-vae``, ``ease`` and ``ease-dae`` / ``ease-vae`` presets, the
+The ``i-autorec``, ``mult-dae``, ``mult-vae``, ``ease`` and ``ease-dae`` / ``ease-vae`` / ``ease-dae-ensemble`` presets, the
 ``l2-dropout`` corruption and the ``ease`` skip path are core parts (:mod:`aekit.models.presets`,
 :mod:`aekit.models.corruption`, the item-linear family of :mod:`aekit.models.linear`, :mod:`aekit.models.skip`);
 a recommender run is the ``recommender`` run kind (:mod:`aekit.recommend.runs`) of the
