@@ -23,6 +23,7 @@ Methods:
   error in those units plus the ``window`` part (the Mahalanobis distance of the window's
   level and log deviation per channel to the training windows'), added as standardised
   logs by :class:`aekit.anomaly.AnomalyScorer` fitted on the training windows;
+  ``...:mse+window:max`` takes the larger of the two standardised logs instead of their sum;
 * IForest -- scikit-learn's IsolationForest (200 trees) on the flattened windows;
 * discord -- ``stumpy``'s matrix profile: the z-normalised distance of each test
   subsequence to its nearest neighbour in the training data (an AB-join, m = the
@@ -32,8 +33,13 @@ Methods:
 Times are wall and process-CPU seconds per method; the machine may be shared, so the
 load average and the CPU model are printed with the results.
 
-Run:  python benchmarks/bench_sequence.py [--epochs 60] [--models seq-conv seq-conv-znorm:mse+window] [--threads 2]
-                                          [--one-class GunPoint ...] [--point yahoo mitdb]
+``--validation`` runs the same on training data only, to choose settings: one-class on the
+training file split in halves (stratified by class), point anomalies within the first half of
+each series (trained on its first quarter, scoring its second; mitdb has no anomalous step
+there, so it is left out).
+
+Run:  python benchmarks/bench_sequence.py [--epochs 60] [--models seq-conv seq-conv-znorm:mse+window:max] [--threads 2]
+                                          [--one-class GunPoint ...] [--point yahoo mitdb] [--validation]
 """
 
 from __future__ import annotations
@@ -238,8 +244,10 @@ def _width(method: str) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="*", default=["seq-conv", "seq-conv-znorm", "seq-conv-znorm:mse+window"],
-                        help="presets, each optionally PRESET:SCORE (an aekit.anomaly score fitted on the training windows)")
+    parser.add_argument("--models", nargs="*", default=["seq-conv", "seq-conv-znorm", "seq-conv-znorm:mse+window",
+                                                        "seq-conv-znorm:mse+window:max"],
+                        help="presets, each optionally PRESET:SCORE[:COMBINE] (an aekit.anomaly score fitted on the "
+                             "training windows, its parts summed or, with :max, the largest taken)")
     parser.add_argument("--latent-dim", type=int, default=4, help="code size (default 4: a few dozen series per class)")
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--threads", type=int, default=2)

@@ -212,6 +212,26 @@ def test_window_part_scores_the_size_a_window_norm_hides():
         AnomalyScorer(aekit.create_model("vanilla", input_shape=(10,)), "mse+window").fit(np.zeros((4, 10)))
 
 
+def test_spread_part_sees_a_windows_size_and_not_its_level():
+    rng = np.random.default_rng(4)
+    train, normal = _sines(64, 24, 1.0, rng), _sines(10, 24, 1.0, rng)
+    torch.manual_seed(0)
+    model = aekit.create_model("seq-conv", input_shape=(24, 1), hidden=(8,), latent_dim=3, window_norm="znorm")
+    model.scaler.fit(train)
+    scorer = AnomalyScorer(model, "window+spread").fit(train)
+    base, shifted, louder = scorer.parts(normal), scorer.parts(normal + 50), scorer.parts(5 * normal)
+    np.testing.assert_allclose(shifted["spread"], base["spread"], rtol=1e-3, atol=1e-4)  # the level is left out
+    assert shifted["window"].min() > 10 * base["window"].max()  # which the window part measures
+    assert louder["spread"].min() > 10 * base["spread"].max()
+    g = scorer.gaussians_["spread"]
+    with torch.no_grad():
+        logs = torch.as_tensor(normal).std(1, unbiased=False).div(model.scaler.scale[0]).log().numpy()  # (N, C)
+    d = logs - g.location.numpy()
+    np.testing.assert_allclose(base["spread"], np.einsum("ni,ij,nj->n", d, g.precision.numpy(), d), rtol=1e-3, atol=1e-4)
+    with pytest.raises(ConfigError, match=r"part 'spread' needs a time series model \(T, C\)"):
+        AnomalyScorer(aekit.create_model("vanilla", input_shape=(10,)), "mse+spread").fit(np.zeros((4, 10)))
+
+
 @pytest.fixture(scope="module")
 def znorm_sines():
     """A per-window normalised model of sines whose amplitude varies 10x, and test windows: the same kind, and

@@ -16,7 +16,10 @@ those of the training data, is anomalous. Four raw parts are available:
   (for the ``conv`` preset, whose feature map is its code, it equals ``latent``);
 * ``window`` (time series) -- the same for each window's level and log deviation per
   channel after the scaler: what a per-window normalisation (``window_norm="znorm"``)
-  hides from the model, so ``mse+window`` scores shape and size apart.
+  hides from the model, so ``mse+window`` scores shape and size apart;
+* ``spread`` (time series) -- the same for the log deviations alone: a window's size
+  without its level, which a drifting series (a trend) moves away from the training
+  windows' even where nothing is anomalous.
 
 A score is one part or several joined by ``+`` (``"ssim+feature"``); named
 scores are ``mse``, ``ssim``, ``latent``, ``feature`` and ``combined``
@@ -49,13 +52,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Optional
+from typing import Any, Callable, Iterable, Optional
 
 import numpy as np
 import torch
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from aekit.anomaly_parts import COMBINES, DISTANCES, PARTS, SCORES, VECTORS, Gaussian, check_combine, parse_score
+from aekit.anomaly_parts import (
+    COMBINES,
+    DISTANCES,
+    PARTS,
+    SCORES,
+    VECTORS,
+    WINDOW_PARTS,
+    Gaussian,
+    check_combine,
+    parse_score,
+)
 from aekit.config import OPEN_FRACTION
 from aekit.errors import ConfigError, DataError
 from aekit.metrics import ssim_tensor
@@ -66,15 +79,24 @@ __all__ = ["AnomalyEnsemble", "AnomalyScorer", "COMBINES", "DetectorModel", "IMA
 
 
 # ------------------------------------------------------------------------------ raw parts
+# vectors computed only when a part asks for them: (model, inputs xb, encoder output h) -> (B, k)
+_OPTIONAL_VECTORS: dict[str, Callable[[Any, torch.Tensor, torch.Tensor], torch.Tensor]] = {
+    "features": lambda model, xb, h: h.reshape(len(xb), -1).float(),
+    "windows": lambda model, xb, h: model.scaler.window_features(xb),  # (B, 2 C): levels, log deviations
+    "spreads": lambda model, xb, h: model.scaler.window_features(xb).chunk(2, dim=1)[1],  # (B, C) log deviations
+}
+
+
 def _raw_parts(model: Any, x: torch.Tensor, data_range: Optional[float], batch_size: int,
-               features: bool = False, windows: bool = False) -> dict[str, np.ndarray]:
-    """mse (N,), ssim error (N,) when ``data_range`` is given, codes (N, k) and, if asked, features (N, f) and
-    the windows' levels and log deviations (N, 2 C)."""
+               vectors: Iterable[str] = ()) -> dict[str, np.ndarray]:
+    """mse (N,), ssim error (N,) when ``data_range`` is given, codes (N, k) and the asked ``vectors`` of
+    ``_OPTIONAL_VECTORS`` (features (N, f), the windows' levels and log deviations (N, 2 C), ...)."""
     if getattr(model.config, "num_classes", 0):
         raise ConfigError("anomaly scores need an unconditional model (num_classes=0)")
     x = torch.as_tensor(x, dtype=torch.float32)
     x = x.reshape(len(x), *model.config.input_shape)
-    out: dict[str, list[np.ndarray]] = {"mse": [], "ssim": [], "codes": [], "features": [], "windows": []}
+    vectors = [v for v in _OPTIONAL_VECTORS if v in set(vectors)]
+    out: dict[str, list[np.ndarray]] = {"mse": [], "ssim": [], "codes": [], **{v: [] for v in vectors}}
     was_training = model.training
     model.eval()
     try:
@@ -88,11 +110,9 @@ def _raw_parts(model: Any, x: torch.Tensor, data_range: Optional[float], batch_s
                 scale = model.scaler.units(xb)  # the scaler's scale, times each window's spread if normalised
             out["mse"].append((((xb - r) / scale) ** 2).flatten(1).mean(1).numpy())
             out["codes"].append(z.reshape(len(xb), -1).numpy())
-            if features:
-                out["features"].append(h.reshape(len(xb), -1).float().numpy())
-            if windows:
-                with torch.no_grad():
-                    out["windows"].append(model.scaler.window_features(xb).numpy())
+            with torch.no_grad():
+                for v in vectors:
+                    out[v].append(_OPTIONAL_VECTORS[v](model, xb, h).numpy())
             if data_range is not None:
                 out["ssim"].append((1 - ssim_tensor(xb, r, data_range)).numpy())
     finally:
@@ -167,8 +187,9 @@ class AnomalyScorer:
         self.weights_ = parse_score(self.score_name, is_image)
         self.parts_ = list(self.weights_)
         check_combine(self.combine)
-        if "window" in self.parts_ and len(shape) != 2:
-            raise ConfigError(f"score: part 'window' needs a time series model (T, C); input_shape is {shape}")
+        for part in set(self.parts_) & set(WINDOW_PARTS):
+            if len(shape) != 2:
+                raise ConfigError(f"score: part {part!r} needs a time series model (T, C); input_shape is {shape}")
         x = torch.as_tensor(np.asarray(x), dtype=torch.float32)
         self.data_range_ = (float(x.max() - x.min()) or 1.0) if is_image else None
         self.gaussians_: dict[str, Gaussian] = {}  # a refit starts afresh
@@ -179,8 +200,7 @@ class AnomalyScorer:
         return self
 
     def _raw(self, x: torch.Tensor) -> dict[str, np.ndarray]:
-        raw = _raw_parts(self.model, x, self.data_range_, self.batch_size, features="feature" in self.parts_,
-                         windows="window" in self.parts_)
+        raw = _raw_parts(self.model, x, self.data_range_, self.batch_size, [VECTORS.get(k, "") for k in self.parts_])
         for k, g in self.gaussians_.items():
             raw[k] = g.distance(raw[VECTORS[k]])
         return raw

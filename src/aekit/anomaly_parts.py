@@ -23,10 +23,11 @@ from sklearn.covariance import LedoitWolf
 from aekit.errors import ConfigError
 from aekit.registry import Registry
 
-PARTS = ("mse", "ssim", "latent", "feature", "window")
+PARTS = ("mse", "ssim", "latent", "feature", "window", "spread")
 SCORES = ("mse", "ssim", "latent", "feature", "window", "combined")  # named scores; any "+"-joined PARTS work too
 # Mahalanobis parts: a Gaussian is fitted on training vectors, these raw vectors
-VECTORS = {"latent": "codes", "feature": "features", "window": "windows"}
+VECTORS = {"latent": "codes", "feature": "features", "window": "windows", "spread": "spreads"}
+WINDOW_PARTS = ("window", "spread")  # parts of time series windows (T, C) only
 DISTANCES = tuple(VECTORS)
 
 # (P, N) weighted z-scores of P parts -> (N,) scores, by ``AnomalyScorer(combine=...)``
