@@ -23,7 +23,9 @@ Methods:
   error in those units plus the ``window`` part (the Mahalanobis distance of the window's
   level and log deviation per channel to the training windows'), added as standardised
   logs by :class:`aekit.anomaly.AnomalyScorer` fitted on the training windows;
-  ``...:mse+window:max`` takes the larger of the two standardised logs instead of their sum;
+  ``...:mse+window:max`` takes the larger of the two standardised logs instead of their sum, and
+  ``...:mse+spread:max`` the larger of the error and the ``spread`` part (the log deviations
+  alone: a window's size without its level, which a trending series drifts away from);
 * IForest -- scikit-learn's IsolationForest (200 trees) on the flattened windows;
 * discord -- ``stumpy``'s matrix profile: the z-normalised distance of each test
   subsequence to its nearest neighbour in the training data (an AB-join, m = the
@@ -245,7 +247,7 @@ def _width(method: str) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="*", default=["seq-conv", "seq-conv-znorm", "seq-conv-znorm:mse+window",
-                                                        "seq-conv-znorm:mse+window:max"],
+                                                        "seq-conv-znorm:mse+window:max", "seq-conv-znorm:mse+spread:max"],
                         help="presets, each optionally PRESET:SCORE[:COMBINE] (an aekit.anomaly score fitted on the "
                              "training windows, its parts summed or, with :max, the largest taken)")
     parser.add_argument("--latent-dim", type=int, default=4, help="code size (default 4: a few dozen series per class)")

@@ -90,7 +90,7 @@ class DetectOptions(Config):
     labels: Optional[str] = None  # file of 0/1 labels (1 = anomaly), .npy or one-column .csv, one per row
     normal_class: Optional[Annotated[int, LABEL]] = None  # for labelled data: this class is normal, all others anomalous
     contamination: Annotated[float, OPEN_FRACTION] = 0.05  # share of rows to flag
-    score: str = "mse"  # anomaly score: mse, ssim, latent, feature, window, combined, or parts joined by '+' (WEIGHT*PART)
+    score: str = "mse"  # anomaly score: mse, ssim, latent, feature, window, spread, combined, or parts joined by '+' (WEIGHT*PART)
     combine: str = "sum"  # how several parts' standardised logs make one score: sum, or max (the largest part)
     reference: Optional[str] = None  # normal data to calibrate on (its training split); default: --data itself
     figures: Optional[str] = None  # figure directory (default RUN/figures)
