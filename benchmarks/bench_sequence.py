@@ -23,6 +23,9 @@ Methods:
   error in those units plus the ``window`` part (the Mahalanobis distance of the window's
   level and log deviation per channel to the training windows'), added as standardised
   logs by :class:`aekit.anomaly.AnomalyScorer` fitted on the training windows;
+  ``...:mse+window:max`` takes the larger of the two standardised logs instead of their sum, and
+  ``...:mse+spread:max`` the larger of the error and the ``spread`` part (the log deviations
+  alone: a window's size without its level, which a trending series drifts away from);
 * IForest -- scikit-learn's IsolationForest (200 trees) on the flattened windows;
 * discord -- ``stumpy``'s matrix profile: the z-normalised distance of each test
   subsequence to its nearest neighbour in the training data (an AB-join, m = the
@@ -32,13 +35,19 @@ Methods:
 Times are wall and process-CPU seconds per method; the machine may be shared, so the
 load average and the CPU model are printed with the results.
 
-Run:  python benchmarks/bench_sequence.py [--epochs 60] [--models seq-conv seq-conv-znorm:mse+window] [--threads 2]
-                                          [--one-class GunPoint ...] [--point yahoo mitdb]
+``--validation`` runs the same on training data only, to choose settings: one-class on the
+training file split in halves (stratified by class), point anomalies within the first half of
+each series (trained on its first quarter, scoring its second; mitdb has no anomalous step
+there, so it is left out).
+
+Run:  python benchmarks/bench_sequence.py [--epochs 60] [--models seq-conv seq-conv-znorm:mse+window:max] [--threads 2]
+                                          [--one-class GunPoint ...] [--point yahoo mitdb] [--validation]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import time
 from typing import Callable
@@ -47,6 +56,7 @@ import numpy as np
 import stumpy
 import torch
 from sklearn.ensemble import IsolationForest
+from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_limits
 
 import _common as common
@@ -68,25 +78,37 @@ def data_dir() -> str:
 
 
 # ------------------------------------------------------------------------------ methods
+_TRAINED: dict[tuple[str, int, bytes], object] = {}  # (preset, window, training data digest) -> model, with --share-models
+
+
+def _train(preset: str, train: np.ndarray, args: argparse.Namespace) -> object:
+    """The preset trained on windows ``train`` (N, w, C); with ``--share-models`` once per preset and data in a run."""
+    key = (preset, train.shape[1], hashlib.sha1(np.ascontiguousarray(train)).digest())
+    if args.share_models and key in _TRAINED:
+        return _TRAINED[key]
+    torch.manual_seed(args.seed)
+    model = aekit.create_model(preset, input_shape=train.shape[1:], latent_dim=args.latent_dim)
+    model.scaler.fit(train)
+    aekit.fit(model, train, epochs=args.epochs, seed=args.seed, progress=False)
+    _TRAINED.update({key: model.eval()} if args.share_models else {})
+    return model
+
+
 def aekit_fit(spec: str, args: argparse.Namespace, window: int | None = None) -> Fit:
     """Train a preset on the given series; with ``window``, on their windows (a series then scores its windows' mean).
 
-    ``spec`` is ``PRESET`` (scored by reconstruction error) or ``PRESET:SCORE`` with an
-    :class:`aekit.anomaly.AnomalyScorer` score fitted on the training windows (``seq-conv-znorm:mse+window``).
+    ``spec`` is ``PRESET`` (scored by reconstruction error) or ``PRESET:SCORE[:COMBINE]`` with an
+    :class:`aekit.anomaly.AnomalyScorer` score fitted on the training windows (``seq-conv-znorm:mse+window:max``).
     """
-    preset, _, score_name = spec.partition(":")
+    preset, score_name, combine = (spec.split(":") + ["", ""])[:3]
 
     def fit(x: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
         w = window or x.shape[1]
         stride = max(1, w // 16)
         cut = lambda s: np.concatenate([sliding_windows(one, w, stride) for one in s])  # noqa: E731
         train = cut(x) if w < x.shape[1] else x
-        torch.manual_seed(args.seed)
-        model = aekit.create_model(preset, input_shape=(w, x.shape[2]), latent_dim=args.latent_dim)
-        model.scaler.fit(train)
-        aekit.fit(model, train, epochs=args.epochs, seed=args.seed, progress=False)
-        model.eval()
-        errors_of = AnomalyScorer(model, score_name).fit(train).score if score_name else (
+        model = _train(preset, train, args)
+        errors_of = AnomalyScorer(model, score_name, combine=combine or "sum").fit(train).score if score_name else (
             lambda windows: reconstruction_errors(model, windows))
 
         def score(test: np.ndarray) -> np.ndarray:
@@ -168,15 +190,25 @@ def timed(fn: Callable[[], object], clock: dict[str, float]) -> object:
     return out
 
 
+def one_class_split(name: str, validation: bool, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(x_train, y_train, x_test, y_test) of a UCR set: its two files, or with ``validation`` the training file
+    split in halves, stratified by class, so a setting is chosen without the test file."""
+    train = read_ts(os.path.join(data_dir(), f"{name}_TRAIN.ts"))
+    if validation:
+        x_fit, x_val, y_fit, y_val = train_test_split(train.x, train.y, test_size=0.5, stratify=train.y, random_state=seed)
+        return x_fit, y_fit, x_val, y_val
+    test = read_ts(os.path.join(data_dir(), f"{name}_TEST.ts"))
+    return train.x, train.y, test.x, test.y
+
+
 def one_class(methods: dict[str, Callable[[int], Fit]], clocks: dict[str, dict[str, float]],
-              sets: list[str]) -> dict[str, dict[str, float]]:
+              sets: list[str], args: argparse.Namespace) -> dict[str, dict[str, float]]:
     table: dict[str, dict[str, float]] = {}
     for name in sets:
-        train = read_ts(os.path.join(data_dir(), f"{name}_TRAIN.ts"))
-        test = read_ts(os.path.join(data_dir(), f"{name}_TEST.ts"))
+        x_train, y_train, x_test, y_test = one_class_split(name, args.validation, args.seed)
         row = {}
         for method, make in methods.items():
-            aurocs = timed(lambda: one_class_aurocs(make(train.x.shape[1]), train.x, train.y, test.x, test.y),
+            aurocs = timed(lambda: one_class_aurocs(make(x_train.shape[1]), x_train, y_train, x_test, y_test),
                            clocks[method])
             row[method] = 100 * float(np.mean(list(aurocs.values())))
         table[name] = row
@@ -185,17 +217,22 @@ def one_class(methods: dict[str, Callable[[int], Fit]], clocks: dict[str, dict[s
 
 
 def points(methods: dict[str, Callable[[int], Fit]], clocks: dict[str, dict[str, float]],
-           sets: list[str]) -> dict[str, dict[str, float]]:
+           sets: list[str], args: argparse.Namespace) -> dict[str, dict[str, float]]:
     table: dict[str, dict[str, float]] = {}
     for name in sets:
         window = POINT[name]
         series = load_table(os.path.join(data_dir(), f"{name}.csv"), ["data"], "label")
-        half = len(series.x) // 2
+        # test: train on the first half, score the second; validation: the same within the first half
+        end = len(series.x) // 2 if args.validation else len(series.x)
+        x, y, half = series.x[:end], series.y[:end], end // 2
+        if not y[half:].any():
+            print(f"{name:<18}no anomalous step in the part to score: left out", flush=True)
+            continue
         row = {}
         for method, make in methods.items():
             fit = make(window)
-            auroc, _ = timed(lambda: point_anomaly_auroc(fit, series.x[:half], series.x[half:], series.y[half:],
-                                                        window, stride=1), clocks[method])
+            auroc, _ = timed(lambda: point_anomaly_auroc(fit, x[:half], x[half:], y[half:], window, stride=1),
+                             clocks[method])
             row[method] = 100 * auroc
         table[name] = row
         print(f"{name:<18}" + "".join(f"{v:>{_width(m)}.1f}" for m, v in row.items()), flush=True)
@@ -209,14 +246,21 @@ def _width(method: str) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="*", default=["seq-conv", "seq-conv-znorm", "seq-conv-znorm:mse+window"],
-                        help="presets, each optionally PRESET:SCORE (an aekit.anomaly score fitted on the training windows)")
+    parser.add_argument("--models", nargs="*", default=["seq-conv", "seq-conv-znorm", "seq-conv-znorm:mse+window",
+                                                        "seq-conv-znorm:mse+window:max", "seq-conv-znorm:mse+spread:max"],
+                        help="presets, each optionally PRESET:SCORE[:COMBINE] (an aekit.anomaly score fitted on the "
+                             "training windows, its parts summed or, with :max, the largest taken)")
     parser.add_argument("--latent-dim", type=int, default=4, help="code size (default 4: a few dozen series per class)")
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--one-class", nargs="*", default=list(ONE_CLASS), choices=ONE_CLASS, metavar="SET")
     parser.add_argument("--point", nargs="*", default=list(POINT), choices=list(POINT), metavar="SERIES")
+    parser.add_argument("--validation", action="store_true",
+                        help="choose settings on training data only: one-class on halves of each training file, "
+                             "point anomalies within the first half of each series")
+    parser.add_argument("--share-models", action="store_true",
+                        help="columns of the same preset score one trained model (CPU seconds: the first pays)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     one: dict[str, Callable[[int], Fit]] = {m: (lambda t, m=m: aekit_fit(m, args, max(8, t // 2))) for m in args.models}
@@ -229,11 +273,11 @@ def main() -> None:
     with threadpool_limits(args.threads), common.LoadMeter() as load:
         stumpy.stump(np.random.default_rng(0).normal(size=64), 8)  # compile numba once, outside the clocks
         if args.one_class:
-            table = one_class(one, clocks, args.one_class)
+            table = one_class(one, clocks, args.one_class, args)
             print(f"{'mean':<18}" + "".join(f"{np.mean([r[m] for r in table.values()]):>{_width(m)}.2f}" for m in one))
         if args.point:
             print(f"{'point AUROC':<18}" + "".join(f"{m:>{_width(m)}}" for m in point))
-            ptable = points(point, clocks, args.point)
+            ptable = points(point, clocks, args.point, args)
             print(f"{'mean':<18}" + "".join(f"{np.mean([r[m] for r in ptable.values()]):>{_width(m)}.2f}" for m in point))
     print(f"{'wall s':<18}" + "".join(f"{c['wall']:>{_width(m)}.1f}" for m, c in clocks.items()))
     print(f"{'CPU s':<18}" + "".join(f"{c['cpu']:>{_width(m)}.1f}" for m, c in clocks.items()))

@@ -158,3 +158,18 @@ def test_detect_cli_names_a_missing_data_file(trained, tmp_path, capsys):
     assert main(["detect", str(tmp_path / "run"), "--data", str(missing), "--out", str(tmp_path / "s.csv")]) == 2
     assert str(missing) in capsys.readouterr().err
     assert not (tmp_path / "s.csv").exists()
+
+
+def test_detect_cli_combines_parts_as_asked_and_names_a_bad_combination(trained, tmp_path, capsys):
+    model, x_train = trained
+    model.save(str(tmp_path / "run" / "model"))
+    np.save(tmp_path / "x.npy", x_train[:60])
+    out = tmp_path / "scores.csv"
+    assert main(["detect", str(tmp_path / "run"), "--data", str(tmp_path / "x.npy"), "--out", str(out),
+                 "--score", "mse+0.5*feature", "--combine", "max"]) == 0
+    mse = AnomalyScorer(model, "mse").fit(x_train[:60]).standardized(x_train[:60])
+    feature = AnomalyScorer(model, "feature").fit(x_train[:60]).standardized(x_train[:60])
+    np.testing.assert_allclose(pd.read_csv(out)["score"], np.maximum(mse, 0.5 * feature), rtol=1e-5, atol=1e-6)
+    assert main(["detect", str(tmp_path / "run"), "--data", str(tmp_path / "x.npy"), "--out", str(out),
+                 "--combine", "mean"]) == 2
+    assert "combine: 'mean' is not one of ['max', 'sum']" in capsys.readouterr().err

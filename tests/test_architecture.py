@@ -18,7 +18,7 @@ LAYERS = {
     "aekit._version": 0, "aekit._lazy": 0, "aekit.errors": 0, "aekit.registry": 0, "aekit.config": 0, "aekit.io": 0,
     "aekit.data": 1, "aekit.training.config": 1, "aekit.training.schedules": 1,
     "aekit.models": 2,
-    "aekit.metrics": 3, "aekit.anomaly": 3, "aekit.anomaly_series": 3, "aekit.plots": 3, "aekit.training": 3,
+    "aekit.metrics": 3, "aekit.anomaly": 3, "aekit.anomaly_parts": 3, "aekit.anomaly_series": 3, "aekit.plots": 3, "aekit.training": 3,
     "aekit.runs": 4, "aekit.export": 4,
     "aekit.sklearn": 5, "aekit.apps": 5, "aekit.recommend": 5, "aekit.molecules": 5, "aekit.cli": 5,
     "aekit.serve": 5,

@@ -12,7 +12,7 @@ import torch
 
 import aekit
 from aekit.data.columns import TableSchema, infer_schema, load_mixed_table
-from aekit.errors import DataError
+from aekit.errors import ConfigError, DataError
 from aekit.metrics.table import TableScorer, explain_row, hide_cells, mean_mode_fill
 from aekit.models.table_parts import TablePreprocessor
 
@@ -180,6 +180,8 @@ def test_the_explanation_names_the_perturbed_column(trained):
         assert scorer.score(schema.encode(odd)).mean() > 3 * scorer.score(schema.encode(rows)).mean()
     assert explain_row(17, {"island": 3.0, "sex": 1.0}) == \
         "row 17 is anomalous mostly because of `island` (75% of its score; next `sex` 25%)"
+    with pytest.raises(ConfigError, match="combine: a table model's row score is the sum of its cells' errors, not 'max'"):
+        TableScorer(model, combine="max")
 
 
 def test_table_model_saves_and_loads_with_its_schema_and_scaling(trained, tmp_path):

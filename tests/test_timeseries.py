@@ -212,6 +212,78 @@ def test_window_part_scores_the_size_a_window_norm_hides():
         AnomalyScorer(aekit.create_model("vanilla", input_shape=(10,)), "mse+window").fit(np.zeros((4, 10)))
 
 
+def test_spread_part_sees_a_windows_size_and_not_its_level():
+    rng = np.random.default_rng(4)
+    train, normal = _sines(64, 24, 1.0, rng), _sines(10, 24, 1.0, rng)
+    torch.manual_seed(0)
+    model = aekit.create_model("seq-conv", input_shape=(24, 1), hidden=(8,), latent_dim=3, window_norm="znorm")
+    model.scaler.fit(train)
+    scorer = AnomalyScorer(model, "window+spread").fit(train)
+    base, shifted, louder = scorer.parts(normal), scorer.parts(normal + 50), scorer.parts(5 * normal)
+    np.testing.assert_allclose(shifted["spread"], base["spread"], rtol=1e-3, atol=1e-4)  # the level is left out
+    assert shifted["window"].min() > 10 * base["window"].max()  # which the window part measures
+    assert louder["spread"].min() > 10 * base["spread"].max()
+    g = scorer.gaussians_["spread"]
+    with torch.no_grad():
+        logs = torch.as_tensor(normal).std(1, unbiased=False).div(model.scaler.scale[0]).log().numpy()  # (N, C)
+    d = logs - g.location.numpy()
+    np.testing.assert_allclose(base["spread"], np.einsum("ni,ij,nj->n", d, g.precision.numpy(), d), rtol=1e-3, atol=1e-4)
+    with pytest.raises(ConfigError, match=r"part 'spread' needs a time series model \(T, C\)"):
+        AnomalyScorer(aekit.create_model("vanilla", input_shape=(10,)), "mse+spread").fit(np.zeros((4, 10)))
+
+
+@pytest.fixture(scope="module")
+def znorm_sines():
+    """A per-window normalised model of sines whose amplitude varies 10x, and test windows: the same kind, and
+    sines with a plateau cut in (a new shape) at the training amplitudes."""
+    rng = np.random.default_rng(3)
+    scale = lambda n: rng.uniform(0.3, 3.0, (n, 1, 1)).astype(np.float32)  # noqa: E731
+    train = _sines(64, 24, 1.0, rng) * scale(64)
+    odd = _sines(10, 24, 1.0, rng)
+    odd[:, 8:16] = odd[:, 8:9]
+    test = np.concatenate([_sines(10, 24, 1.0, rng) * scale(10), odd * scale(10)])
+    torch.manual_seed(0)
+    model = aekit.create_model("seq-conv", input_shape=(24, 1), hidden=(8,), latent_dim=3, window_norm="znorm")
+    model.scaler.fit(train)
+    aekit.fit(model, train, epochs=3, batch_size=16, progress=False)
+    return model.eval(), train, test
+
+
+def test_a_part_weighted_zero_leaves_the_other_parts_score_exactly(znorm_sines):
+    model, train, test = znorm_sines
+    alone = AnomalyScorer(model, "mse").fit(train)
+    zero = AnomalyScorer(model, "mse+0*window").fit(train)
+    assert zero.weights_ == {"mse": 1.0, "window": 0.0}
+    np.testing.assert_array_equal(zero.score(test), alone.standardized(test))
+    # the standardised log is increasing in the error, so windows rank as by the plain mse score
+    np.testing.assert_array_equal(np.argsort(zero.score(test)), np.argsort(alone.score(test)))
+    half = AnomalyScorer(model, "mse+0.5*window").fit(train).score(test)
+    window = AnomalyScorer(model, "window").fit(train).standardized(test)
+    np.testing.assert_allclose(half, alone.standardized(test) + 0.5 * window, rtol=1e-6, atol=1e-9)
+
+
+def test_max_takes_the_larger_standardised_part(znorm_sines):
+    model, train, test = znorm_sines
+    both = AnomalyScorer(model, "mse+window", combine="max").fit(train).score(test)
+    mse = AnomalyScorer(model, "mse").fit(train).standardized(test)
+    window = AnomalyScorer(model, "window").fit(train).standardized(test)
+    np.testing.assert_array_equal(both, np.maximum(mse, window))
+    assert (both == mse).any() and (both == window).any()  # each part decides some windows here
+
+
+@pytest.mark.parametrize(("score", "combine", "message"), [
+    ("mse+-1*window", "sum", r"weight '-1' of part 'window' in 'mse\+-1\*window' is not a number >= 0"),
+    ("mse+x*window", "sum", r"weight 'x' of part 'window'"),
+    ("mse+inf*window", "sum", r"weight 'inf' of part 'window'"),
+    ("mse+0.5*nope", "sum", r"score: 'mse\+0.5\*nope' is not one of"),
+    ("mse+window", "mean", r"combine: 'mean' is not one of \['max', 'sum'\]"),
+])
+def test_bad_weights_and_combinations_are_refused_by_field(znorm_sines, score, combine, message):
+    model, train, _ = znorm_sines
+    with pytest.raises(ConfigError, match=message):
+        AnomalyScorer(model, score, combine=combine).fit(train)
+
+
 def test_window_norm_is_refused_by_field():
     with pytest.raises(ConfigError, match=r"window_norm.*'zscore'.*none.*znorm"):
         aekit.create_model("seq-conv", window_norm="zscore")

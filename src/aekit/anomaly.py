@@ -16,13 +16,19 @@ those of the training data, is anomalous. Four raw parts are available:
   (for the ``conv`` preset, whose feature map is its code, it equals ``latent``);
 * ``window`` (time series) -- the same for each window's level and log deviation per
   channel after the scaler: what a per-window normalisation (``window_norm="znorm"``)
-  hides from the model, so ``mse+window`` scores shape and size apart.
+  hides from the model, so ``mse+window`` scores shape and size apart;
+* ``spread`` (time series) -- the same for the log deviations alone: a window's size
+  without its level, which a drifting series (a trend) moves away from the training
+  windows' even where nothing is anomalous.
 
 A score is one part or several joined by ``+`` (``"ssim+feature"``); named
 scores are ``mse``, ``ssim``, ``latent``, ``feature`` and ``combined``
-(``mse+ssim+latent``, or ``mse+latent`` for tables). Several parts are added
+(``mse+ssim+latent``, or ``mse+latent`` for tables). Several parts are combined
 after standardising the log of each on the training data, so no part dominates
-because of its units. :class:`AnomalyEnsemble` adds the standardised scores of
+because of its units: added (``combine="sum"``, each part optionally weighted,
+``"mse+0.5*window"``) or the largest taken (``combine="max"``: a time series window
+is as anomalous as the more anomalous of its shape and its size; see
+:mod:`aekit.anomaly_parts`). :class:`AnomalyEnsemble` adds the standardised scores of
 several scorers -- several models that see different things -- and
 :func:`fit_image_detector` (models and scores in :data:`IMAGE_DETECTOR`; the default of
 :class:`aekit.sklearn.AutoencoderAnomalyDetector` on images) is the recipe behind ``benchmarks/bench_anomaly.py``:
@@ -46,34 +52,51 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Optional
+from typing import Any, Callable, Iterable, Optional
 
 import numpy as np
 import torch
-from sklearn.covariance import LedoitWolf
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from aekit.anomaly_parts import (
+    COMBINES,
+    DISTANCES,
+    PARTS,
+    SCORES,
+    VECTORS,
+    WINDOW_PARTS,
+    Gaussian,
+    check_combine,
+    parse_score,
+)
 from aekit.config import OPEN_FRACTION
 from aekit.errors import ConfigError, DataError
 from aekit.metrics import ssim_tensor
 
-PARTS = ("mse", "ssim", "latent", "feature", "window")
-SCORES = ("mse", "ssim", "latent", "feature", "window", "combined")  # named scores; any "+"-joined PARTS work too
-# Mahalanobis parts: a Gaussian is fitted on training vectors, these raw vectors
-_VECTORS = {"latent": "codes", "feature": "features", "window": "windows"}
-_DISTANCES = tuple(_VECTORS)
+__all__ = ["AnomalyEnsemble", "AnomalyScorer", "COMBINES", "DetectorModel", "IMAGE_DETECTOR", "PARTS", "SCORES",
+           "detection_metrics", "fit_image_detector", "reconstruction_errors", "threshold_from_contamination",
+           "train_preset"]
 
 
 # ------------------------------------------------------------------------------ raw parts
+# vectors computed only when a part asks for them: (model, inputs xb, encoder output h) -> (B, k)
+_OPTIONAL_VECTORS: dict[str, Callable[[Any, torch.Tensor, torch.Tensor], torch.Tensor]] = {
+    "features": lambda model, xb, h: h.reshape(len(xb), -1).float(),
+    "windows": lambda model, xb, h: model.scaler.window_features(xb),  # (B, 2 C): levels, log deviations
+    "spreads": lambda model, xb, h: model.scaler.window_features(xb).chunk(2, dim=1)[1],  # (B, C) log deviations
+}
+
+
 def _raw_parts(model: Any, x: torch.Tensor, data_range: Optional[float], batch_size: int,
-               features: bool = False, windows: bool = False) -> dict[str, np.ndarray]:
-    """mse (N,), ssim error (N,) when ``data_range`` is given, codes (N, k) and, if asked, features (N, f) and
-    the windows' levels and log deviations (N, 2 C)."""
+               vectors: Iterable[str] = ()) -> dict[str, np.ndarray]:
+    """mse (N,), ssim error (N,) when ``data_range`` is given, codes (N, k) and the asked ``vectors`` of
+    ``_OPTIONAL_VECTORS`` (features (N, f), the windows' levels and log deviations (N, 2 C), ...)."""
     if getattr(model.config, "num_classes", 0):
         raise ConfigError("anomaly scores need an unconditional model (num_classes=0)")
     x = torch.as_tensor(x, dtype=torch.float32)
     x = x.reshape(len(x), *model.config.input_shape)
-    out: dict[str, list[np.ndarray]] = {"mse": [], "ssim": [], "codes": [], "features": [], "windows": []}
+    vectors = [v for v in _OPTIONAL_VECTORS if v in set(vectors)]
+    out: dict[str, list[np.ndarray]] = {"mse": [], "ssim": [], "codes": [], **{v: [] for v in vectors}}
     was_training = model.training
     model.eval()
     try:
@@ -87,31 +110,14 @@ def _raw_parts(model: Any, x: torch.Tensor, data_range: Optional[float], batch_s
                 scale = model.scaler.units(xb)  # the scaler's scale, times each window's spread if normalised
             out["mse"].append((((xb - r) / scale) ** 2).flatten(1).mean(1).numpy())
             out["codes"].append(z.reshape(len(xb), -1).numpy())
-            if features:
-                out["features"].append(h.reshape(len(xb), -1).float().numpy())
-            if windows:
-                with torch.no_grad():
-                    out["windows"].append(model.scaler.window_features(xb).numpy())
+            with torch.no_grad():
+                for v in vectors:
+                    out[v].append(_OPTIONAL_VECTORS[v](model, xb, h).numpy())
             if data_range is not None:
                 out["ssim"].append((1 - ssim_tensor(xb, r, data_range)).numpy())
     finally:
         model.train(was_training)
     return {k: np.concatenate(v) for k, v in out.items() if v}
-
-
-class _Gaussian:
-    """Ledoit-Wolf Gaussian over training vectors; ``distance`` is the squared Mahalanobis distance."""
-
-    def __init__(self, vectors: np.ndarray) -> None:
-        lw = LedoitWolf().fit(vectors)
-        self.shrinkage = float(lw.shrinkage_)
-        self.location = torch.as_tensor(lw.location_, dtype=torch.float32)
-        self.precision = torch.as_tensor(lw.precision_, dtype=torch.float32)
-
-    def distance(self, vectors: np.ndarray) -> np.ndarray:
-        # float32 torch matmul: several times faster than sklearn's float64 mahalanobis on 10^4 x 784
-        d = torch.as_tensor(vectors, dtype=torch.float32) - self.location  # (N, k)
-        return ((d @ self.precision) * d).sum(1).clamp_min(0).double().numpy()
 
 
 def reconstruction_errors(model: Any, x: Any, batch_size: int = 512) -> np.ndarray:
@@ -130,18 +136,6 @@ def reconstruction_errors(model: Any, x: Any, batch_size: int = 512) -> np.ndarr
 
 
 # ------------------------------------------------------------------------------ the scorer
-def _score_parts(score: str, is_image: bool) -> list[str]:
-    """The parts a score name stands for; raises ValueError naming a bad score or part."""
-    if score == "combined":
-        return ["mse", "ssim", "latent"] if is_image else ["mse", "latent"]
-    parts = score.split("+") if isinstance(score, str) else []
-    if not parts or any(p not in PARTS for p in parts) or len(set(parts)) < len(parts):
-        raise ConfigError(f"score: {score!r} is not one of {list(SCORES)} or distinct parts of {list(PARTS)} joined by '+'")
-    if "ssim" in parts and not is_image:
-        raise ConfigError("score: 'ssim' needs an image model (C, H, W >= 7)")
-    return parts
-
-
 class AnomalyScorer:
     """Anomaly scores from a trained autoencoder, calibrated on normal training data.
 
@@ -151,14 +145,20 @@ class AnomalyScorer:
         Trained on (mostly) normal data.
     score : str, default="mse"
         A named score (``"mse"``, ``"ssim"``, ``"latent"``, ``"feature"``,
-        ``"combined"``) or parts joined by ``"+"``, e.g. ``"ssim+feature"``.
-        Several parts are added as standardised logs; see the module docstring.
+        ``"combined"``) or parts joined by ``"+"``, e.g. ``"ssim+feature"``, each
+        optionally weighted: ``"mse+0.5*window"``. Several parts are combined as
+        weighted standardised logs; see the module docstring.
     batch_size : int, default=512
+    combine : str, default="sum"
+        How several parts' weighted standardised logs make one score
+        (:data:`aekit.anomaly_parts.COMBINES`): ``"sum"`` or ``"max"``.
 
     Attributes
     ----------
     parts_ : list of str
         The raw parts the score uses.
+    weights_ : dict
+        ``part -> weight`` of its standardised log in the combination.
     stats_ : dict
         ``part -> (mean, std)`` of the log part on the training data.
     gaussians_ : dict
@@ -175,8 +175,8 @@ class AnomalyScorer:
     (32,)
     """
 
-    def __init__(self, model: Any, score: str = "mse", batch_size: int = 512) -> None:
-        self.model, self.score_name, self.batch_size = model, score, batch_size
+    def __init__(self, model: Any, score: str = "mse", batch_size: int = 512, combine: str = "sum") -> None:
+        self.model, self.score_name, self.batch_size, self.combine = model, score, batch_size, combine
 
     def fit(self, x: Any) -> "AnomalyScorer":
         """Fit the Gaussians and the per-part standardisation on normal data ``x``."""
@@ -184,32 +184,34 @@ class AnomalyScorer:
         is_image = len(shape) == 3 and min(shape[1:]) >= 7
         if self.score_name == "ssim" and not is_image:
             raise ConfigError(f"score='ssim' needs an image model (C, H, W >= 7); input_shape is {shape}")
-        self.parts_ = _score_parts(self.score_name, is_image)
-        if "window" in self.parts_ and len(shape) != 2:
-            raise ConfigError(f"score: part 'window' needs a time series model (T, C); input_shape is {shape}")
+        self.weights_ = parse_score(self.score_name, is_image)
+        self.parts_ = list(self.weights_)
+        check_combine(self.combine)
+        for part in set(self.parts_) & set(WINDOW_PARTS):
+            if len(shape) != 2:
+                raise ConfigError(f"score: part {part!r} needs a time series model (T, C); input_shape is {shape}")
         x = torch.as_tensor(np.asarray(x), dtype=torch.float32)
         self.data_range_ = (float(x.max() - x.min()) or 1.0) if is_image else None
-        self.gaussians_: dict[str, _Gaussian] = {}  # a refit starts afresh
+        self.gaussians_: dict[str, Gaussian] = {}  # a refit starts afresh
         raw = self._raw(x)
-        self.gaussians_ = {k: _Gaussian(raw[_VECTORS[k]]) for k in self.parts_ if k in _DISTANCES}
+        self.gaussians_ = {k: Gaussian(raw[VECTORS[k]]) for k in self.parts_ if k in DISTANCES}
         logs = self._log_parts(raw)
         self.stats_ = {k: (float(v.mean()), float(v.std()) or 1.0) for k, v in logs.items()}
         return self
 
     def _raw(self, x: torch.Tensor) -> dict[str, np.ndarray]:
-        raw = _raw_parts(self.model, x, self.data_range_, self.batch_size, features="feature" in self.parts_,
-                         windows="window" in self.parts_)
+        raw = _raw_parts(self.model, x, self.data_range_, self.batch_size, [VECTORS.get(k, "") for k in self.parts_])
         for k, g in self.gaussians_.items():
-            raw[k] = g.distance(raw[_VECTORS[k]])
+            raw[k] = g.distance(raw[VECTORS[k]])
         return raw
 
     def _log_parts(self, raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         for k, g in self.gaussians_.items():
-            raw.setdefault(k, g.distance(raw[_VECTORS[k]]))
+            raw.setdefault(k, g.distance(raw[VECTORS[k]]))
         # errors are heavy-tailed and positive: logs are closer to normal, so z-scores compare.
         # log1p for distances: a code *at* the training mean must not look extremely normal
         # (autoencoders often map unfamiliar inputs to the middle of the code space)
-        return {k: np.log1p(raw[k]) if k in _DISTANCES else np.log(np.maximum(raw[k], 0) + 1e-12) for k in self.parts_}
+        return {k: np.log1p(raw[k]) if k in DISTANCES else np.log(np.maximum(raw[k], 0) + 1e-12) for k in self.parts_}
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "stats_"):
@@ -222,10 +224,11 @@ class AnomalyScorer:
         return {k: raw[k] for k in self.parts_}
 
     def standardized(self, x: Any) -> np.ndarray:
-        """Sum over parts of the standardised log part, shape (N,): ~0 mean, unit-ish scale on training data."""
+        """The combination (``combine``) of the weighted standardised log parts, shape (N,); ~0-centred on training data."""
         self._check_fitted()
         logs = self._log_parts(self._raw(torch.as_tensor(np.asarray(x), dtype=torch.float32)))
-        return sum((logs[k] - m) / s for k, (m, s) in self.stats_.items()).astype(np.float64)
+        z = np.stack([self.weights_[k] * (logs[k] - m) / s for k, (m, s) in self.stats_.items()])  # (parts, N)
+        return COMBINES.get(self.combine)(z).astype(np.float64)
 
     def score(self, x: Any) -> np.ndarray:
         """Anomaly score of shape (N,); higher = more anomalous."""

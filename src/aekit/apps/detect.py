@@ -13,9 +13,9 @@ from typing import Annotated, Any, Optional
 
 import numpy as np
 
-from aekit.anomaly import PARTS, SCORES, AnomalyScorer, detection_metrics, threshold_from_contamination
+from aekit.anomaly import AnomalyScorer, detection_metrics, threshold_from_contamination
+from aekit.anomaly_parts import check_combine, parse_score
 from aekit.config import OPEN_FRACTION, Config, Output, Positional, Range
-from aekit.errors import ConfigError
 from aekit.metrics.table import ERROR_PREFIX, TableScorer, explain_row
 from aekit.plots import new_figure, save_figure
 
@@ -90,14 +90,14 @@ class DetectOptions(Config):
     labels: Optional[str] = None  # file of 0/1 labels (1 = anomaly), .npy or one-column .csv, one per row
     normal_class: Optional[Annotated[int, LABEL]] = None  # for labelled data: this class is normal, all others anomalous
     contamination: Annotated[float, OPEN_FRACTION] = 0.05  # share of rows to flag
-    score: str = "mse"  # anomaly score: mse, ssim, latent, feature, combined, or parts joined by '+'
+    score: str = "mse"  # anomaly score: mse, ssim, latent, feature, window, spread, combined, or parts joined by '+' (WEIGHT*PART)
+    combine: str = "sum"  # how several parts' standardised logs make one score: sum, or max (the largest part)
     reference: Optional[str] = None  # normal data to calibrate on (its training split); default: --data itself
     figures: Optional[str] = None  # figure directory (default RUN/figures)
 
     def _validate(self) -> None:
-        parts = self.score.split("+")
-        if self.score not in SCORES and not all(p in PARTS for p in parts):
-            raise ConfigError(f"score: {self.score!r} is not one of {list(SCORES)} or parts of {list(PARTS)} joined by '+'")
+        parse_score(self.score, is_image=True)  # the spelling; whether the parts suit the model is checked when fitted
+        check_combine(self.combine)
 
 
 def read_label_file(path: str | Path) -> np.ndarray:
@@ -157,7 +157,7 @@ def detect_command(args: DetectOptions, console: Any = None) -> int:
     x, y = load_model_rows(model, args.data)
     labels = _read_labels(args, y, len(x))
     reference = _reference_rows(model, args.reference) if args.reference else x
-    scorer = SCORERS.get(model.family, AnomalyScorer)(model, score=args.score).fit(reference)
+    scorer = SCORERS.get(model.family, AnomalyScorer)(model, score=args.score, combine=args.combine).fit(reference)
     scores = scorer.score(x)
     threshold = threshold_from_contamination(scores, args.contamination)
     table = pd.DataFrame({"index": np.arange(len(x)), "score": scores, "flag": (scores > threshold).astype(int)})

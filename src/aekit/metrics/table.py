@@ -95,11 +95,13 @@ class TableScorer:
     'row 17 is anomalous mostly because of `island` (71% of its score; next `sex` 12%)'
     """
 
-    def __init__(self, model: Any, score: str = "mse", batch_size: int = 512) -> None:
+    def __init__(self, model: Any, score: str = "mse", batch_size: int = 512, combine: str = "sum") -> None:
         from aekit.errors import ConfigError
 
         if score != "mse":
             raise ConfigError(f"score: a table model scores rows by their per-column errors ('mse'), not {score!r}")
+        if combine != "sum":
+            raise ConfigError(f"combine: a table model's row score is the sum of its cells' errors, not {combine!r}")
         self.model, self.batch_size = model, batch_size
         self.parts_ = [ERROR_PREFIX + name for name in model.config.column_names]
 

@@ -367,5 +367,5 @@ def seq_lstm() -> dict[str, Any]:
 
 @register_model(TrainConfig(epochs=60, batch_size=32, lr=3e-3, precision="fp32", schedule="cosine"))
 def seq_conv_znorm() -> dict[str, Any]:
-    """As seq-conv, each window z-normalised per channel (window_norm="znorm"): it models shapes; score "mse+window"."""
+    """As seq-conv, each window z-normalised per channel (window_norm="znorm"): it models shapes; score "mse+spread", combine="max"."""
     return {**seq_conv(), "window_norm": "znorm"}
