@@ -13,6 +13,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from aekit.anomaly import AnomalyEnsemble, AnomalyScorer, detection_metrics, fit_image_detector
+from aekit.errors import ConfigError
 from aekit.sklearn import AutoencoderAnomalyDetector, AutoencoderTransformer
 
 # tiny models: the check suite fits a few hundred times
@@ -76,6 +77,18 @@ def test_detector_sign_convention(table):
     assert np.allclose(det.anomaly_score(table), -det.score_samples(table))
     assert np.isclose(det.threshold_, -det.offset_)
     assert abs((det.predict(table) == -1).mean() - 0.1) < 0.02
+
+
+
+def test_detector_combines_metric_parts_by_the_rule_given(table):
+    # max of the standardised parts: the model's own scorer with combine="max", and not their sum
+    det = AutoencoderAnomalyDetector(metric="mse+latent", combine="max", **TINY).fit(table)
+    by_max = AnomalyScorer(det.model_, score="mse+latent", combine="max").fit(table).score(table)
+    by_sum = AnomalyScorer(det.model_, score="mse+latent").fit(table).score(table)
+    np.testing.assert_allclose(det.anomaly_score(table), by_max, rtol=1e-6)
+    assert not np.allclose(by_max, by_sum)
+    with pytest.raises(ConfigError, match="combine: 'mean' is not one of"):
+        AutoencoderAnomalyDetector(metric="mse+latent", combine="mean", **TINY).fit(table)
 
 
 # ------------------------------------------------------------------ the detector's defaults

@@ -17,6 +17,7 @@ from aekit.anomaly import (
     DetectorModel,
     threshold_from_contamination,
 )
+from aekit.anomaly_parts import check_combine
 from aekit.metrics.table import TableScorer
 from aekit.sklearn._base import _COMMON_PARAMS, DETECTOR_CONTAMINATION, _AutoencoderEstimator
 
@@ -57,6 +58,10 @@ class AutoencoderAnomalyDetector(OutlierMixin, _AutoencoderEstimator):
         "mse", "ssim" (images only), "latent", "feature", "combined", or parts
         joined by "+" such as "ssim+feature". "auto": each model's score in the
         recipe (see Notes).
+    combine : {"sum", "max"}, default="sum"
+        How a multi-part metric's standardised parts make one score
+        (:data:`aekit.anomaly_parts.COMBINES`): their sum, or the largest, so a
+        part that separates nothing on some data adds no noise to the others.
 
     Attributes
     ----------
@@ -130,11 +135,13 @@ class AutoencoderAnomalyDetector(OutlierMixin, _AutoencoderEstimator):
                  epochs: Optional[int] = None, batch_size: Optional[int] = None, lr: Optional[float] = None,
                  loss: Optional[str] = None, scaler: Optional[str] = None,
                  model_params: Optional[dict[str, Any]] = None, contamination: float = 0.1,
-                 metric: str = "auto", random_state: Any = None, verbose: bool = False) -> None:
+                 metric: str = "auto", combine: str = "sum", random_state: Any = None,
+                 verbose: bool = False) -> None:
         super().__init__(model, latent_dim=latent_dim, epochs=epochs, batch_size=batch_size, lr=lr, loss=loss,
                          scaler=scaler, model_params=model_params, random_state=random_state, verbose=verbose)
         self.contamination = contamination
         self.metric = metric
+        self.combine = combine
 
     def _resolve(self, X: np.ndarray) -> tuple[tuple[DetectorModel, ...], str, str]:
         """The models (``DetectorModel``), loss and scaler for the validated flat ``X``."""
@@ -154,6 +161,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, _AutoencoderEstimator):
     def fit(self, X: Any, y: Any = None) -> "AutoencoderAnomalyDetector":
         """Train on ``X`` (N, D), (N, C, H, W) or (N, H, W) and set the threshold; ``y`` is ignored."""
         DETECTOR_CONTAMINATION.check("contamination", self.contamination)
+        check_combine(self.combine)  # before training, not after
         X = self._validate(X, reset=True)
         members, self.loss_, self.scaler_ = self._resolve(X)
         self._check_params(X, self.loss_, self.scaler_)
@@ -173,7 +181,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, _AutoencoderEstimator):
     def _fit_scorer(self, xt: torch.Tensor) -> AnomalyScorer | AnomalyEnsemble:
         """One model: its own scorer (a single part keeps its units); several: their ensemble."""
         scorer = TableScorer if self.schema_ is not None else AnomalyScorer
-        scorers = [scorer(model, score=metric) for model, metric in zip(self.models_, self.metrics_)]
+        scorers = [scorer(model, score=metric, combine=self.combine) for model, metric in zip(self.models_, self.metrics_)]
         return (scorers[0] if len(scorers) == 1 else AnomalyEnsemble(scorers)).fit(xt)
 
     def anomaly_score(self, X: Any) -> np.ndarray:
