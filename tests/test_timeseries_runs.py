@@ -99,6 +99,19 @@ def test_sklearn_detector_takes_windows_and_flags_the_fast_waves():
         det.predict(x[:, :16])
 
 
+def test_sklearn_detector_scores_windows_by_max_of_shape_and_spread():
+    # seq-conv-znorm sees each window's shape only; the spread part flags the same waves made 5x louder
+    x = _waves(120, 32, 1.0, 0)[:, :, None]
+    loud = 5.0 * _waves(30, 32, 1.0, 1)[:, :, None]
+    det = AutoencoderAnomalyDetector("seq-conv-znorm", metric="mse+spread", combine="max", epochs=10, latent_dim=4,
+                                     contamination=0.05, random_state=0).fit(x)
+    assert det.scorer_.combine == "max" and det.scorer_.parts_ == ["mse", "spread"]
+    assert np.mean(det.predict(loud) == -1) > 0.9
+    plain = AutoencoderAnomalyDetector("seq-conv-znorm", metric="mse", epochs=10, latent_dim=4, contamination=0.05,
+                                       random_state=0).fit(x)
+    assert np.mean(plain.predict(loud) == -1) < 0.5  # the shape error alone cannot see loudness
+
+
 @pytest.mark.parametrize("preset", ["seq-conv", "seq-lstm"])
 def test_export_declares_time_major_input_and_per_channel_scaling(tmp_path, preset):
     model = aekit.create_model(preset, input_shape=(24, 3), hidden=(8,), latent_dim=4)
