@@ -24,7 +24,7 @@ from aekit.errors import ConfigError
 from aekit.registry import Registry
 
 PARTS = ("mse", "ssim", "latent", "feature", "window", "spread")
-SCORES = ("mse", "ssim", "latent", "feature", "window", "combined")  # named scores; any "+"-joined PARTS work too
+SCORES = ("mse", "ssim", "latent", "feature", "window", "spread", "combined")  # named scores; any "+"-joined PARTS work too
 # Mahalanobis parts: a Gaussian is fitted on training vectors, these raw vectors
 VECTORS = {"latent": "codes", "feature": "features", "window": "windows", "spread": "spreads"}
 WINDOW_PARTS = ("window", "spread")  # parts of time series windows (T, C) only
