@@ -7,7 +7,7 @@ FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 
 PEERS  ?= .venv-peers
 
-.PHONY: install demo test bench bench-peers bench-quality clean
+.PHONY: install demo test bench bench-no-bf16 bench-peers bench-quality clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ test: install
 # the side-by-side speed table (aekit, plain PyTorch; Keras and pythae once `make bench-peers` ran)
 bench: install
 	$(BIN)/python benchmarks/bench_speed.py
+
+# the same table as a host without native bf16 runs it: oneDNN held to the highest level below AVX512_CORE_BF16
+bench-no-bf16: install
+	ONEDNN_MAX_CPU_ISA=AVX512_CORE_VNNI $(BIN)/python benchmarks/bench_speed.py
 
 # the peers bench_speed.py compares with, in their own venv (not aekit's)
 bench-peers: $(PEERS)/.installed

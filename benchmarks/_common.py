@@ -82,14 +82,16 @@ SPEED_FLAGS = ("avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx512_bf16
 
 def header() -> str:
     """The lines every speed table starts with: CPU model and flags, cores, builds, aekit's precision decision."""
-    from aekit.training.precision import choose_precision, cpu_flags
+    from aekit.training.precision import choose_precision, cpu_flags, onednn_isa_cap
 
     flags = cpu_flags()
     have = " ".join(f for f in SPEED_FLAGS if f in flags) or "n/a"
     lacking = " ".join(f for f in SPEED_FLAGS if f not in flags)
     auto = choose_precision("auto", torch.device("cpu"))
+    cap = onednn_isa_cap()
     return "\n".join([
         f"CPU: {cpu_model()}; {os.cpu_count()} cores; flags: {have}" + (f" (not: {lacking})" if lacking else ""),
+        *([f"oneDNN held to {cap[1]} by {cap[0]} (every contender inherits it)"] if cap else []),
         f"torch {torch.__version__}, {torch.get_num_threads()} threads by default; aekit precision=auto here: "
         f"{auto.used} ({auto.reason})",
         f"load averages at start: {' '.join(f'{v:.2f}' for v in os.getloadavg())}",

@@ -15,6 +15,13 @@ CPU = torch.device("cpu")
 AVX512 = "fpu sse sse2 avx avx2 fma avx512f avx512dq avx512cd avx512bw avx512vl avx512_vnni"
 
 
+@pytest.fixture(autouse=True)
+def _no_isa_cap(monkeypatch):
+    """The decision must not depend on a cap the machine running the tests happens to set."""
+    for name in precision.ONEDNN_ISA_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
 def _torch_says(monkeypatch, avx512_bf16: bool, amx: bool) -> None:
     monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16, raising=False)
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx, raising=False)
@@ -77,6 +84,42 @@ def test_a_failing_check_falls_back_to_cpuinfo(monkeypatch, tmp_path):
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", broken, raising=False)
     _cpuinfo(tmp_path, monkeypatch, AVX512 + " avx512_bf16")
     assert native_bf16_cpu_features() == ["avx512_bf16"]
+
+
+@pytest.mark.parametrize("cap, avx512_bf16, amx, used", [
+    ("AVX512_CORE_VNNI", True, False, "fp32"),  # bf16 instructions present but held back: emulated
+    ("avx512_core", True, True, "fp32"),  # oneDNN reads the level case-insensitively
+    ("AVX2", True, False, "fp32"),
+    ("AVX512_CORE_BF16", True, False, "bf16"),  # the cap still allows AVX512-BF16 ...
+    ("AVX512_CORE_BF16", False, True, "fp32"),  # ... but not AMX
+    ("AVX512_CORE_AMX", False, True, "bf16"),
+    ("AVX10_1_512_AMX_FP16", True, True, "bf16"),
+    ("DEFAULT", True, False, "bf16"),  # no cap
+    ("ALL", True, False, "bf16"),
+    ("AVX512_CORE_VNNI", False, False, "fp32"),  # nothing native to hold back
+])
+def test_auto_respects_a_cap_on_onednns_instruction_set(monkeypatch, cap, avx512_bf16, amx, used):
+    _torch_says(monkeypatch, avx512_bf16, amx)
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", cap)
+    choice = choose_precision("auto", CPU)
+    assert choice.used == used
+    assert precision.bf16_supported() == (used == "bf16")
+    if used == "fp32" and (avx512_bf16 or amx):
+        assert "ONEDNN_MAX_CPU_ISA" in choice.reason and cap.upper() in choice.reason
+
+
+def test_the_older_cap_name_counts_and_the_newer_one_wins(monkeypatch):
+    _torch_says(monkeypatch, avx512_bf16=True, amx=False)
+    monkeypatch.setenv("DNNL_MAX_CPU_ISA", "AVX512_CORE")
+    assert choose_precision("auto", CPU).used == "fp32"
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_BF16")  # oneDNN reads ONEDNN_ first
+    assert choose_precision("auto", CPU).used == "bf16"
+
+
+def test_an_unknown_cap_is_no_cap():
+    assert precision.onednn_isa_cap({"ONEDNN_MAX_CPU_ISA": "AVX99_FUTURE"}) is None
+    assert precision.onednn_isa_cap({"ONEDNN_MAX_CPU_ISA": " avx2 "}) == ("ONEDNN_MAX_CPU_ISA", "AVX2")
+    assert precision.onednn_isa_cap({}) is None
 
 
 def test_cpu_flags_reads_the_first_processor(tmp_path):
