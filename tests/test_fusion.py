@@ -47,11 +47,11 @@ def test_upsample_then_conv_is_one_subpixel_convolution(cin, cout, h, w, bias, c
 
 def test_subpixel_weight_phases_sum_the_taps_each_phase_reads():
     w = torch.arange(9.0).reshape(1, 1, 3, 3)  # rows (0 1 2) (3 4 5) (6 7 8)
-    k = subpixel_weight(w).reshape(2, 2, 3, 3)
+    k = subpixel_weight(w).reshape(2, 2, 2, 2)
     # even row, even column: reads rows p-1 (kernel row 0) and p (kernel rows 1 + 2), likewise columns
-    assert k[0, 0].tolist() == [[0, 1 + 2, 0], [3 + 6, 4 + 5 + 7 + 8, 0], [0, 0, 0]]
+    assert k[0, 0].tolist() == [[0, 1 + 2], [3 + 6, 4 + 5 + 7 + 8]]
     # odd row, odd column: rows p (0 + 1) and p+1 (2)
-    assert k[1, 1].tolist() == [[0, 0, 0], [0, 0 + 1 + 3 + 4, 2 + 5], [0, 6 + 7, 8]]
+    assert k[1, 1].tolist() == [[0 + 1 + 3 + 4, 2 + 5], [6 + 7, 8]]
     assert k.sum(dim=(2, 3)).flatten().tolist() == [36.0] * 4  # every tap is used once per phase
 
 
@@ -101,6 +101,19 @@ def test_layers_with_hooks_run_plainly():
 def test_other_pairs_run_as_they_are(layers):
     plain, fast = _pair(*layers)
     _same_values_and_grads(plain, fast, torch.randn(2, 2, 6, 6))
+
+
+@pytest.mark.parametrize("h, w", [(1, 1), (3, 5), (6, 6)])
+def test_the_no_grad_path_equals_the_training_path(h, w):
+    conv = nn.Conv2d(3, 2, 3, padding=1).double()
+    x = torch.randn(2, 3, h, w, dtype=torch.float64).to(memory_format=torch.channels_last)
+    with torch.no_grad():
+        fast = upsample_conv(x, conv)
+    train = upsample_conv(x, conv)  # the weights need grad: the autograd Function runs
+    assert train.requires_grad and not fast.requires_grad
+    assert fast.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(fast, train.detach(), atol=0, rtol=0)
+    torch.testing.assert_close(fast, conv(F.interpolate(x, scale_factor=2)), atol=1e-12, rtol=1e-12)
 
 
 def test_bf16_autocast_keeps_the_subpixel_weights_in_fp32():
