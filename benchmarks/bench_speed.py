@@ -6,7 +6,8 @@ Every contender is its own process that trains one epoch when told to
 turn, round after round (the order rotating), so all of them see the same
 machine; each epoch is tagged with the CPU the *other* processes used
 meanwhile. Figures are medians over the rounds after the first (which pays
-one-off set-up), ratios the medians of per-round ratios to aekit's epoch.
+one-off set-up; every round for whole processes), ratios the medians of
+per-round ratios to aekit's epoch.
 An epoch is training on the 60,000 images plus a pass over the 10,000 test
 images (Keras' validation data), for every contender.
 
@@ -18,7 +19,9 @@ Rows: ``vanilla`` and ``conv`` (the notebook's models), ``vae-pythae`` (pythae's
 default MLP VAE shape), ``deep-conv`` (1 epoch on 12,000 images, no validation; auto vs
 fp32 only) and ``process`` (a whole ``aekit train -m vanilla`` process for 20 epochs vs
 the notebook's Keras script as a process). ``aekit fp32`` is what a CPU without native
-bf16 trains in; ``aekit auto`` is the default on this CPU.
+bf16 trains in; ``aekit auto`` is the default on this CPU. Where ``auto`` is fp32 (no
+native bf16, or oneDNN held below it: ``make bench-no-bf16``), an ``aekit bf16`` column
+and process row show what forcing emulated bf16 costs.
 """
 
 from __future__ import annotations
@@ -120,6 +123,15 @@ def peer_available(python: Optional[str], module: str) -> bool:
     return subprocess.run([python, "-c", f"import {module}"], capture_output=True).returncode == 0
 
 
+def bf16_is_emulated() -> bool:
+    """True where aekit's ``auto`` trains in fp32 on this CPU: bf16 would run emulated."""
+    import torch
+
+    from aekit.training.precision import choose_precision
+
+    return not choose_precision("auto", torch.device("cpu")).bf16
+
+
 def contenders_for(model: str, data: Path, rounds: int, args: argparse.Namespace, peers: Optional[str]) -> list[Contender]:
     base = [sys.executable, str(HERE / "contenders.py")]
     common_args = ["--model", model, "--data", str(data), "--epochs", str(rounds)]
@@ -128,6 +140,8 @@ def contenders_for(model: str, data: Path, rounds: int, args: argparse.Namespace
     threads = ["--threads", str(args.threads)] if args.threads else []
     rows = [Contender("aekit auto", base + ["aekit", *common_args, "--precision", "auto", *threads]),
             Contender("aekit fp32", base + ["aekit", *common_args, "--precision", "fp32", *threads])]
+    if bf16_is_emulated():
+        rows.append(Contender("aekit bf16 (emulated)", base + ["aekit", *common_args, "--precision", "bf16", *threads]))
     if model == "deep-conv":
         return rows
     rows.append(Contender("plain PyTorch fp32", base + ["plain", *common_args, *threads]))
@@ -164,6 +178,8 @@ def bench_process(data_dir: Optional[str], repeats: int, peers: Optional[str], a
     aekit_argv += ["--data-dir", data_dir] if data_dir else []
     aekit_argv += ["--threads", str(args.threads)] if args.threads else []
     rows = [Contender("aekit train", aekit_argv)]
+    if bf16_is_emulated():
+        rows.append(Contender("aekit train bf16", [*aekit_argv, "--precision", "bf16"]))
     if peer_available(peers, "tensorflow"):
         rows.append(Contender("Keras script", [peers, str(HERE / "peers" / "keras_notebook.py"), "--model", "vanilla",
                                                "--epochs", "20"]))
@@ -192,11 +208,15 @@ def peak_gflops(threads: int) -> float:
     return float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
 
 
-def _ratio(c: Contender, ref: Contender) -> float:
-    """Median over rounds (after the first) of this contender's epoch time / aekit auto's in the same round."""
-    pairs = list(zip(c.seconds, ref.seconds))
-    pairs = pairs[1:] or pairs
-    return common.median([a / b for a, b in pairs])
+def _steady(model: str, values: list[Any]) -> list[Any]:
+    """The rounds a figure is taken over: after the first (which pays one-off set-up) for epochs; every round
+    for ``process``, where each round is a whole process of its own."""
+    return values if model == "process" or len(values) < 2 else values[1:]
+
+
+def _ratio(model: str, c: Contender, ref: Contender) -> float:
+    """Median over the steady rounds of this contender's time / the reference's in the same round."""
+    return common.median([a / b for a, b in _steady(model, list(zip(c.seconds, ref.seconds)))])
 
 
 def _quality(model: str, c: Contender) -> str:
@@ -209,7 +229,7 @@ def _quality(model: str, c: Contender) -> str:
 
 
 def print_table(results: dict[str, list[Contender]], max_load: float) -> None:
-    head = (f"{'model':10s} {'contender':20s} {'threads':>7s} {'prec':>5s} {'s/epoch':>8s} {'quiet':>5s} {'n':>3s} "
+    head = (f"{'model':10s} {'contender':21s} {'threads':>7s} {'prec':>5s} {'s/epoch':>8s} {'quiet':>5s} {'n':>3s} "
             f"{'x aekit auto':>12s} {'test':>14s} {'others':>6s}")
     print(head)
     print("-" * len(head))
@@ -217,15 +237,19 @@ def print_table(results: dict[str, list[Contender]], max_load: float) -> None:
         ref = rows[0]
         for c in rows:
             if c.error or not c.seconds:
-                print(f"{model:10s} {c.label:20s} {c.error or 'no epochs'}")
+                print(f"{model:10s} {c.label:21s} {c.error or 'no epochs'}")
                 continue
-            steady, others = (c.seconds[1:], c.others[1:]) if len(c.seconds) > 1 else (c.seconds, c.others)
+            steady, others = _steady(model, c.seconds), _steady(model, c.others)
             s, quiet = common.quiet_median(steady, others, max_load)
-            ratio = _ratio(c, ref) if ref.seconds else float("nan")
-            print(f"{model:10s} {c.label:20s} {str(c.info.get('threads', '?')):>7s} {str(c.info.get('precision', '-')):>5s} "
+            ratio = _ratio(model, c, ref) if ref.seconds else float("nan")
+            print(f"{model:10s} {c.label:21s} {str(c.info.get('threads', '?')):>7s} {str(c.info.get('precision', '-')):>5s} "
                   f"{s:8.2f} {quiet:5d} {len(steady):3d} {ratio:12.2f} {_quality(model, c):>14s} "
                   f"{common.fmt_load(common.median([o for o in others if o is not None]) if any(o is not None for o in others) else None):>6s}")
-    print("\ns/epoch: median over the rounds after the first (n), over the quiet ones (others < --max-load cores) when "
+    for c in results.get("process", []):
+        if c.seconds:
+            print(f"process {c.label}: {' '.join(f'{v:.2f}' for v in c.seconds)} s, round by round")
+    print("\ns/epoch: median over the rounds after the first (n; process: every round, seconds per process), over the "
+          "quiet ones (others < --max-load cores) when "
           "there are any.\nx aekit auto: median per-round ratio of the contender's epoch to aekit auto's (> 1: aekit is "
           "faster).\ntest: per-pixel BCE (deep-conv: MSE) on the 10,000 test images after the last round (vae: the last epoch's test -ELBO "
           "per image).\nothers: median cores used by other processes during the contender's epochs.")
@@ -234,7 +258,7 @@ def print_table(results: dict[str, list[Contender]], max_load: float) -> None:
         other, fp32 = rows.get(peer), rows.get("aekit fp32") or rows.get("aekit train")
         if not (other and fp32 and other.seconds and fp32.seconds):
             continue
-        ratio = _ratio(other, fp32) if model != "process" else common.median(other.seconds) / common.median(fp32.seconds)
+        ratio = _ratio(model, other, fp32)
         print(f"target {model}: {peer} / {fp32.label} >= {factor}: {ratio:.2f} ({'met' if ratio >= factor else 'NOT met'})")
 
 
