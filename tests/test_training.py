@@ -184,6 +184,17 @@ def test_history_csv_has_one_row_per_epoch(tmp_path):
     assert len(lines) == 4 and lines[0].startswith("epoch,")
 
 
+def test_history_reads_like_a_table_of_columns():
+    hist = aekit.fit(_model("vanilla"), _data(32), epochs=2, progress=False)
+    columns = list(hist)
+    assert columns[:2] == ["epoch", "loss"] and columns == hist.keys()
+    assert "loss" in hist and "val_loss" not in hist  # no validation data: no such column
+    assert hist["epoch"] == [1, 2]
+    # an int index is refused by name instead of ``in`` looping over history[0], history[1], ... forever
+    with pytest.raises(TypeError, match=r"history\['loss'\].*history.rows"):
+        hist[0]
+
+
 def test_labels_must_match_examples():
     with pytest.raises(aekit.DataError, match="training data: 32 rows but 3 labels"):
         aekit.fit(_model("vanilla"), (_data(32), [0, 1, 2]), epochs=1, progress=False)
