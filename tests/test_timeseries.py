@@ -4,12 +4,15 @@ per-channel scaler, the sequence architectures and the anomaly protocols on data
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
 import aekit
 from aekit.anomaly import AnomalyScorer, reconstruction_errors
+from aekit.anomaly_parts import recommended_score, resolve_auto
 from aekit.anomaly_series import one_class_aurocs, point_anomaly_auroc, series_scores, step_errors
+from aekit.cli import main
 from aekit.data.series import load_series, sliding_windows, window_starts, window_steps_to_series
 from aekit.data.ts_format import read_ts
 from aekit.errors import ConfigError, DataError
@@ -282,6 +285,32 @@ def test_bad_weights_and_combinations_are_refused_by_field(znorm_sines, score, c
     model, train, _ = znorm_sines
     with pytest.raises(ConfigError, match=message):
         AnomalyScorer(model, score, combine=combine).fit(train)
+
+
+def test_auto_scores_znorm_windows_by_the_louder_of_shape_and_spread(znorm_sines, tmp_path):
+    model, train, test = znorm_sines
+    assert recommended_score(model.config) == ("mse+spread", "max")
+    auto = AnomalyScorer(model, "auto", combine="auto").fit(train)
+    assert (auto.score_, auto.combine_, auto.parts_) == ("mse+spread", "max", ["mse", "spread"])
+    chosen = AnomalyScorer(model, "mse+spread", combine="max").fit(train)
+    np.testing.assert_array_equal(auto.score(test), chosen.score(test))
+    assert AnomalyScorer(model, "mse", combine="auto").fit(train).parts_ == ["mse"]  # an explicit score stands
+    # aekit detect scores so by default (calibrated on --data itself when no --reference is given)
+    model.save(str(tmp_path / "run" / "model"))
+    np.save(tmp_path / "windows.npy", test)
+    out = tmp_path / "scores.csv"
+    assert main(["detect", str(tmp_path / "run"), "--data", str(tmp_path / "windows.npy"), "--out", str(out)]) == 0
+    table = pd.read_csv(out)
+    assert {"mse", "spread"} <= set(table.columns)
+    expected = AnomalyScorer(model, "mse+spread", combine="max").fit(test).score(test)
+    np.testing.assert_allclose(table["score"], expected, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("preset, fields", [("seq-conv", {}), ("seq-gru", {}), ("vanilla", {}), ("conv", {}),
+                                            ("vanilla", {"input_shape": (12,)})])
+def test_auto_is_plain_mse_for_every_other_model(preset, fields):
+    assert recommended_score(aekit.model_config(preset, **fields)) == ("mse", "sum")
+    assert resolve_auto("latent", "auto", aekit.model_config("seq-conv-znorm")) == ("latent", "max")
 
 
 def test_window_norm_is_refused_by_field():

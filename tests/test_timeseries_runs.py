@@ -103,9 +103,9 @@ def test_sklearn_detector_scores_windows_by_max_of_shape_and_spread():
     # seq-conv-znorm sees each window's shape only; the spread part flags the same waves made 5x louder
     x = _waves(120, 32, 1.0, 0)[:, :, None]
     loud = 5.0 * _waves(30, 32, 1.0, 1)[:, :, None]
-    det = AutoencoderAnomalyDetector("seq-conv-znorm", metric="mse+spread", combine="max", epochs=10, latent_dim=4,
-                                     contamination=0.05, random_state=0).fit(x)
-    assert det.scorer_.combine == "max" and det.scorer_.parts_ == ["mse", "spread"]
+    # the default metric and combine ("auto") are this preset's recommended mse+spread, max
+    det = AutoencoderAnomalyDetector("seq-conv-znorm", epochs=10, latent_dim=4, contamination=0.05, random_state=0).fit(x)
+    assert det.metrics_ == ["mse+spread"] and det.scorer_.combine_ == "max" and det.scorer_.parts_ == ["mse", "spread"]
     assert np.mean(det.predict(loud) == -1) > 0.9
     plain = AutoencoderAnomalyDetector("seq-conv-znorm", metric="mse", epochs=10, latent_dim=4, contamination=0.05,
                                        random_state=0).fit(x)

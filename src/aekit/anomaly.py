@@ -68,6 +68,7 @@ from aekit.anomaly_parts import (
     Gaussian,
     check_combine,
     parse_score,
+    resolve_auto,
 )
 from aekit.config import OPEN_FRACTION
 from aekit.errors import ConfigError, DataError
@@ -147,14 +148,17 @@ class AnomalyScorer:
         A named score (``"mse"``, ``"ssim"``, ``"latent"``, ``"feature"``,
         ``"combined"``) or parts joined by ``"+"``, e.g. ``"ssim+feature"``, each
         optionally weighted: ``"mse+0.5*window"``. Several parts are combined as
-        weighted standardised logs; see the module docstring.
+        weighted standardised logs; see the module docstring. ``"auto"``: the
+        model's recommended score (:func:`aekit.anomaly_parts.recommended_score`).
     batch_size : int, default=512
     combine : str, default="sum"
         How several parts' weighted standardised logs make one score
-        (:data:`aekit.anomaly_parts.COMBINES`): ``"sum"`` or ``"max"``.
+        (:data:`aekit.anomaly_parts.COMBINES`): ``"sum"`` or ``"max"``, or ``"auto"``.
 
     Attributes
     ----------
+    score_, combine_ : str
+        The score and combination in use (``"auto"`` resolved).
     parts_ : list of str
         The raw parts the score uses.
     weights_ : dict
@@ -182,11 +186,13 @@ class AnomalyScorer:
         """Fit the Gaussians and the per-part standardisation on normal data ``x``."""
         shape = self.model.config.input_shape
         is_image = len(shape) == 3 and min(shape[1:]) >= 7
-        if self.score_name == "ssim" and not is_image:
+        # "auto": the model's recommended score / combination (score_ and combine_ say which)
+        self.score_, self.combine_ = resolve_auto(self.score_name, self.combine, self.model.config)
+        if self.score_ == "ssim" and not is_image:
             raise ConfigError(f"score='ssim' needs an image model (C, H, W >= 7); input_shape is {shape}")
-        self.weights_ = parse_score(self.score_name, is_image)
+        self.weights_ = parse_score(self.score_, is_image)
         self.parts_ = list(self.weights_)
-        check_combine(self.combine)
+        check_combine(self.combine_)
         for part in set(self.parts_) & set(WINDOW_PARTS):
             if len(shape) != 2:
                 raise ConfigError(f"score: part {part!r} needs a time series model (T, C); input_shape is {shape}")
@@ -228,7 +234,7 @@ class AnomalyScorer:
         self._check_fitted()
         logs = self._log_parts(self._raw(torch.as_tensor(np.asarray(x), dtype=torch.float32)))
         z = np.stack([self.weights_[k] * (logs[k] - m) / s for k, (m, s) in self.stats_.items()])  # (parts, N)
-        return COMBINES.get(self.combine)(z).astype(np.float64)
+        return COMBINES.get(self.combine_)(z).astype(np.float64)
 
     def score(self, x: Any) -> np.ndarray:
         """Anomaly score of shape (N,); higher = more anomalous."""

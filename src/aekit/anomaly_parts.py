@@ -14,7 +14,7 @@ standardised log on the training data (a z-score), and a *combination* from
 from __future__ import annotations
 
 import math
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -27,6 +27,7 @@ PARTS = ("mse", "ssim", "latent", "feature", "window", "spread")
 SCORES = ("mse", "ssim", "latent", "feature", "window", "spread", "combined")  # named scores; any "+"-joined PARTS work too
 # Mahalanobis parts: a Gaussian is fitted on training vectors, these raw vectors
 VECTORS = {"latent": "codes", "feature": "features", "window": "windows", "spread": "spreads"}
+AUTO = "auto"  # score / combine: the model's recommended choice (recommended_score)
 WINDOW_PARTS = ("window", "spread")  # parts of time series windows (T, C) only
 DISTANCES = tuple(VECTORS)
 
@@ -94,7 +95,26 @@ def parse_score(score: str, is_image: bool) -> dict[str, float]:
 
 
 def check_combine(combine: str) -> str:
-    """``combine`` if it names a :data:`COMBINES` entry; else a ConfigError listing them."""
-    if combine not in COMBINES:
-        raise ConfigError(f"combine: {combine!r} is not one of {COMBINES.names()}")
+    """``combine`` if it names a :data:`COMBINES` entry or is ``"auto"``; else a ConfigError listing them."""
+    if combine != AUTO and combine not in COMBINES:
+        raise ConfigError(f"combine: {combine!r} is not one of {COMBINES.names()} or {AUTO!r}")
     return combine
+
+
+def recommended_score(config: Any) -> tuple[str, str]:
+    """The ``(score, combine)`` that ``"auto"`` stands for with a model of this :class:`~aekit.ModelConfig`.
+
+    Windows z-normalised per channel (``window_norm="znorm"``, e.g. ``seq-conv-znorm``) are modelled
+    by their shape alone: the reconstruction error cannot see a window whose spread is wrong, so
+    ``spread`` is added and a window is flagged when either part is loud (``max``), the setting that
+    beat the discords in both time-series protocols (``benchmarks/README.md``). Anything else: ``mse``.
+    """
+    if getattr(config, "window_norm", "none") == "znorm" and len(config.input_shape) == 2:
+        return "mse+spread", "max"
+    return "mse", "sum"
+
+
+def resolve_auto(score: str, combine: str, config: Any) -> tuple[str, str]:
+    """``score`` and ``combine`` with each ``"auto"`` replaced by :func:`recommended_score`'s choice."""
+    best_score, best_combine = recommended_score(config)
+    return best_score if score == AUTO else score, best_combine if combine == AUTO else combine

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Optional
 import numpy as np
 
 from aekit.anomaly import AnomalyScorer, detection_metrics, threshold_from_contamination
-from aekit.anomaly_parts import check_combine, parse_score
+from aekit.anomaly_parts import AUTO, check_combine, parse_score
 from aekit.config import OPEN_FRACTION, Config, Output, Positional, Range
 from aekit.metrics.table import ERROR_PREFIX, TableScorer, explain_row
 from aekit.plots import new_figure, save_figure
@@ -90,13 +90,14 @@ class DetectOptions(Config):
     labels: Optional[str] = None  # file of 0/1 labels (1 = anomaly), .npy or one-column .csv, one per row
     normal_class: Optional[Annotated[int, LABEL]] = None  # for labelled data: this class is normal, all others anomalous
     contamination: Annotated[float, OPEN_FRACTION] = 0.05  # share of rows to flag
-    score: str = "mse"  # anomaly score: mse, ssim, latent, feature, window, spread, combined, or parts joined by '+' (WEIGHT*PART)
-    combine: str = "sum"  # how several parts' standardised logs make one score: sum, or max (the largest part)
+    score: str = "auto"  # auto (mse+spread for z-normalised series windows, else mse), mse, ssim, latent, feature, window, spread, combined, or parts joined by '+' (WEIGHT*PART)
+    combine: str = "auto"  # how several parts' standardised logs make one score: sum, max (the largest part), auto
     reference: Optional[str] = None  # normal data to calibrate on (its training split); default: --data itself
     figures: Optional[str] = None  # figure directory (default RUN/figures)
 
     def _validate(self) -> None:
-        parse_score(self.score, is_image=True)  # the spelling; whether the parts suit the model is checked when fitted
+        if self.score != AUTO:
+            parse_score(self.score, is_image=True)  # the spelling; whether the parts suit the model is checked when fitted
         check_combine(self.combine)
 
 

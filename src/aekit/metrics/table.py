@@ -98,9 +98,9 @@ class TableScorer:
     def __init__(self, model: Any, score: str = "mse", batch_size: int = 512, combine: str = "sum") -> None:
         from aekit.errors import ConfigError
 
-        if score != "mse":
+        if score not in ("mse", "auto"):
             raise ConfigError(f"score: a table model scores rows by their per-column errors ('mse'), not {score!r}")
-        if combine != "sum":
+        if combine not in ("sum", "auto"):
             raise ConfigError(f"combine: a table model's row score is the sum of its cells' errors, not {combine!r}")
         self.model, self.batch_size = model, batch_size
         self.parts_ = [ERROR_PREFIX + name for name in model.config.column_names]

@@ -58,10 +58,12 @@ class AutoencoderAnomalyDetector(OutlierMixin, _AutoencoderEstimator):
         "mse", "ssim" (images only), "latent", "feature", "combined", or parts
         joined by "+" such as "ssim+feature". "auto": each model's score in the
         recipe (see Notes).
-    combine : {"sum", "max"}, default="sum"
+    combine : {"sum", "max", "auto"}, default="auto"
         How a multi-part metric's standardised parts make one score
         (:data:`aekit.anomaly_parts.COMBINES`): their sum, or the largest, so a
         part that separates nothing on some data adds no noise to the others.
+        "auto": the model's recommended combination (``max`` for z-normalised
+        time series windows, else ``sum``).
 
     Attributes
     ----------
@@ -105,7 +107,9 @@ class AutoencoderAnomalyDetector(OutlierMixin, _AutoencoderEstimator):
       AUROC 94.4, against 92.0 for the single dense ``mse`` model);
     * anything else (tables ``(N, D)``, images outside [0, 1]) gets one dense
       ``vanilla`` autoencoder with MSE on standardised features, scored by
-      ``"mse"``.
+      ``"mse"``; a preset whose model has its own recommended score
+      (:func:`aekit.anomaly_parts.recommended_score`: ``seq-conv-znorm`` is
+      scored by ``"mse+spread"`` with ``combine="max"``) is scored so.
 
     A preset name in ``model`` trains that one model with ``loss``, ``scaler``
     and ``metric`` resolved as for tables. Explicit settings (``loss``,
@@ -135,7 +139,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, _AutoencoderEstimator):
                  epochs: Optional[int] = None, batch_size: Optional[int] = None, lr: Optional[float] = None,
                  loss: Optional[str] = None, scaler: Optional[str] = None,
                  model_params: Optional[dict[str, Any]] = None, contamination: float = 0.1,
-                 metric: str = "auto", combine: str = "sum", random_state: Any = None,
+                 metric: str = "auto", combine: str = "auto", random_state: Any = None,
                  verbose: bool = False) -> None:
         super().__init__(model, latent_dim=latent_dim, epochs=epochs, batch_size=batch_size, lr=lr, loss=loss,
                          scaler=scaler, model_params=model_params, random_state=random_state, verbose=verbose)
@@ -152,7 +156,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, _AutoencoderEstimator):
             members, loss = IMAGE_DETECTOR, self.loss or "bce"
             scaler = self.scaler or "none"
         else:
-            members = (DetectorModel(self.model or "vanilla", "mse"),)
+            members = (DetectorModel(self.model or "vanilla", "auto"),)  # the scorer resolves "auto" for its model
             loss, scaler = self._loss_and_scaler()
         if self.metric != "auto":
             members = tuple(replace(m, score=self.metric) for m in members)
@@ -173,6 +177,8 @@ class AutoencoderAnomalyDetector(OutlierMixin, _AutoencoderEstimator):
         self.model_names_, self.metrics_ = [m.preset for m in members], [m.score for m in members]
         self.code_shape_ = tuple(self.model_.code_shape)
         self.scorer_ = self._fit_scorer(xt)
+        scorers = getattr(self.scorer_, "scorers", [self.scorer_])
+        self.metrics_ = [getattr(sc, "score_", metric) for sc, metric in zip(scorers, self.metrics_)]  # "auto" resolved
         self.decision_scores_ = self.scorer_.score(xt).astype(np.float64)
         self.threshold_ = threshold_from_contamination(self.decision_scores_, self.contamination)
         self.offset_ = -self.threshold_
