@@ -79,7 +79,6 @@ def test_detector_sign_convention(table):
     assert abs((det.predict(table) == -1).mean() - 0.1) < 0.02
 
 
-
 def test_detector_combines_metric_parts_by_the_rule_given(table):
     # max of the standardised parts: the model's own scorer with combine="max", and not their sum
     det = AutoencoderAnomalyDetector(metric="mse+latent", combine="max", **TINY).fit(table)

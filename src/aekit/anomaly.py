@@ -52,7 +52,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Iterable, Optional
 
 import numpy as np
 import torch
@@ -80,12 +80,20 @@ __all__ = ["AnomalyEnsemble", "AnomalyScorer", "COMBINES", "DetectorModel", "IMA
 
 
 # ------------------------------------------------------------------------------ raw parts
-# vectors computed only when a part asks for them: (model, inputs xb, encoder output h) -> (B, k)
-_OPTIONAL_VECTORS: dict[str, Callable[[Any, torch.Tensor, torch.Tensor], torch.Tensor]] = {
-    "features": lambda model, xb, h: h.reshape(len(xb), -1).float(),
-    "windows": lambda model, xb, h: model.scaler.window_features(xb),  # (B, 2 C): levels, log deviations
-    "spreads": lambda model, xb, h: model.scaler.window_features(xb).chunk(2, dim=1)[1],  # (B, C) log deviations
-}
+# vectors computed only when a part asks for them, each (B, k)
+_OPTIONAL_VECTORS = ("features", "windows", "spreads")
+
+
+def _batch_vectors(model: Any, xb: torch.Tensor, h: torch.Tensor, names: list[str]) -> dict[str, torch.Tensor]:
+    """The asked vectors of one batch (inputs ``xb``, encoder output ``h``); a window's moments are computed
+    once when both ``windows`` and ``spreads`` are asked."""
+    found: dict[str, torch.Tensor] = {}
+    if "features" in names:
+        found["features"] = h.reshape(len(xb), -1).float()
+    if "windows" in names or "spreads" in names:
+        windows = model.scaler.window_features(xb)  # (B, 2 C): levels, then log deviations
+        found["windows"], found["spreads"] = windows, windows.chunk(2, dim=1)[1]  # spreads: (B, C)
+    return {n: found[n] for n in names}
 
 
 def _raw_parts(model: Any, x: torch.Tensor, data_range: Optional[float], batch_size: int,
@@ -112,8 +120,8 @@ def _raw_parts(model: Any, x: torch.Tensor, data_range: Optional[float], batch_s
             out["mse"].append((((xb - r) / scale) ** 2).flatten(1).mean(1).numpy())
             out["codes"].append(z.reshape(len(xb), -1).numpy())
             with torch.no_grad():
-                for v in vectors:
-                    out[v].append(_OPTIONAL_VECTORS[v](model, xb, h).numpy())
+                for v, values in _batch_vectors(model, xb, h, vectors).items():
+                    out[v].append(values.numpy())
             if data_range is not None:
                 out["ssim"].append((1 - ssim_tensor(xb, r, data_range)).numpy())
     finally:

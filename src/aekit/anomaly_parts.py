@@ -24,7 +24,7 @@ from aekit.errors import ConfigError
 from aekit.registry import Registry
 
 PARTS = ("mse", "ssim", "latent", "feature", "window", "spread")
-SCORES = ("mse", "ssim", "latent", "feature", "window", "spread", "combined")  # named scores; any "+"-joined PARTS work too
+SCORES = (*PARTS, "combined")  # named scores; any "+"-joined PARTS work too
 # Mahalanobis parts: a Gaussian is fitted on training vectors, these raw vectors
 VECTORS = {"latent": "codes", "feature": "features", "window": "windows", "spread": "spreads"}
 AUTO = "auto"  # score / combine: the model's recommended choice (recommended_score)
